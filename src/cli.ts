@@ -1,0 +1,172 @@
+// The command line: parses flags, calls the library (src/index.ts), prints.
+// Exit codes: 0 done; 1 the simulated program ran out of memory (or a gate failed);
+// 2 bad usage or bad input, printed without a stack.
+
+import { Command, CommanderError, Option } from 'commander';
+import {
+  CsvEmitter,
+  HeapsimError,
+  UsageError,
+  backends,
+  defaultBackend,
+  openTrace,
+  parseBytes,
+  renderReplay,
+  replayReader,
+  type ReplayResult,
+} from './index.js';
+
+const EXIT_OOM = 1;
+const EXIT_USAGE = 2;
+
+function useColor(flag: boolean | undefined): boolean {
+  if (flag === false || process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
+  if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0') return true;
+  return process.stdout.isTTY === true;
+}
+
+function intFlag(value: string, flag: string, min = 0): number {
+  if (!/^\d+$/.test(value) || Number(value) < min) throw new UsageError(`${flag} takes an integer >= ${min}, got "${value}"`);
+  return Number(value);
+}
+
+function physPage(value: string): number {
+  const n = parseBytes(value, '--phys-page');
+  if (![4096, 16384, 65536].includes(n)) throw new UsageError(`--phys-page takes 4096, 16384 or 65536, got "${value}"`);
+  return n;
+}
+
+/** Progress on stderr for replays longer than a second, only when stderr is a terminal. */
+function progress(): { onProgress?: (events: number) => void; done(): void } {
+  if (!process.stderr.isTTY) return { done() {} };
+  const start = performance.now();
+  let last = start;
+  let shown = false;
+  return {
+    onProgress(events: number) {
+      const now = performance.now();
+      if (now - start < 1000 || now - last < 250) return;
+      last = now;
+      shown = true;
+      const rate = Math.round(events / ((now - start) / 1000));
+      process.stderr.write(`\r${events.toLocaleString('en-US')} events, ${rate.toLocaleString('en-US')} events/s `);
+    },
+    done() {
+      if (shown) process.stderr.write('\r\x1b[K');
+    },
+  };
+}
+
+function printWarnings(warnings: string[]): void {
+  for (const w of warnings) process.stderr.write(`heapsim: warning: ${w}\n`);
+}
+
+interface ReplayFlags {
+  backend?: string;
+  policy: string;
+  json?: boolean;
+  lenient?: boolean;
+  emit?: string;
+  ulimitV?: number;
+  physPage: number;
+  seed: number;
+  timing: boolean;
+  color?: boolean;
+}
+
+async function replayCommand(trace: string, flags: ReplayFlags): Promise<number> {
+  const reader = await openTrace(trace, { lenient: flags.lenient });
+  printWarnings(reader.stats.warnings);
+  const emitter = flags.emit ? new CsvEmitter(flags.emit) : undefined;
+  const p = progress();
+  let result: ReplayResult;
+  try {
+    result = await replayReader(reader, {
+      backend: flags.backend,
+      policy: flags.policy,
+      seed: flags.seed,
+      physPageBytes: flags.physPage,
+      ulimitVBytes: flags.ulimitV,
+      timing: flags.timing,
+      emit: emitter,
+      onProgress: p.onProgress,
+    });
+  } finally {
+    p.done();
+    emitter?.close();
+  }
+  if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  else process.stdout.write(renderReplay(result, { color: useColor(flags.color) }));
+  if (result.trace.skipped > 0) {
+    process.stderr.write(`heapsim: --lenient skipped ${result.trace.skipped} bad rows (${Object.entries(result.trace.skippedByKind).map(([k, n]) => `${k}: ${n}`).join(', ')})\n`);
+  }
+  return result.outcome === 'oom' ? EXIT_OOM : 0;
+}
+
+function buildProgram(): Command {
+  const program = new Command('heapsim')
+    .description('Replay page-level allocation traces through the Go runtime\'s page heaps on a simulated OS')
+    .option('--no-color', 'plain output (NO_COLOR is honoured too)')
+    .exitOverride()
+    .showHelpAfterError();
+
+  const backendNames = backends().map((b) => [b.name, ...b.aliases].join('|'));
+  program
+    .command('replay')
+    .description('replay a trace through one backend and print summary, fragmentation and latency tables')
+    .argument('<trace>', 'trace file (.csv or .csv.gz), or - for standard input')
+    .addOption(new Option('-b, --backend <name>', `page heap backend: ${backendNames.join(', ')}`).default(undefined, defaultBackend().name))
+    .option('--policy <name>', 'release policy: trace (the trace\'s scavenge rows) or none', 'trace')
+    .option('--json', 'print the result as one JSON object')
+    .option('--lenient', 'skip bad rows (and report how many) instead of stopping at the first')
+    .option('--emit <file>', 'write one CSV row per op: seq,time,op,id,pages,addr,scavPages,releasedBytes,work,ns')
+    .option('--ulimit-v <size>', 'limit address space like RLIMIT_AS (e.g. 16GiB)', (v) => parseBytes(v, '--ulimit-v'))
+    .option('--phys-page <bytes>', 'physical page size: 4096, 16384 or 65536', physPage, 4096)
+    .option('--seed <n>', 'seed for backends with random choices', (v) => intFlag(v, '--seed'), 1)
+    .option('--no-timing', 'do not measure wall time per op (faster; latency ns columns read 0)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  heapsim replay traces/go1-Gob.csv
+  heapsim replay traces/spike-gogc100-768.csv.gz --backend span-list --json
+  gzip -dc big.csv.gz | heapsim replay - --emit ops.csv
+  heapsim replay trace.csv --ulimit-v 4GiB     # exit 1 if the simulated heap runs out
+
+Exit codes: 0 done, 1 simulated out of memory, 2 bad usage or bad input.`,
+    )
+    .action(async (trace: string, flags: ReplayFlags) => {
+      process.exitCode = await replayCommand(trace, { ...flags, color: program.opts().color });
+    });
+
+  program
+    .command('backends')
+    .description('list the page heap backends')
+    .addHelpText('after', '\nExample:\n  heapsim backends')
+    .action(() => {
+      for (const b of backends()) {
+        process.stdout.write(`${b.name.padEnd(14)} ${b.goVersion.padEnd(8)} ${b.summary}${b.aliases.length ? ` (aliases: ${b.aliases.join(', ')})` : ''}\n`);
+      }
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
+      return;
+    }
+    if (err instanceof HeapsimError) {
+      process.stderr.write(`heapsim: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    throw err;
+  }
+}
+
+await main(process.argv);

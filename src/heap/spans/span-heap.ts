@@ -1,0 +1,274 @@
+// The span-based page heap of Go 1.8 to 1.12 (mheap.go), shared by the span-list and
+// treap backends. Only the set that holds large free spans differs between them
+// (LargeSpanSet): Go 1.8 kept a linked list searched best-fit, Go 1.9 a treap.
+//
+// What it models, from go1.8 src/runtime/mheap.go:
+// - Free spans shorter than `smallLimitPages` (_MaxMHeapList: 1 MiB of pages, 128 at
+//   8 KiB) sit in free lists indexed by length; a free span is inserted at the front of
+//   its list. allocSpanLocked takes the first span of the first non-empty list of
+//   length >= n, else asks the large set, else grows the heap and asks the large set
+//   again.
+// - A span longer than asked is trimmed: the tail goes back to the heap as a new free
+//   span that inherits the original's unused-since time and, like Go 1.8, starts with
+//   no released pages in the runtime's accounting (the allocation "used" them all,
+//   sysUsed on the whole span), although the OS still has them released.
+// - Freeing coalesces with both neighbours when they are free (boundary lookups stand in
+//   for h.spans[p-1] and h.spans[p+npages]); released-page counts add up.
+// - Growth (mheap.grow): round the request up to 64 KiB, at least 1 MiB, map it at the
+//   end of one contiguous arena based at 0xc000000000, and free it as a span so it
+//   coalesces with a free span at the old end.
+// - Release of N bytes: whole free spans, largest first (highest address among equals,
+//   the order of Go 1.12's scavengeLargest walking its treap from the end), each rounded
+//   in to physical pages as mspan.scavenge / scavengeTreapNode do, until N is reached.
+//
+// Invariants: no two free spans are adjacent; every free span is in exactly one list or
+// in the large set, and indexed by its first and last page; freePages and releasedPages
+// are the sums of the free spans' npages and npreleased.
+
+import type { FreeStats, HeapOptions, PageHeap } from '../types.js';
+import type { OsMemory } from '../../os/sim-os.js';
+
+/** Where Go 1.x placed the heap arena on linux/amd64. */
+export const ARENA_BASE = 0xc000000000;
+/** _HeapAllocChunk: the smallest growth, 1 MiB. */
+const MIN_GROW_BYTES = 1 << 20;
+/** Growth is a multiple of 64 KiB "to reduce the number of mappings". */
+const GROW_ALIGN_BYTES = 64 << 10;
+/** _MaxMHeapList covers spans below 1 MiB. */
+export const SMALL_LIMIT_BYTES = 1 << 20;
+
+export class Span {
+  prev: Span | null = null;
+  next: Span | null = null;
+  /** 1..smallLimit-1: in that free list; LARGE: in the large set; 0: not free. */
+  where = 0;
+  /** Pages the runtime counts as released (npreleased). */
+  npreleased = 0;
+  /** Trace time the span last became free (unusedsince). */
+  unusedSince = 0;
+  /** Large-set bookkeeping (a treap node), owned by the set. */
+  node: unknown = null;
+  constructor(
+    /** First page, counted from ARENA_BASE. */
+    public page: number,
+    public npages: number,
+  ) {}
+}
+
+export const LARGE = -1;
+
+/** The set of free spans too large for the length-indexed lists. */
+export interface LargeSpanSet {
+  readonly count: number;
+  /** Work units spent inside the set (nodes visited). */
+  readonly work: number;
+  insert(s: Span): void;
+  remove(s: Span): void;
+  /** Removes and returns the span this era's search picks for npages, or null. */
+  take(npages: number): Span | null;
+  forEach(fn: (s: Span) => void): void;
+  /** Pages in the largest span of the set (0 when empty). */
+  maxPages(): number;
+  shape(): Record<string, number>;
+}
+
+export class SpanHeap implements PageHeap {
+  readonly pageBytes: number;
+  heapPages = 0;
+  releasedPages = 0;
+  freePages = 0;
+  now = 0;
+  lastScavengedPages = 0;
+  private ownWork = 0;
+
+  private readonly os: OsMemory;
+  private readonly small: (Span | null)[];
+  readonly smallLimitPages: number;
+  private readonly byStart = new Map<number, Span>();
+  private readonly byEnd = new Map<number, Span>();
+  private smallCount = 0;
+
+  constructor(
+    readonly name: string,
+    options: HeapOptions,
+    readonly large: LargeSpanSet,
+    smallLimitPages = SMALL_LIMIT_BYTES / options.pageBytes,
+  ) {
+    this.os = options.os;
+    this.pageBytes = options.pageBytes;
+    this.smallLimitPages = smallLimitPages;
+    this.small = new Array<Span | null>(smallLimitPages).fill(null);
+  }
+
+  get work(): number {
+    return this.ownWork + this.large.work;
+  }
+
+  addr(page: number): number {
+    return ARENA_BASE + page * this.pageBytes;
+  }
+
+  alloc(npages: number): number {
+    let s: Span | null = null;
+    for (let i = npages; i < this.smallLimitPages; i++) {
+      this.ownWork++;
+      const head = this.small[i];
+      if (head !== null) {
+        s = head;
+        break;
+      }
+    }
+    if (s !== null) {
+      this.unlinkSmall(s);
+    } else {
+      s = this.large.take(npages);
+      if (s === null) {
+        this.grow(npages);
+        s = this.large.take(npages);
+        if (s === null) throw new Error(`${this.name}: no span of ${npages} pages after growing the heap`);
+      }
+    }
+    this.unindex(s);
+    const scavenged = s.npreleased;
+    this.releasedPages -= scavenged;
+    s.npreleased = 0;
+    this.lastScavengedPages = Math.min(scavenged, npages);
+    if (s.npages > npages) {
+      const tail = new Span(s.page + npages, s.npages - npages);
+      tail.unusedSince = s.unusedSince;
+      s.npages = npages;
+      this.freeSpan(tail);
+    }
+    return this.addr(s.page);
+  }
+
+  free(base: number, npages: number): void {
+    const s = new Span((base - ARENA_BASE) / this.pageBytes, npages);
+    s.unusedSince = this.now;
+    this.freeSpan(s);
+  }
+
+  /** freeSpanLocked: coalesce with free neighbours, then insert. */
+  private freeSpan(s: Span): void {
+    this.ownWork += 2; // the two neighbour lookups (h.spans[p-1], h.spans[p+npages])
+    const before = this.byEnd.get(s.page - 1);
+    if (before !== undefined) {
+      this.removeFree(before);
+      s.page = before.page;
+      s.npages += before.npages;
+      s.npreleased += before.npreleased;
+    }
+    const after = this.byStart.get(s.page + s.npages);
+    if (after !== undefined) {
+      this.removeFree(after);
+      s.npages += after.npages;
+      s.npreleased += after.npreleased;
+    }
+    this.insertFree(s);
+  }
+
+  private insertFree(s: Span): void {
+    this.byStart.set(s.page, s);
+    this.byEnd.set(s.page + s.npages - 1, s);
+    this.freePages += s.npages;
+    this.releasedPages += s.npreleased;
+    if (s.npages < this.smallLimitPages) {
+      const head = this.small[s.npages];
+      s.prev = null;
+      s.next = head;
+      if (head !== null) head.prev = s;
+      this.small[s.npages] = s;
+      s.where = s.npages;
+      this.ownWork++;
+      this.smallCount++;
+    } else {
+      s.where = LARGE;
+      this.large.insert(s);
+    }
+  }
+
+  /** Takes a free span out of its list or set and out of the indexes. */
+  private removeFree(s: Span): void {
+    if (s.where === LARGE) this.large.remove(s);
+    else this.unlinkSmall(s);
+    this.unindex(s);
+    this.releasedPages -= s.npreleased;
+  }
+
+  private unlinkSmall(s: Span): void {
+    if (s.prev !== null) s.prev.next = s.next;
+    else this.small[s.where] = s.next;
+    if (s.next !== null) s.next.prev = s.prev;
+    s.prev = s.next = null;
+    this.smallCount--;
+  }
+
+  private unindex(s: Span): void {
+    this.byStart.delete(s.page);
+    this.byEnd.delete(s.page + s.npages - 1);
+    this.freePages -= s.npages;
+    s.where = 0;
+  }
+
+  private grow(npages: number): void {
+    let bytes = Math.ceil((npages * this.pageBytes) / GROW_ALIGN_BYTES) * GROW_ALIGN_BYTES;
+    if (bytes < MIN_GROW_BYTES) bytes = MIN_GROW_BYTES;
+    const pages = Math.ceil(bytes / this.pageBytes);
+    this.os.map(this.addr(this.heapPages), pages * this.pageBytes);
+    const s = new Span(this.heapPages, pages);
+    s.unusedSince = this.now;
+    this.heapPages += pages;
+    this.freeSpan(s);
+  }
+
+  forEachFree(fn: (s: Span) => void): void {
+    for (let i = 1; i < this.smallLimitPages; i++) {
+      for (let s = this.small[i]; s !== null; s = s.next) fn(s);
+    }
+    this.large.forEach(fn);
+  }
+
+  release(nbytes: number): number {
+    const candidates: Span[] = [];
+    this.forEachFree((s) => {
+      if (s.npreleased < s.npages) candidates.push(s);
+    });
+    candidates.sort((a, b) => b.npages - a.npages || b.page - a.page);
+    let released = 0;
+    for (const s of candidates) {
+      if (nbytes >= 0 && released >= nbytes) break;
+      this.ownWork++;
+      released += this.releaseSpan(s);
+    }
+    return released;
+  }
+
+  /** Releases a free span's pages, rounded in to physical pages; returns new bytes. */
+  releaseSpan(s: Span): number {
+    const phys = this.os.physPageBytes;
+    const base = this.addr(s.page);
+    const start = Math.ceil(base / phys) * phys;
+    const end = Math.floor((base + s.npages * this.pageBytes) / phys) * phys;
+    if (end <= start) return 0;
+    const newly = end - start - s.npreleased * this.pageBytes;
+    if (newly <= 0) return 0;
+    this.os.release(start, end - start);
+    const npreleased = (end - start) / this.pageBytes;
+    this.releasedPages += npreleased - s.npreleased;
+    s.npreleased = npreleased;
+    return newly;
+  }
+
+  freeStats(): FreeStats {
+    // Free spans are maximal runs (neighbours always coalesce), so runs = spans.
+    let largest = this.large.maxPages();
+    for (let i = this.smallLimitPages - 1; largest === 0 && i > 0; i--) {
+      if (this.small[i] !== null) largest = i;
+    }
+    return { freePages: this.freePages, freeRuns: this.smallCount + this.large.count, largestFreeRunPages: largest };
+  }
+
+  shape(): Record<string, number> {
+    return { smallFreeSpans: this.smallCount, largeFreeSpans: this.large.count, ...this.large.shape() };
+  }
+}

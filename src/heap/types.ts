@@ -1,0 +1,71 @@
+// The page-heap interface every backend implements.
+//
+// A backend is mechanism only: it answers "allocate n pages", "free this span",
+// "release N bytes in your era's page order" and "describe your free space". It never
+// decides when to release (src/policy), never prints (src/report) and never reads flags
+// (src/cli.ts). It talks to the OS layer in addresses and bytes: it maps memory when it
+// grows and madvises pages it releases; the program's writes (touches) are the engine's.
+//
+// Units: pages are runtime pages of `pageBytes` (8 KiB in Go); addresses are bytes.
+// Ranges are half-open: a span is [base, base + npages*pageBytes).
+
+import type { OsMemory } from '../os/sim-os.js';
+
+export interface FreeStats {
+  /** Free pages in the heap (obtained from the OS, not in use). */
+  freePages: number;
+  /** Maximal runs of contiguous free pages. */
+  freeRuns: number;
+  /** Pages in the largest run of contiguous free pages. */
+  largestFreeRunPages: number;
+}
+
+export interface PageHeap {
+  readonly name: string;
+  readonly pageBytes: number;
+  /** Pages obtained from the OS so far (the heap's size). */
+  readonly heapPages: number;
+  /** Pages the runtime's own accounting believes are released to the OS. */
+  readonly releasedPages: number;
+  /** Deterministic work counter: list nodes, tree nodes or bitmap words visited. */
+  work: number;
+  /** Trace time (ns) of the operation about to run; set by the engine. */
+  now: number;
+  /** After alloc: how many pages of the returned span had been scavenged. */
+  lastScavengedPages: number;
+  /**
+   * Allocates npages contiguous pages and returns the base address. `p` is the
+   * processor (Go's P) when the trace knows it, else -1. Throws the OS layer's
+   * AddressSpaceLimitError when the heap cannot grow.
+   */
+  alloc(npages: number, p: number): number;
+  /** Frees the span [base, base + npages*pageBytes) that alloc returned. */
+  free(base: number, npages: number, p: number): void;
+  /**
+   * Releases at least `nbytes` of free memory to the OS in the era's page order, or
+   * every free page when nbytes < 0 (debug.FreeOSMemory). Returns the bytes released.
+   */
+  release(nbytes: number): number;
+  freeStats(): FreeStats;
+  /** Backend-specific shape figures (tree depth, list lengths...). */
+  shape(): Record<string, number>;
+}
+
+export interface HeapOptions {
+  os: OsMemory;
+  /** Runtime page size in bytes (8192 in Go). */
+  pageBytes: number;
+  /** Seed for backends that draw random numbers (treap priorities). */
+  seed: number;
+}
+
+export interface BackendInfo {
+  name: string;
+  aliases: string[];
+  /** The Go release whose page heap this models, e.g. "go1.8". */
+  goVersion: string;
+  /** Orders backends by era; the newest is the default. */
+  era: number;
+  summary: string;
+  create(options: HeapOptions): PageHeap;
+}

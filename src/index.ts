@@ -1,0 +1,16 @@
+// heapsim's library API: read a trace, replay it on a backend, get the result object
+// that the CLI prints. The CLI uses nothing else.
+
+export { HeapsimError, TraceError, UsageError } from './errors.js';
+export { openTrace, openTraceText, TraceReader, type ReadOptions } from './trace/reader.js';
+export { EventBatch, OP_NAMES, type TraceMeta, type ReadStats } from './trace/events.js';
+export { SimOS, AddressSpaceLimitError, type OsMemory, type OsOptions, type OsStats } from './os/sim-os.js';
+export type { PageHeap, BackendInfo, FreeStats, HeapOptions } from './heap/types.js';
+export { backends, defaultBackend, findBackend } from './heap/registry.js';
+export { createPolicy, POLICY_NAMES, type ReleasePolicy } from './policy/index.js';
+export { Replayer, DEFAULT_SEED, type ReplayOptions, type EmitSink } from './replay/engine.js';
+export { replayFile, replayReader, replayLoaded, loadTrace, type LoadedTrace, type ProgressOptions } from './replay/replay.js';
+export type { ReplayResult, LatencyStats } from './replay/result.js';
+export { renderReplay, renderCompare, type RenderOptions } from './report/tables.js';
+export { CsvEmitter } from './report/emit.js';
+export { parseBytes, formatBytes } from './report/format.js';

@@ -1,0 +1,329 @@
+// The replay engine: trace events -> policy -> backend -> OS layer, measured.
+//
+// Invariants:
+// - One pass, in trace order; per event no allocation and no string work (the emit
+//   sink, when asked for, is the one exception and is off by default).
+// - The backend only sees alloc/free/release; the engine touches what the program
+//   writes (default touch model: every page of a span is written when it is
+//   allocated) and owns the in-use figure, from the spans the trace says are live.
+// - A simulated out-of-memory (the OS refused address space) stops the replay at that
+//   event; the result says where, and everything measured up to it is reported.
+// - A Replayer is fed batches synchronously, so `compare` can feed one parsed trace to
+//   several replayers without reading it again.
+
+import { AddressSpaceLimitError, SimOS } from '../os/sim-os.js';
+import { defaultBackend, findBackend } from '../heap/registry.js';
+import type { BackendInfo, PageHeap } from '../heap/types.js';
+import { createPolicy, type ReleasePolicy } from '../policy/index.js';
+import { Histogram } from '../metrics/histogram.js';
+import { modelledNs } from '../metrics/cost-model.js';
+import { EventBatch, NOT_GIVEN, OP_ALLOC, OP_FREE, OP_GC, OP_LIMIT, OP_NAMES, OP_SCAVENGE, type ReadStats, type TraceMeta } from '../trace/events.js';
+import type { LatencyStats, ReplayResult } from './result.js';
+
+export interface ReplayOptions {
+  /** Backend name or alias (default: the newest era). */
+  backend?: string | BackendInfo;
+  policy?: string;
+  /** Seed for backends with random choices. */
+  seed?: number;
+  physPageBytes?: number;
+  ulimitVBytes?: number;
+  /** Measure wall time around each backend call (default true). */
+  timing?: boolean;
+  /** Receives one row per op (--emit). */
+  emit?: EmitSink;
+}
+
+export interface EmitSink {
+  row(seq: number, time: number, op: string, id: string, pages: number, addr: number, scavPages: number, releasedBytes: number, work: number, ns: number): void;
+}
+
+export const DEFAULT_SEED = 1;
+
+class OpStats {
+  readonly ns = new Histogram();
+  readonly work = new Histogram();
+  readonly model = new Histogram();
+
+  add(ns: number, work: number, model: number): void {
+    this.ns.add(ns);
+    this.work.add(work);
+    this.model.add(model);
+  }
+
+  result(): LatencyStats {
+    return {
+      count: this.ns.count,
+      p50Ns: Math.round(this.ns.quantile(0.5)),
+      p90Ns: Math.round(this.ns.quantile(0.9)),
+      p99Ns: Math.round(this.ns.quantile(0.99)),
+      maxNs: Math.round(this.ns.max),
+      meanNs: Math.round(this.ns.mean),
+      meanWork: this.work.mean,
+      p99Work: this.work.quantile(0.99),
+      maxWork: this.work.max,
+      modelMeanNs: Math.round(this.model.mean),
+      modelP99Ns: Math.round(this.model.quantile(0.99)),
+      modelMaxNs: Math.round(this.model.max),
+    };
+  }
+}
+
+export class Replayer {
+  readonly os: SimOS;
+  readonly heap: PageHeap;
+  readonly backend: BackendInfo;
+  readonly policy: ReleasePolicy;
+  private readonly pageBytes: number;
+  private readonly timing: boolean;
+  private readonly emit: EmitSink | undefined;
+
+  private slotBase = new Float64Array(1024);
+  private seq = 0;
+  private stopped = false;
+  private oom: ReplayResult['oom'] = null;
+  private wallNs = 0;
+
+  // Counts and peaks.
+  private readonly opCounts = new Float64Array(5);
+  private inUsePages = 0;
+  private peakInUsePages = 0;
+  private peakHeapPages = 0;
+  private peakRssBytes = 0;
+  private peakVsizeBytes = 0;
+  private releasedBytes = 0;
+  private scavengedPagesReused = 0;
+  private addrChecked = 0;
+  private addrMatched = 0;
+  private firstAddrMiss: ReplayResult['summary']['firstAddrMiss'] = null;
+  private lastGcLiveBytes = NOT_GIVEN;
+  private limitBytes = NOT_GIVEN;
+
+  // Time-weighted RSS.
+  private firstTime = NOT_GIVEN;
+  private lastTime = 0;
+  private lastRss = 0;
+  private rssArea = 0;
+  private rssSamples = 0;
+  private rssSampleSum = 0;
+
+  // Free-space snapshot when the heap last reached its peak.
+  private atPeak = { freePages: 0, freeRuns: 0, largestFreeRunPages: 0, inUsePages: 0 };
+
+  private readonly lat = [new OpStats(), new OpStats(), new OpStats()];
+
+  constructor(
+    readonly meta: TraceMeta,
+    options: ReplayOptions = {},
+  ) {
+    const b = options.backend;
+    this.backend = typeof b === 'object' ? b : b !== undefined ? findBackend(b) : defaultBackend();
+    this.policy = createPolicy(options.policy ?? 'trace');
+    this.pageBytes = meta.pageBytes;
+    this.os = new SimOS({ physPageBytes: options.physPageBytes, ulimitVBytes: options.ulimitVBytes });
+    this.heap = this.backend.create({ os: this.os, pageBytes: meta.pageBytes, seed: options.seed ?? DEFAULT_SEED });
+    this.timing = options.timing ?? true;
+    this.emit = options.emit;
+  }
+
+  get done(): boolean {
+    return this.stopped;
+  }
+
+  get events(): number {
+    return this.seq;
+  }
+
+  /** Replays one batch. Returns false once the replay has stopped (out of memory). */
+  step(batch: EventBatch): boolean {
+    if (this.stopped) return false;
+    const n = batch.length;
+    let i = 0;
+    try {
+      for (; i < n; i++) this.event(batch, i);
+    } catch (err) {
+      if (!(err instanceof AddressSpaceLimitError)) throw err;
+      this.oom = {
+        seq: this.seq,
+        time: batch.time[i],
+        line: batch.line[i],
+        op: OP_NAMES[batch.op[i]],
+        message: err.message,
+      };
+      this.stopped = true;
+      return false;
+    }
+    return true;
+  }
+
+  private event(b: EventBatch, i: number): void {
+    const heap = this.heap;
+    const os = this.os;
+    const op = b.op[i];
+    const time = b.time[i];
+    heap.now = time;
+    this.seq++;
+    this.opCounts[op]++;
+    if (this.firstTime === NOT_GIVEN) {
+      this.firstTime = time;
+      this.lastTime = time;
+    }
+    // RSS held since the previous event, weighted by the time it was held.
+    this.rssArea += this.lastRss * (time - this.lastTime);
+    this.lastTime = time;
+
+    if (op === OP_ALLOC || op === OP_FREE || op === OP_SCAVENGE) {
+      const work0 = heap.work;
+      const sys0 = os.mmapCalls + os.madviseCalls + os.munmapCalls;
+      const rel0 = os.releasedBytes;
+      const faults0 = os.pageFaults;
+      const t0 = this.timing ? performance.now() : 0;
+      let addr = NOT_GIVEN;
+      let scav = 0;
+      let released = 0;
+      const pages = b.pages[i];
+      if (op === OP_ALLOC) {
+        addr = heap.alloc(pages, b.p[i]);
+      } else if (op === OP_FREE) {
+        addr = this.slotBase[b.slot[i]];
+        heap.free(addr, pages, b.p[i]);
+      } else {
+        const want = this.policy.onScavengeRow(b.bytes[i]);
+        if (want !== 0) released = heap.release(want);
+      }
+      const ns = this.timing ? Math.round((performance.now() - t0) * 1e6) : 0;
+      if (op === OP_ALLOC) {
+        os.touch(addr, pages * this.pageBytes);
+        scav = heap.lastScavengedPages;
+        this.scavengedPagesReused += scav;
+        this.inUsePages += pages;
+        if (this.inUsePages > this.peakInUsePages) this.peakInUsePages = this.inUsePages;
+        const slot = b.slot[i];
+        if (slot >= this.slotBase.length) this.growSlots(slot);
+        this.slotBase[slot] = addr;
+        const want = b.addr[i];
+        if (want !== NOT_GIVEN) {
+          this.addrChecked++;
+          if (want === addr) this.addrMatched++;
+          else if (this.firstAddrMiss === null) this.firstAddrMiss = { seq: this.seq, line: b.line[i], want, got: addr };
+        }
+      } else if (op === OP_FREE) {
+        this.inUsePages -= pages;
+      } else {
+        this.releasedBytes += released;
+      }
+      const work = heap.work - work0;
+      const model = modelledNs(work, os.mmapCalls + os.madviseCalls + os.munmapCalls - sys0, os.releasedBytes - rel0, os.pageFaults - faults0, os.physPageBytes);
+      this.lat[op].add(ns, work, model);
+      if (this.emit !== undefined) {
+        this.emit.row(this.seq, time, OP_NAMES[op], b.ids[i], op === OP_SCAVENGE ? NOT_GIVEN : pages, addr, scav, released, work, ns);
+      }
+    } else if (op === OP_GC) {
+      this.lastGcLiveBytes = b.bytes[i];
+    } else if (op === OP_LIMIT) {
+      this.limitBytes = b.bytes[i] > 0 ? b.bytes[i] : NOT_GIVEN;
+    }
+
+    const rss = os.rssBytes;
+    this.lastRss = rss;
+    this.rssSamples++;
+    this.rssSampleSum += rss;
+    if (rss > this.peakRssBytes) this.peakRssBytes = rss;
+    if (os.vsizeBytes > this.peakVsizeBytes) this.peakVsizeBytes = os.vsizeBytes;
+    // The fragmentation snapshot: the most in-use moment while the heap is at its peak.
+    if (heap.heapPages > this.peakHeapPages || (heap.heapPages === this.peakHeapPages && this.inUsePages > this.atPeak.inUsePages)) {
+      this.peakHeapPages = heap.heapPages;
+      const fs = heap.freeStats();
+      this.atPeak = { freePages: fs.freePages, freeRuns: fs.freeRuns, largestFreeRunPages: fs.largestFreeRunPages, inUsePages: this.inUsePages };
+    }
+  }
+
+  private growSlots(slot: number): void {
+    let size = this.slotBase.length;
+    while (size <= slot) size *= 2;
+    const grown = new Float64Array(size);
+    grown.set(this.slotBase);
+    this.slotBase = grown;
+  }
+
+  addWallNs(ns: number): void {
+    this.wallNs += ns;
+  }
+
+  /** The result of everything replayed so far. */
+  result(stats: ReadStats): ReplayResult {
+    const pb = this.pageBytes;
+    const os = this.os;
+    const heap = this.heap;
+    const duration = this.firstTime === NOT_GIVEN ? 0 : this.lastTime - this.firstTime;
+    const meanRss = duration > 0 ? this.rssArea / duration : this.rssSamples > 0 ? this.rssSampleSum / this.rssSamples : 0;
+    const peakInUse = this.peakInUsePages * pb;
+    const peakHeap = this.peakHeapPages * pb;
+    const free = this.atPeak.freePages;
+    const ratio = (num: number, den: number): number | null => (den > 0 ? num / den : null);
+    return {
+      schema: 'heapsim.result/1',
+      trace: {
+        file: this.meta.file,
+        metadata: this.meta.metadata,
+        pageBytes: pb,
+        events: stats.events,
+        rows: stats.rows,
+        skipped: stats.skipped,
+        skippedByKind: stats.skippedByKind,
+      },
+      backend: this.backend.name,
+      goVersion: this.backend.goVersion,
+      policy: this.policy.name,
+      options: { physPageBytes: os.physPageBytes, ulimitVBytes: Number.isFinite(os.ulimitVBytes) ? os.ulimitVBytes : null },
+      outcome: this.oom === null ? 'ok' : 'oom',
+      oom: this.oom,
+      summary: {
+        ops: this.seq,
+        allocs: this.opCounts[OP_ALLOC],
+        frees: this.opCounts[OP_FREE],
+        scavenges: this.opCounts[OP_SCAVENGE],
+        gcs: this.opCounts[OP_GC],
+        limits: this.opCounts[OP_LIMIT],
+        traceDurationNs: duration,
+        peakInUseBytes: peakInUse,
+        finalInUseBytes: this.inUsePages * pb,
+        peakHeapBytes: peakHeap,
+        finalHeapBytes: heap.heapPages * pb,
+        peakRssBytes: this.peakRssBytes,
+        finalRssBytes: os.rssBytes,
+        meanRssBytes: Math.round(meanRss),
+        peakVsizeBytes: this.peakVsizeBytes,
+        finalVsizeBytes: os.vsizeBytes,
+        committedBytes: os.committedBytes,
+        releasedBytes: this.releasedBytes,
+        runtimeReleasedBytes: heap.releasedPages * pb,
+        osReleasedBytes: os.releasedBytes,
+        scavengedBytesReused: this.scavengedPagesReused * pb,
+        mmapCalls: os.mmapCalls,
+        madviseCalls: os.madviseCalls,
+        munmapCalls: os.munmapCalls,
+        pageFaults: os.pageFaults,
+        refaults: os.refaults,
+        lastGcLiveBytes: this.lastGcLiveBytes === NOT_GIVEN ? null : this.lastGcLiveBytes,
+        limitBytes: this.limitBytes === NOT_GIVEN ? null : this.limitBytes,
+        addrMatch: this.addrChecked > 0 ? this.addrMatched / this.addrChecked : null,
+        addrChecked: this.addrChecked,
+        firstAddrMiss: this.firstAddrMiss,
+      },
+      fragmentation: {
+        externalAtPeak: free > 0 ? 1 - this.atPeak.largestFreeRunPages / free : 0,
+        heapOverhead: ratio(peakHeap - peakInUse, peakInUse),
+        rssOverhead: ratio(this.peakRssBytes - peakInUse, peakInUse),
+        largestFreeRunBytesAtPeak: this.atPeak.largestFreeRunPages * pb,
+        freeBytesAtPeak: free * pb,
+        freeRunsAtPeak: this.atPeak.freeRuns,
+        inUseBytesAtPeak: this.atPeak.inUsePages * pb,
+      },
+      latency: { alloc: this.lat[OP_ALLOC].result(), free: this.lat[OP_FREE].result(), scavenge: this.lat[OP_SCAVENGE].result() },
+      shape: heap.shape(),
+      wall: { replayNs: Math.round(this.wallNs), eventsPerSecond: this.wallNs > 0 ? Math.round((this.seq * 1e9) / this.wallNs) : null },
+    };
+  }
+}
+

@@ -1,0 +1,57 @@
+// Running a replay end to end: from a trace reader (streamed) or from a trace loaded
+// once into memory (for `compare`, which replays it on several backends).
+
+import type { EventBatch, ReadStats, TraceMeta } from '../trace/events.js';
+import { openTrace, type ReadOptions, type TraceReader } from '../trace/reader.js';
+import { Replayer, type ReplayOptions } from './engine.js';
+import type { ReplayResult } from './result.js';
+
+export interface ProgressOptions {
+  /** Called now and then with events replayed so far. */
+  onProgress?: (events: number) => void;
+}
+
+/** Streams a trace through one backend; memory stays flat whatever the trace size. */
+export async function replayReader(reader: TraceReader, options: ReplayOptions & ProgressOptions = {}): Promise<ReplayResult> {
+  const r = new Replayer(reader.meta, options);
+  for await (const batch of reader.batches()) {
+    const t0 = performance.now();
+    const more = r.step(batch);
+    r.addWallNs((performance.now() - t0) * 1e6);
+    options.onProgress?.(r.events);
+    if (!more) break;
+  }
+  return r.result(reader.stats);
+}
+
+/** Opens and replays a trace file (`-` for standard input). */
+export async function replayFile(path: string, options: ReplayOptions & ProgressOptions & ReadOptions = {}): Promise<ReplayResult> {
+  return replayReader(await openTrace(path, options), options);
+}
+
+/** A trace parsed once and kept in memory. */
+export interface LoadedTrace {
+  meta: TraceMeta;
+  stats: ReadStats;
+  batches: EventBatch[];
+}
+
+export async function loadTrace(path: string, options: ReadOptions = {}): Promise<LoadedTrace> {
+  const reader = await openTrace(path, options);
+  const batches: EventBatch[] = [];
+  for await (const b of reader.batches()) batches.push(b);
+  return { meta: reader.meta, stats: reader.stats, batches };
+}
+
+/** Replays a loaded trace through one backend. */
+export function replayLoaded(trace: LoadedTrace, options: ReplayOptions & ProgressOptions = {}): ReplayResult {
+  const r = new Replayer(trace.meta, options);
+  for (const batch of trace.batches) {
+    const t0 = performance.now();
+    const more = r.step(batch);
+    r.addWallNs((performance.now() - t0) * 1e6);
+    options.onProgress?.(r.events);
+    if (!more) break;
+  }
+  return r.result(trace.stats);
+}

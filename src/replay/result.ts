@@ -1,0 +1,86 @@
+// The one result type that `replay`, `compare` and the library API share
+// (docs/metrics.md defines every figure). Sizes are bytes, times nanoseconds.
+
+export interface LatencyStats {
+  count: number;
+  /** Wall time around the backend call, measured in this process. */
+  p50Ns: number;
+  p90Ns: number;
+  p99Ns: number;
+  maxNs: number;
+  meanNs: number;
+  /** Work units (nodes or words visited): deterministic. */
+  meanWork: number;
+  p99Work: number;
+  maxWork: number;
+  /** Modelled latency: work plus syscalls plus page faults (src/metrics/cost-model.ts). */
+  modelMeanNs: number;
+  modelP99Ns: number;
+  modelMaxNs: number;
+}
+
+export interface ReplayResult {
+  schema: 'heapsim.result/1';
+  trace: {
+    file: string;
+    metadata: Record<string, string>;
+    pageBytes: number;
+    events: number;
+    rows: number;
+    skipped: number;
+    skippedByKind: Record<string, number>;
+  };
+  backend: string;
+  goVersion: string;
+  policy: string;
+  options: { physPageBytes: number; ulimitVBytes: number | null };
+  outcome: 'ok' | 'oom';
+  oom: { seq: number; time: number; line: number; op: string; message: string } | null;
+  summary: {
+    ops: number;
+    allocs: number;
+    frees: number;
+    scavenges: number;
+    gcs: number;
+    limits: number;
+    traceDurationNs: number;
+    peakInUseBytes: number;
+    finalInUseBytes: number;
+    peakHeapBytes: number;
+    finalHeapBytes: number;
+    peakRssBytes: number;
+    finalRssBytes: number;
+    meanRssBytes: number;
+    peakVsizeBytes: number;
+    finalVsizeBytes: number;
+    committedBytes: number;
+    releasedBytes: number;
+    runtimeReleasedBytes: number;
+    osReleasedBytes: number;
+    scavengedBytesReused: number;
+    mmapCalls: number;
+    madviseCalls: number;
+    munmapCalls: number;
+    pageFaults: number;
+    refaults: number;
+    lastGcLiveBytes: number | null;
+    limitBytes: number | null;
+    addrMatch: number | null;
+    addrChecked: number;
+    firstAddrMiss: { seq: number; line: number; want: number; got: number } | null;
+  };
+  fragmentation: {
+    externalAtPeak: number;
+    heapOverhead: number | null;
+    rssOverhead: number | null;
+    largestFreeRunBytesAtPeak: number;
+    freeBytesAtPeak: number;
+    freeRunsAtPeak: number;
+    inUseBytesAtPeak: number;
+  };
+  latency: { alloc: LatencyStats; free: LatencyStats; scavenge: LatencyStats };
+  shape: Record<string, number>;
+  wall: { replayNs: number; eventsPerSecond: number | null };
+  /** Set by `compare`: share of allocations at the same address as the first backend. */
+  placementMatch?: number;
+}

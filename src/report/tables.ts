@@ -1,0 +1,185 @@
+// Renders results as terminal tables. `replay` renders one result, `compare` several
+// (a column per backend, the difference against the first beside each value); both go
+// through the same metric definitions, so no figure is computed or formatted twice.
+
+import Table from 'cli-table3';
+import { Chalk, type ChalkInstance } from 'chalk';
+import type { LatencyStats, ReplayResult } from '../replay/result.js';
+import { formatBytes, formatCount, formatNs, formatRatio } from './format.js';
+
+type Kind = 'bytes' | 'count' | 'ratio' | 'ns' | 'work';
+type Better = 'lower' | 'higher' | null;
+
+interface Metric {
+  label: string;
+  kind: Kind;
+  better: Better;
+  get(r: ReplayResult): number | null;
+}
+
+const m = (label: string, kind: Kind, better: Better, get: (r: ReplayResult) => number | null): Metric => ({ label, kind, better, get });
+
+export const SUMMARY_METRICS: Metric[] = [
+  m('ops', 'count', null, (r) => r.summary.ops),
+  m('allocs', 'count', null, (r) => r.summary.allocs),
+  m('frees', 'count', null, (r) => r.summary.frees),
+  m('scavenge rows', 'count', null, (r) => r.summary.scavenges),
+  m('gc rows', 'count', null, (r) => r.summary.gcs),
+  m('peak in-use', 'bytes', null, (r) => r.summary.peakInUseBytes),
+  m('peak heap', 'bytes', 'lower', (r) => r.summary.peakHeapBytes),
+  m('peak RSS', 'bytes', 'lower', (r) => r.summary.peakRssBytes),
+  m('mean RSS (time-weighted)', 'bytes', 'lower', (r) => r.summary.meanRssBytes),
+  m('final RSS', 'bytes', 'lower', (r) => r.summary.finalRssBytes),
+  m('peak VSIZE', 'bytes', 'lower', (r) => r.summary.peakVsizeBytes),
+  m('released (runtime count)', 'bytes', null, (r) => r.summary.releasedBytes),
+  m('released, runtime view at end', 'bytes', null, (r) => r.summary.runtimeReleasedBytes),
+  m('madvise calls', 'count', 'lower', (r) => r.summary.madviseCalls),
+  m('mmap calls', 'count', 'lower', (r) => r.summary.mmapCalls),
+  m('page faults', 'count', 'lower', (r) => r.summary.pageFaults),
+  m('re-faults of released pages', 'count', 'lower', (r) => r.summary.refaults),
+  m('addr match (vs trace)', 'ratio', 'higher', (r) => r.summary.addrMatch),
+];
+
+export const FRAGMENTATION_METRICS: Metric[] = [
+  m('external fragmentation at peak heap', 'ratio', 'lower', (r) => r.fragmentation.externalAtPeak),
+  m('heap overhead (peak heap / peak in-use - 1)', 'ratio', 'lower', (r) => r.fragmentation.heapOverhead),
+  m('RSS overhead (peak RSS / peak in-use - 1)', 'ratio', 'lower', (r) => r.fragmentation.rssOverhead),
+  m('largest free run at peak heap', 'bytes', 'higher', (r) => r.fragmentation.largestFreeRunBytesAtPeak),
+  m('free at peak heap', 'bytes', null, (r) => r.fragmentation.freeBytesAtPeak),
+  m('free runs at peak heap', 'count', 'lower', (r) => r.fragmentation.freeRunsAtPeak),
+];
+
+const OPS = ['alloc', 'free', 'scavenge'] as const;
+const LATENCY_COLUMNS: { label: string; kind: Kind; key: keyof LatencyStats }[] = [
+  { label: 'count', kind: 'count', key: 'count' },
+  { label: 'p50', kind: 'ns', key: 'p50Ns' },
+  { label: 'p90', kind: 'ns', key: 'p90Ns' },
+  { label: 'p99', kind: 'ns', key: 'p99Ns' },
+  { label: 'max', kind: 'ns', key: 'maxNs' },
+  { label: 'work mean', kind: 'work', key: 'meanWork' },
+  { label: 'work p99', kind: 'work', key: 'p99Work' },
+  { label: 'work max', kind: 'work', key: 'maxWork' },
+  { label: 'model mean', kind: 'ns', key: 'modelMeanNs' },
+  { label: 'model p99', kind: 'ns', key: 'modelP99Ns' },
+];
+
+export const LATENCY_METRICS: Metric[] = OPS.flatMap((op) =>
+  LATENCY_COLUMNS.filter((c) => c.key !== 'count').map((c) =>
+    m(`${op} ${c.label}`, c.kind, 'lower', (r) => (r.latency[op].count > 0 ? (r.latency[op][c.key] as number) : null)),
+  ),
+);
+
+function fmt(kind: Kind, v: number | null): string {
+  if (v === null || Number.isNaN(v)) return '–';
+  switch (kind) {
+    case 'bytes':
+      return formatBytes(v);
+    case 'ratio':
+      return formatRatio(v);
+    case 'ns':
+      return formatNs(v);
+    case 'work':
+      return Number.isInteger(v) ? formatCount(v) : v.toFixed(2);
+    default:
+      return formatCount(v);
+  }
+}
+
+export interface RenderOptions {
+  color: boolean;
+}
+
+function makeTable(head: string[], c: ChalkInstance): Table.Table {
+  return new Table({ head: head.map((h) => c.bold(h)), style: { head: [], border: [] }, chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' } });
+}
+
+function header(r: ReplayResult, c: ChalkInstance): string {
+  const meta = Object.entries(r.trace.metadata)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('  ');
+  const lines = [
+    `${c.bold('trace')} ${r.trace.file}  (${formatCount(r.trace.events)} events${r.trace.skipped > 0 ? `, ${formatCount(r.trace.skipped)} bad rows skipped: ${Object.entries(r.trace.skippedByKind).map(([k, n]) => `${k} ${n}`).join(', ')}` : ''})`,
+  ];
+  if (meta) lines.push(c.dim(meta));
+  return lines.join('\n');
+}
+
+function outcomeLines(r: ReplayResult, c: ChalkInstance): string[] {
+  const out: string[] = [];
+  if (r.oom) {
+    out.push(c.red(`${r.backend}: simulated out of memory at event ${r.oom.seq} (line ${r.oom.line}, ${r.oom.op}, time ${r.oom.time}): ${r.oom.message}`));
+  }
+  if (r.summary.firstAddrMiss) {
+    const x = r.summary.firstAddrMiss;
+    out.push(c.dim(`${r.backend}: first address differing from the trace: line ${x.line}, trace 0x${x.want.toString(16)}, got 0x${x.got.toString(16)}`));
+  }
+  return out;
+}
+
+/** One result: summary, fragmentation and latency tables. */
+export function renderReplay(r: ReplayResult, options: RenderOptions): string {
+  const c = new Chalk({ level: options.color ? 1 : 0 });
+  const parts: string[] = [header(r, c), `${c.bold('backend')} ${r.backend} (${r.goVersion})  ${c.bold('policy')} ${r.policy}`];
+  for (const [title, metrics] of [
+    ['Summary', SUMMARY_METRICS],
+    ['Fragmentation', FRAGMENTATION_METRICS],
+  ] as const) {
+    const t = makeTable([title, ''], c);
+    for (const x of metrics) t.push([x.label, { hAlign: 'right', content: fmt(x.kind, x.get(r)) }]);
+    parts.push(t.toString());
+  }
+  const lt = makeTable(['Latency', ...LATENCY_COLUMNS.map((x) => x.label)], c);
+  for (const op of OPS) {
+    const s = r.latency[op];
+    lt.push([op, ...LATENCY_COLUMNS.map((x) => ({ hAlign: 'right' as const, content: s.count > 0 || x.key === 'count' ? fmt(x.kind, s[x.key] as number) : '–' }))]);
+  }
+  parts.push(lt.toString());
+  parts.push(c.dim('p50..max: wall time around the backend call in this process; work: nodes/words visited; model: work + syscalls + page faults priced as in docs/metrics.md'));
+  const shape = Object.entries(r.shape);
+  if (shape.length > 0) parts.push(`${c.bold('shape')} ${shape.map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(2)}`).join('  ')}`);
+  parts.push(...outcomeLines(r, c));
+  return parts.join('\n') + '\n';
+}
+
+function diff(x: Metric, base: number | null, v: number | null, c: ChalkInstance): string {
+  if (base === null || v === null) return '';
+  if (v === base) return c.dim(' =');
+  const rel = base !== 0 ? (v - base) / Math.abs(base) : null;
+  const text = x.kind === 'ratio' ? ` ${v > base ? '+' : ''}${((v - base) * 100).toFixed(1)}pp` : rel === null ? ' new' : ` ${rel > 0 ? '+' : ''}${(rel * 100).toFixed(1)}%`;
+  if (x.better === null) return c.dim(text);
+  const better = x.better === 'lower' ? v < base : v > base;
+  return better ? c.green(text) : c.red(text);
+}
+
+/** Several results side by side: a row per metric, a column per result. */
+export function renderCompare(results: ReplayResult[], options: RenderOptions, columnLabel: (r: ReplayResult) => string = (r) => r.backend): string {
+  const c = new Chalk({ level: options.color ? 1 : 0 });
+  const first = results[0];
+  const parts: string[] = [header(first, c)];
+  const t = makeTable(['metric', ...results.map(columnLabel)], c);
+  const section = (name: string) => t.push([{ colSpan: results.length + 1, content: c.bold.underline(name) }]);
+  for (const [name, metrics] of [
+    ['Summary', SUMMARY_METRICS],
+    ['Fragmentation', FRAGMENTATION_METRICS],
+    ['Latency', LATENCY_METRICS],
+  ] as const) {
+    section(name);
+    for (const x of metrics) {
+      const base = x.get(first);
+      if (results.every((r) => x.get(r) === null)) continue;
+      t.push([x.label, ...results.map((r, i) => ({ hAlign: 'right' as const, content: fmt(x.kind, x.get(r)) + (i > 0 ? diff(x, base, x.get(r), c) : '') }))]);
+    }
+  }
+  parts.push(t.toString());
+  for (const r of results.slice(1)) {
+    if (r.placementMatch !== undefined) {
+      parts.push(`${columnLabel(r)}: ${formatRatio(r.placementMatch)} of allocations at the same address as ${columnLabel(first)}`);
+    }
+  }
+  for (const r of results) {
+    const shape = Object.entries(r.shape);
+    if (shape.length > 0) parts.push(`${c.bold(columnLabel(r))} shape: ${shape.map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(2)}`).join('  ')}`);
+    parts.push(...outcomeLines(r, c));
+  }
+  return parts.join('\n') + '\n';
+}

@@ -1,0 +1,75 @@
+// The in-memory form of trace events.
+//
+// Events travel from the reader to the replay engine in columnar batches of typed
+// arrays, so the hot replay loop reads numbers and never allocates an object per event.
+// A span id is interned by the reader into a small integer `slot`: the slot is unique
+// among live spans and is handed out again after the span is freed, exactly as the
+// format allows ids to be reused. Numbers that are "not given" are stored as -1.
+//
+// Addresses are JavaScript numbers: a 48-bit address space fits in the 53 bits of a
+// double exactly, so no BigInt is needed anywhere on the event path.
+
+export const OP_ALLOC = 0;
+export const OP_FREE = 1;
+export const OP_SCAVENGE = 2;
+export const OP_GC = 3;
+export const OP_LIMIT = 4;
+export type OpCode = 0 | 1 | 2 | 3 | 4;
+export const OP_NAMES = ['alloc', 'free', 'scavenge', 'gc', 'limit'] as const;
+export type OpName = (typeof OP_NAMES)[number];
+
+/** A value that the row did not give (empty cell or absent column). */
+export const NOT_GIVEN = -1;
+
+export class EventBatch {
+  length = 0;
+  readonly time: Float64Array;
+  readonly op: Uint8Array;
+  /** Interned span id: the same slot from an alloc to its free. */
+  readonly slot: Int32Array;
+  readonly pages: Float64Array;
+  readonly bytes: Float64Array;
+  readonly p: Int32Array;
+  readonly addr: Float64Array;
+  /** 1-based line of the row in its file, for messages. */
+  readonly line: Float64Array;
+  /** The id token as written, for --emit; '' when the row has none. */
+  readonly ids: string[];
+
+  constructor(readonly capacity: number) {
+    this.time = new Float64Array(capacity);
+    this.op = new Uint8Array(capacity);
+    this.slot = new Int32Array(capacity);
+    this.pages = new Float64Array(capacity);
+    this.bytes = new Float64Array(capacity);
+    this.p = new Int32Array(capacity);
+    this.addr = new Float64Array(capacity);
+    this.line = new Float64Array(capacity);
+    this.ids = new Array<string>(capacity);
+  }
+}
+
+/** What the metadata comments and header said. */
+export interface TraceMeta {
+  /** Name shown in messages: the path, or `<stdin>`. */
+  file: string;
+  /** Runtime page size in bytes (`# page_size=`, default 8192). */
+  pageBytes: number;
+  /** GOGC from `# gogc=`, default 100; -1 for `off`. */
+  gogc: number;
+  /** Every `# key=value` before the header, as written. */
+  metadata: Record<string, string>;
+  columns: string[];
+  unknownColumns: string[];
+  hasAddr: boolean;
+  hasP: boolean;
+}
+
+/** Rows read and rows skipped (only under lenient reading) by kind. */
+export interface ReadStats {
+  rows: number;
+  events: number;
+  skipped: number;
+  skippedByKind: Record<string, number>;
+  warnings: string[];
+}
