@@ -1,0 +1,130 @@
+import { SimOS, AddressSpaceLimitError } from '../src/index.js';
+
+const BASE = 0xc000000000;
+const MiB = 1 << 20;
+
+describe('simulated OS', () => {
+  test('mapped memory is not resident until touched; touching faults whole physical pages', () => {
+    const os = new SimOS();
+    os.map(BASE, 4 * MiB);
+    expect(os.rssBytes).toBe(0);
+    expect(os.committedBytes).toBe(4 * MiB);
+    expect(os.vsizeBytes).toBe(4 * MiB);
+    expect(os.touch(BASE + 100, 1)).toBe(1); // one byte faults its 4 KiB page
+    expect(os.touch(BASE, 8192)).toBe(1); // the first page is already resident
+    expect(os.rssBytes).toBe(8192);
+    expect(os.pageFaults).toBe(2);
+  });
+
+  test('touching an unmapped range is a simulated segfault (a backend bug), not silently counted', () => {
+    const os = new SimOS();
+    os.reserve(BASE, MiB);
+    expect(() => os.touch(BASE, 4096)).toThrow(/segmentation fault/);
+  });
+
+  test('release drops resident pages; touching them again is a re-fault', () => {
+    const os = new SimOS();
+    os.map(BASE, MiB);
+    os.touch(BASE, 64 * 1024);
+    expect(os.release(BASE, 32 * 1024)).toBe(32 * 1024);
+    expect(os.rssBytes).toBe(32 * 1024);
+    expect(os.madviseCalls).toBe(1);
+    os.touch(BASE, 64 * 1024);
+    expect(os.refaults).toBe(8);
+    expect(os.pageFaults).toBe(16 + 8);
+    // A page released before it was ever resident faults in as a first touch.
+    os.release(BASE + 512 * 1024, 4096);
+    os.touch(BASE + 512 * 1024, 4096);
+    expect(os.refaults).toBe(8);
+  });
+
+  test('like the kernel: a misaligned release releases nothing; the length rounds up', () => {
+    const os = new SimOS({ physPageBytes: 16384 });
+    os.map(BASE, MiB);
+    os.touch(BASE, MiB);
+    expect(os.release(BASE + 8192, 16384)).toBe(0);
+    expect(os.madviseFailed).toBe(1);
+    expect(os.rssBytes).toBe(MiB);
+    expect(os.release(BASE, 8192)).toBe(16384);
+    expect(os.rssBytes).toBe(MiB - 16384);
+  });
+
+  test('reservations count towards VSIZE and RLIMIT_AS, not RSS or committed', () => {
+    const os = new SimOS({ ulimitVBytes: 64 * MiB });
+    os.reserve(BASE, 32 * MiB);
+    expect(os.vsizeBytes).toBe(32 * MiB);
+    expect(os.committedBytes).toBe(0);
+    os.map(BASE, 16 * MiB); // mapping inside the reservation adds nothing to VSIZE
+    expect(os.vsizeBytes).toBe(32 * MiB);
+    expect(os.committedBytes).toBe(16 * MiB);
+    expect(() => os.reserve(BASE + 32 * MiB, 64 * MiB)).toThrow(AddressSpaceLimitError);
+    expect(() => os.map(BASE + 32 * MiB, 33 * MiB)).toThrow(AddressSpaceLimitError);
+    expect(os.vsizeBytes).toBe(32 * MiB); // a refused call changes nothing
+    os.map(BASE + 32 * MiB, 32 * MiB);
+    expect(os.vsizeBytes).toBe(64 * MiB);
+  });
+
+  test('unmap returns address space and resident pages', () => {
+    const os = new SimOS();
+    os.map(BASE, 2 * MiB);
+    os.touch(BASE, 2 * MiB);
+    os.unmap(BASE + MiB, MiB);
+    expect(os.rssBytes).toBe(MiB);
+    expect(os.vsizeBytes).toBe(MiB);
+    expect(os.munmapCalls).toBe(1);
+  });
+
+  test('simulator memory scales with touched memory, not address space', () => {
+    const os = new SimOS();
+    const TiB = 2 ** 40;
+    os.reserve(BASE, TiB);
+    os.map(BASE, TiB);
+    expect(os.vsizeBytes).toBe(TiB);
+    expect(os.trackingBytes).toBe(0);
+    // Touch 1 MiB in each of 64 places spread over the terabyte.
+    for (let i = 0; i < 64; i++) os.touch(BASE + i * (TiB / 64), MiB);
+    expect(os.rssBytes).toBe(64 * MiB);
+    expect(os.trackingBytes).toBeLessThan(64 * 1024);
+  });
+
+  test('residency counts agree with a per-page reference model on random operations', () => {
+    const phys = 4096;
+    const npages = 3000;
+    const os = new SimOS();
+    os.map(BASE, npages * phys);
+    const resident = new Uint8Array(npages);
+    const released = new Uint8Array(npages);
+    let faults = 0;
+    let refaults = 0;
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    for (let step = 0; step < 3000; step++) {
+      const a = rand(npages);
+      const len = 1 + rand(Math.min(700, npages - a));
+      if (rand(3) === 0) {
+        os.release(BASE + a * phys, len * phys);
+        for (let i = a; i < a + len; i++) {
+          if (resident[i]) released[i] = 1;
+          resident[i] = 0;
+        }
+      } else {
+        os.touch(BASE + a * phys, len * phys);
+        for (let i = a; i < a + len; i++) {
+          if (!resident[i]) {
+            faults++;
+            if (released[i]) refaults++;
+            released[i] = 0;
+            resident[i] = 1;
+          }
+        }
+      }
+    }
+    expect(os.rssBytes).toBe(resident.reduce((s, x) => s + x, 0) * phys);
+    expect(os.pageFaults).toBe(faults);
+    expect(os.refaults).toBe(refaults);
+    expect(os.residentBytesIn(BASE, 100 * phys)).toBe(resident.subarray(0, 100).reduce((s, x) => s + x, 0) * phys);
+  });
+});

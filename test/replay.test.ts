@@ -1,0 +1,142 @@
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openTraceText, replayReader, type ReplayResult } from '../src/index.js';
+import { SHARED_TRACES, TRACES, cli, haveShared } from './helpers.js';
+
+const PAGE = 8192;
+const SMALL = ['time,op,id,pages,bytes', '0,alloc,a,10,', '100,alloc,b,20,', '200,free,a,,', '300,scavenge,,,', '400,alloc,c,5,', '1000,gc,,,81920'].join('\n');
+
+async function run(text: string, options = {}): Promise<ReplayResult> {
+  return replayReader(await openTraceText(text, 'small.csv'), { backend: 'list', ...options });
+}
+
+describe('replay engine figures, worked out by hand on span-list', () => {
+  let r: ReplayResult;
+  beforeAll(async () => {
+    r = await run(SMALL);
+  });
+
+  test('counts and peaks', () => {
+    expect(r.outcome).toBe('ok');
+    expect([r.summary.ops, r.summary.allocs, r.summary.frees, r.summary.scavenges, r.summary.gcs]).toEqual([6, 3, 1, 1, 1]);
+    expect(r.summary.peakInUseBytes).toBe(30 * PAGE);
+    expect(r.summary.finalInUseBytes).toBe(25 * PAGE);
+    expect(r.summary.peakHeapBytes).toBe(1 << 20);
+    expect(r.summary.peakRssBytes).toBe(30 * PAGE);
+    expect(r.summary.finalRssBytes).toBe(25 * PAGE);
+    expect(r.summary.lastGcLiveBytes).toBe(81920);
+  });
+
+  test('time-weighted mean RSS: 10,30,30,20,25 pages held for 100,100,100,100,600 ns', () => {
+    expect(r.summary.meanRssBytes).toBe(24 * PAGE);
+  });
+
+  test('release everything, then a re-fault of the reused pages', () => {
+    // The scavenge row releases both free spans: the 98-page tail and the 10 freed pages.
+    expect(r.summary.releasedBytes).toBe(108 * PAGE);
+    expect(r.summary.madviseCalls).toBe(2);
+    // c reuses 5 of the released pages: 10 physical pages fault in again.
+    expect(r.summary.scavengedBytesReused).toBe(5 * PAGE);
+    expect(r.summary.refaults).toBe(10);
+    expect(r.summary.pageFaults).toBe(20 + 40 + 10);
+  });
+
+  test('fragmentation at the most in-use moment of the peak heap', () => {
+    expect(r.fragmentation.freeBytesAtPeak).toBe(98 * PAGE);
+    expect(r.fragmentation.largestFreeRunBytesAtPeak).toBe(98 * PAGE);
+    expect(r.fragmentation.externalAtPeak).toBe(0);
+    expect(r.fragmentation.heapOverhead).toBeCloseTo((128 - 30) / 30, 10);
+    expect(r.fragmentation.rssOverhead).toBe(0);
+  });
+
+  test('latency: counts, work and a modelled cost that includes the faults', () => {
+    expect(r.latency.alloc.count).toBe(3);
+    expect(r.latency.free.count).toBe(1);
+    expect(r.latency.scavenge.count).toBe(1);
+    expect(r.latency.alloc.maxWork).toBeGreaterThan(0);
+    expect(r.latency.scavenge.modelMeanNs).toBeGreaterThan(2 * 1500);
+    expect(r.latency.alloc.modelMaxNs).toBeGreaterThan(40 * 500);
+  });
+
+  test('external fragmentation: 1 - largest free run / free', async () => {
+    // a leaves a 10-page hole below b; c goes to the tail. Most in-use moment: after c.
+    const h = await run(['time,op,id,pages', '0,alloc,a,10', '1,alloc,b,1', '2,free,a,', '3,alloc,c,20'].join('\n'));
+    expect(h.fragmentation.inUseBytesAtPeak).toBe(21 * PAGE);
+    expect(h.fragmentation.freeBytesAtPeak).toBe(107 * PAGE);
+    expect(h.fragmentation.freeRunsAtPeak).toBe(2);
+    expect(h.fragmentation.largestFreeRunBytesAtPeak).toBe(97 * PAGE);
+    expect(h.fragmentation.externalAtPeak).toBeCloseTo(1 - 97 / 107, 12);
+  });
+
+  test('policy none ignores the scavenge rows', async () => {
+    const n = await run(SMALL, { policy: 'none' });
+    expect(n.summary.releasedBytes).toBe(0);
+    expect(n.summary.madviseCalls).toBe(0);
+    expect(n.summary.finalRssBytes).toBe(30 * PAGE);
+  });
+
+  test('ulimit -v: a heap that cannot grow is a reported out-of-memory at that event', async () => {
+    const o = await run(SMALL, { ulimitVBytes: 512 * 1024 });
+    expect(o.outcome).toBe('oom');
+    expect(o.oom).toMatchObject({ seq: 1, line: 2, op: 'alloc' });
+    expect(o.summary.ops).toBe(1);
+  });
+});
+
+describe('replay CLI', () => {
+  test('an out-of-memory exits 1 and still prints the tables', () => {
+    const r = cli(['replay', '-', '--backend', 'list', '--ulimit-v', '512KiB'], SMALL);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('Summary');
+    expect(r.stdout).toContain('simulated out of memory at event 1 (line 2, alloc');
+  });
+
+  test('--emit writes one CSV row per op', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'heapsim-'));
+    const file = join(dir, 'ops.csv');
+    const r = cli(['replay', '-', '--backend', 'list', '--emit', file], SMALL);
+    expect(r.status).toBe(0);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('seq,time,op,id,pages,addr,scavPages,releasedBytes,work,ns');
+    expect(lines.length).toBe(1 + 5); // gc rows are not ops on the heap
+    expect(lines[1]).toMatch(/^1,0,alloc,a,10,0xc000000000,0,0,\d+,\d+$/);
+    expect(lines[4]).toMatch(/^4,300,scavenge,,,,0,884736,\d+,\d+$/);
+    expect(lines[5]).toMatch(/^5,400,alloc,c,5,0xc000000000,5,0,\d+,\d+$/);
+  });
+
+  test('bad flags exit 2 without a stack', () => {
+    for (const args of [['replay', '-', '--backend', 'nope'], ['replay', '-', '--phys-page', '5000'], ['replay', '-', '--ulimit-v', 'lots'], ['frobnicate']]) {
+      const r = cli(args, SMALL);
+      expect(r.status).toBe(2);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  test('--help shows examples', () => {
+    const r = cli(['replay', '--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('Examples:');
+  });
+
+  const traceFiles = [
+    ...readdirSync(TRACES).filter((f) => /\.csv(\.gz)?$/.test(f)).map((f) => join(TRACES, f)),
+    ...(haveShared ? readdirSync(SHARED_TRACES).filter((f) => f.endsWith('.csv')).map((f) => join(SHARED_TRACES, f)) : []),
+  ];
+  test.each(traceFiles)('replays %s with exit 0 and the documented JSON keys', (file) => {
+    const r = cli(['replay', file, '--json', '--backend', 'list']);
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(Object.keys(j)).toEqual(expect.arrayContaining(['backend', 'policy', 'summary', 'fragmentation', 'latency']));
+    for (const k of ['ops', 'allocs', 'frees', 'scavenges', 'gcs', 'peakInUseBytes', 'peakHeapBytes', 'peakRssBytes', 'finalRssBytes', 'meanRssBytes', 'peakVsizeBytes', 'releasedBytes', 'madviseCalls', 'pageFaults']) {
+      expect(typeof j.summary[k]).toBe('number');
+    }
+    for (const k of ['externalAtPeak', 'heapOverhead', 'rssOverhead', 'largestFreeRunBytesAtPeak']) expect(typeof j.fragmentation[k]).toBe('number');
+    for (const op of ['alloc', 'free', 'scavenge']) {
+      for (const k of ['count', 'p50Ns', 'p90Ns', 'p99Ns', 'maxNs', 'meanWork', 'p99Work', 'maxWork']) expect(typeof j.latency[op][k]).toBe('number');
+    }
+    expect(j.summary.allocs).toBeGreaterThan(1000);
+    expect(j.summary.peakRssBytes).toBeGreaterThanOrEqual(j.summary.finalInUseBytes);
+    expect(j.summary.addrMatch).toBeGreaterThanOrEqual(0);
+  });
+});
