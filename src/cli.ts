@@ -75,7 +75,7 @@ interface ReplayFlags {
 }
 
 async function replayCommand(trace: string, flags: ReplayFlags): Promise<number> {
-  const reader = await openTrace(trace, { lenient: flags.lenient });
+  const reader = await openTrace(trace, { lenient: flags.lenient, keepIds: flags.emit !== undefined });
   printWarnings(reader.stats.warnings);
   const emitter = flags.emit ? new CsvEmitter(flags.emit) : undefined;
   const p = progress();

@@ -109,6 +109,7 @@ export class Replayer {
 
   // Free-space snapshot when the heap last reached its peak.
   private atPeak = { freePages: 0, freeRuns: 0, largestFreeRunPages: 0, inUsePages: 0 };
+  private snapshotPending = false;
 
   private readonly lat = [new OpStats(), new OpStats(), new OpStats()];
 
@@ -185,6 +186,7 @@ export class Replayer {
       if (op === OP_ALLOC) {
         addr = heap.alloc(pages, b.p[i]);
       } else if (op === OP_FREE) {
+        if (this.snapshotPending) this.takeSnapshot();
         addr = this.slotBase[b.slot[i]];
         heap.free(addr, pages, b.p[i]);
       } else {
@@ -230,12 +232,24 @@ export class Replayer {
     this.rssSampleSum += rss;
     if (rss > this.peakRssBytes) this.peakRssBytes = rss;
     if (os.vsizeBytes > this.peakVsizeBytes) this.peakVsizeBytes = os.vsizeBytes;
-    // The fragmentation snapshot: the most in-use moment while the heap is at its peak.
-    if (heap.heapPages > this.peakHeapPages || (heap.heapPages === this.peakHeapPages && this.inUsePages > this.atPeak.inUsePages)) {
+    // The fragmentation snapshot is the most in-use moment while the heap is at its
+    // peak. It is taken lazily: a rise in in-use only marks it pending, and it is
+    // computed just before in-use falls (the next free) or at the end, so freeStats runs
+    // once per local maximum rather than once per allocation. Growth makes any pending
+    // snapshot of the smaller heap obsolete.
+    if (heap.heapPages > this.peakHeapPages) {
       this.peakHeapPages = heap.heapPages;
-      const fs = heap.freeStats();
-      this.atPeak = { freePages: fs.freePages, freeRuns: fs.freeRuns, largestFreeRunPages: fs.largestFreeRunPages, inUsePages: this.inUsePages };
+      this.atPeak.inUsePages = -1;
+      this.snapshotPending = true;
+    } else if (heap.heapPages === this.peakHeapPages && this.inUsePages > this.atPeak.inUsePages) {
+      this.snapshotPending = true;
     }
+  }
+
+  private takeSnapshot(): void {
+    const fs = this.heap.freeStats();
+    this.atPeak = { freePages: fs.freePages, freeRuns: fs.freeRuns, largestFreeRunPages: fs.largestFreeRunPages, inUsePages: this.inUsePages };
+    this.snapshotPending = false;
   }
 
   private growSlots(slot: number): void {
@@ -252,6 +266,7 @@ export class Replayer {
 
   /** The result of everything replayed so far. */
   result(stats: ReadStats): ReplayResult {
+    if (this.snapshotPending) this.takeSnapshot();
     const pb = this.pageBytes;
     const os = this.os;
     const heap = this.heap;

@@ -33,7 +33,7 @@ export class EventBatch {
   readonly addr: Float64Array;
   /** 1-based line of the row in its file, for messages. */
   readonly line: Float64Array;
-  /** The id token as written, for --emit; '' when the row has none. */
+  /** The id token as written, for --emit; '' when the row has none (empty unless the reader keeps ids). */
   readonly ids: string[];
 
   constructor(readonly capacity: number) {

@@ -18,6 +18,7 @@ import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { HeapsimError, TraceError, type TraceErrorKind } from '../errors.js';
+import { IntMap } from './id-map.js';
 import {
   EventBatch,
   NOT_GIVEN,
@@ -37,6 +38,8 @@ export interface ReadOptions {
   batchEvents?: number;
   /** Stream to read when the path is `-` (default: process.stdin). */
   stdin?: Readable;
+  /** Keep each row's id text in EventBatch.ids (needed by --emit; off saves time). */
+  keepIds?: boolean;
 }
 
 const DEFAULT_PAGE_BYTES = 8192;
@@ -85,6 +88,32 @@ function parseHex(s: string, start: number, end: number): number {
     v = v * 16 + d;
   }
   return v;
+}
+
+// Cell scanners for the row loop: each parses from `start` up to the next comma (or
+// `end`) in one pass and leaves that position in `cellEnd`, a module-level out-value
+// that spares an allocation per cell.
+let cellEnd = 0;
+
+function scanInt(s: string, start: number, end: number): number {
+  let v = 0;
+  let bad = false;
+  let i = start;
+  for (; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 44) break;
+    const d = c - 48;
+    if (d < 0 || d > 9) bad = true;
+    v = v * 10 + d;
+  }
+  cellEnd = i;
+  if (i === start) return NOT_GIVEN;
+  return bad || v > MAX_INT ? BAD : v;
+}
+
+function scanCell(s: string, start: number, end: number): void {
+  const i = s.indexOf(',', start);
+  cellEnd = i < 0 || i > end ? end : i;
 }
 
 /** Opens a trace and reads its metadata and header; rows follow from batches(). */
@@ -164,15 +193,22 @@ export class TraceReader {
 
   private readonly lenient: boolean;
   private readonly batchEvents: number;
-  private carry = '';
+  /** Unconsumed input: complete lines from `pos`, then perhaps an unfinished one. */
+  private text = '';
+  private pos = 0;
+  private eof = false;
   private lineNo = 0;
   private started = false;
-  private pendingLines: string[] = [];
   private roles: Int8Array = new Int8Array(0);
   private lastTime = 0;
 
-  // Live spans: id text -> slot, with the slot's page count. Freed slots are reused.
+  // Live spans: id -> slot, with the slot's page count. Freed slots are reused. Hex ids
+  // (the recorded traces' span addresses) are keyed by their value in an IntMap, which
+  // spares making and hashing a string per row, so 0xA and 0xa name one span; other
+  // ids are keyed by their text.
   private readonly live = new Map<string, number>();
+  private readonly liveNumeric = new IntMap();
+  private readonly keepIds: boolean;
   private slotPages = new Float64Array(1024);
   private freeSlots = new Int32Array(1024);
   private nfreeSlots = 0;
@@ -185,6 +221,7 @@ export class TraceReader {
   ) {
     this.lenient = options.lenient ?? false;
     this.batchEvents = options.batchEvents ?? DEFAULT_BATCH;
+    this.keepIds = options.keepIds ?? false;
     this.meta = {
       file,
       pageBytes: DEFAULT_PAGE_BYTES,
@@ -222,50 +259,48 @@ export class TraceReader {
     this.fail(line, col, 'encoding', 'binary data: a trace is UTF-8 CSV text');
   }
 
-  /** Splits buffered text into complete lines; keeps the unfinished tail. */
-  private split(text: string, out: string[]): void {
-    let all = this.carry + text;
+  /** Appends the next chunk to the unconsumed text; false at end of input. */
+  private async more(): Promise<boolean> {
+    if (this.eof) return false;
+    const next = await this.chunks.next();
+    let rest = this.text.slice(this.pos);
+    this.pos = 0;
+    if (next.done) {
+      this.eof = true;
+      // A last line without a newline still counts as a line.
+      this.text = rest.length > 0 ? rest + '\n' : rest;
+      return rest.length > 0;
+    }
+    let chunk = next.value;
+    this.checkText(chunk, this.lineNo + 1);
     if (!this.started) {
       this.started = true;
-      if (all.charCodeAt(0) === 0xfeff) all = all.slice(1);
+      if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
     }
-    let pos = 0;
-    for (;;) {
-      const nl = all.indexOf('\n', pos);
-      if (nl < 0) break;
-      out.push(all.slice(pos, nl));
-      pos = nl + 1;
-    }
-    this.carry = all.slice(pos);
+    this.text = rest + chunk;
+    return true;
   }
 
   /** Reads comment and metadata lines up to and including the header. */
   async readHeader(): Promise<void> {
     for (;;) {
-      while (this.pendingLines.length > 0) {
-        const raw = this.pendingLines.shift() as string;
-        this.lineNo++;
-        const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-        if (line.length === 0) continue;
-        if (line.charCodeAt(0) === 35 /* # */) {
-          this.readMetadata(line);
-          continue;
-        }
-        this.readColumns(line);
-        return;
-      }
-      const next = await this.chunks.next();
-      if (next.done) {
-        if (this.carry.length > 0) {
-          this.pendingLines.push(this.carry);
-          this.carry = '';
-          continue;
-        }
+      const nl = this.text.indexOf('\n', this.pos);
+      if (nl < 0) {
+        if (await this.more()) continue;
         if (this.lineNo === 0) this.fail(1, 1, 'header', 'empty trace: expected a header line naming the columns');
         this.fail(this.lineNo + 1, 1, 'header', 'no header line: expected column names such as "time,op,id,pages"');
       }
-      this.checkText(next.value, this.lineNo + 1);
-      this.split(next.value, this.pendingLines);
+      this.lineNo++;
+      let line = this.text.slice(this.pos, nl);
+      this.pos = nl + 1;
+      if (line.endsWith('\r')) line = line.slice(0, -1);
+      if (line.length === 0) continue;
+      if (line.charCodeAt(0) === 35 /* # */) {
+        this.readMetadata(line);
+        continue;
+      }
+      this.readColumns(line);
+      return;
     }
   }
 
@@ -317,41 +352,34 @@ export class TraceReader {
   /** The remaining rows, in batches. Each batch is a new object the consumer may keep. */
   async *batches(): AsyncGenerator<EventBatch> {
     let batch = new EventBatch(this.batchEvents);
-    const lines = this.pendingLines;
-    this.pendingLines = [];
     for (;;) {
-      for (let i = 0; i < lines.length; i++) {
+      const text = this.text;
+      let pos = this.pos;
+      for (;;) {
+        const nl = text.indexOf('\n', pos);
+        if (nl < 0) break;
         this.lineNo++;
-        this.row(lines[i], batch);
+        this.row(text, pos, nl, batch);
+        pos = nl + 1;
         if (batch.length === batch.capacity) {
+          this.pos = pos;
           yield batch;
           batch = new EventBatch(this.batchEvents);
         }
       }
-      lines.length = 0;
-      const next = await this.chunks.next();
-      if (next.done) {
-        if (this.carry.length > 0) {
-          lines.push(this.carry);
-          this.carry = '';
-          continue;
-        }
-        break;
-      }
-      this.checkText(next.value, this.lineNo + 1);
-      this.split(next.value, lines);
+      this.pos = pos;
+      if (!(await this.more())) break;
     }
     if (batch.length > 0) yield batch;
   }
 
-  private row(raw: string, batch: EventBatch): void {
-    let end = raw.length;
-    if (end > 0 && raw.charCodeAt(end - 1) === 13) end--;
-    if (end === 0) return;
-    if (raw.charCodeAt(0) === 35) return; // comment between rows
+  private row(text: string, start: number, end: number, batch: EventBatch): void {
+    if (end > start && text.charCodeAt(end - 1) === 13) end--;
+    if (end === start) return;
+    if (text.charCodeAt(start) === 35) return; // comment between rows
     this.stats.rows++;
     try {
-      this.parseRow(raw, end, batch);
+      this.parseRow(text, start, end, batch);
     } catch (e) {
       if (!(e instanceof RowFault)) throw e;
       if (!this.lenient) this.fail(this.lineNo, e.column, e.kind, e.detail);
@@ -360,7 +388,7 @@ export class TraceReader {
     }
   }
 
-  private parseRow(line: string, end: number, batch: EventBatch): void {
+  private parseRow(line: string, rowStart: number, end: number, batch: EventBatch): void {
     const roles = this.roles;
     let time = NOT_GIVEN;
     let op = -1;
@@ -375,23 +403,22 @@ export class TraceReader {
     let pagesCol = 0;
     let bytesCol = 0;
 
-    if (line.indexOf('"') >= 0) {
-      throw new RowFault(line.indexOf('"') + 1, 'extra-cells', 'quoted cells are not part of trace format v1');
-    }
-    let start = 0;
+    let start = rowStart;
     let col = 0;
     while (start <= end) {
-      let stop = line.indexOf(',', start);
-      if (stop < 0 || stop > end) stop = end;
       if (col >= roles.length) {
         throw new RowFault(col + 1, 'extra-cells', `row has more cells than the header's ${roles.length} columns`);
       }
+      let stop: number;
       switch (roles[col]) {
         case ROLE_TIME:
-          time = parseInteger(line, start, stop);
+          time = scanInt(line, start, end);
+          stop = cellEnd;
           if (time < 0) this.badNumber(col, 'time', 'an integer number of nanoseconds >= 0', line, start, stop, time);
           break;
         case ROLE_OP:
+          scanCell(line, start, end);
+          stop = cellEnd;
           op = parseOp(line, start, stop);
           opCol = col + 1;
           if (op < 0) {
@@ -400,31 +427,40 @@ export class TraceReader {
           }
           break;
         case ROLE_ID:
+          scanCell(line, start, end);
+          stop = cellEnd;
           idStart = start;
           idEnd = stop;
           idCol = col + 1;
           break;
         case ROLE_PAGES:
-          pages = parseInteger(line, start, stop);
+          pages = scanInt(line, start, end);
+          stop = cellEnd;
           pagesCol = col + 1;
           if (pages === BAD || pages === 0) this.badNumber(col, 'pages', 'an integer >= 1', line, start, stop, BAD);
           break;
         case ROLE_BYTES:
-          bytes = parseInteger(line, start, stop);
+          bytes = scanInt(line, start, end);
+          stop = cellEnd;
           bytesCol = col + 1;
           if (bytes === BAD) this.badNumber(col, 'bytes', 'an integer >= 0', line, start, stop, BAD);
           break;
         case ROLE_P:
-          p = parseInteger(line, start, stop);
+          p = scanInt(line, start, end);
+          stop = cellEnd;
           if (p === BAD || p > 0x7fffffff) this.badNumber(col, 'p', 'an integer >= 0', line, start, stop, BAD);
           break;
         case ROLE_ADDR:
+          scanCell(line, start, end);
+          stop = cellEnd;
           addr = parseHex(line, start, stop);
           if (addr === BAD) {
             throw new RowFault(col + 1, 'bad-addr', `addr must be a hex address such as 0xc000000000 (at most ${MAX_HEX_DIGITS} digits), got "${line.slice(start, stop)}"`);
           }
           break;
         default:
+          scanCell(line, start, end);
+          stop = cellEnd;
           break;
       }
       col++;
@@ -441,26 +477,30 @@ export class TraceReader {
       if (idEnd === idStart) {
         throw new RowFault(idCol || roles.length + 1, 'missing-cell', `${op === OP_ALLOC ? 'alloc' : 'free'} needs an id`);
       }
-      const id = line.slice(idStart, idEnd);
+      const key = parseHex(line, idStart, idEnd);
+      const id = key >= 0 ? '' : line.slice(idStart, idEnd);
+      const known = key >= 0 ? this.liveNumeric.get(key) : (this.live.get(id) ?? -1);
       if (op === OP_ALLOC) {
         if (pages === NOT_GIVEN) throw new RowFault(pagesCol || roles.length + 1, 'missing-cell', 'alloc needs pages');
-        if (this.live.has(id)) throw new RowFault(idCol, 'already-live', `alloc of id "${id}" that is still live`);
-        slot = this.takeSlot(id, pages);
+        if (known >= 0) throw new RowFault(idCol, 'already-live', `alloc of id "${line.slice(idStart, idEnd)}" that is still live`);
+        slot = this.takeSlot(pages);
+        if (key >= 0) this.liveNumeric.set(key, slot);
+        else this.live.set(id, slot);
       } else {
-        const s = this.live.get(id);
-        if (s === undefined) throw new RowFault(idCol, 'not-live', `free of id "${id}" that is not live`);
-        const livePages = this.slotPages[s];
+        if (known < 0) throw new RowFault(idCol, 'not-live', `free of id "${line.slice(idStart, idEnd)}" that is not live`);
+        const livePages = this.slotPages[known];
         if (pages !== NOT_GIVEN && pages !== livePages) {
-          throw new RowFault(pagesCol, 'pages-mismatch', `free of id "${id}" says ${pages} pages, its alloc had ${livePages}`);
+          throw new RowFault(pagesCol, 'pages-mismatch', `free of id "${line.slice(idStart, idEnd)}" says ${pages} pages, its alloc had ${livePages}`);
         }
         pages = livePages;
-        slot = s;
-        this.live.delete(id);
-        this.releaseSlot(s);
+        slot = known;
+        if (key >= 0) this.liveNumeric.delete(key);
+        else this.live.delete(id);
+        this.releaseSlot(known);
       }
-      batch.ids[batch.length] = id;
+      if (this.keepIds) batch.ids[batch.length] = line.slice(idStart, idEnd);
     } else {
-      batch.ids[batch.length] = '';
+      if (this.keepIds) batch.ids[batch.length] = '';
       if (op === OP_GC && bytes === NOT_GIVEN) throw new RowFault(bytesCol || roles.length + 1, 'missing-cell', 'gc needs bytes (the marked heap)');
     }
     this.lastTime = time;
@@ -482,7 +522,7 @@ export class TraceReader {
     throw new RowFault(col + 1, 'bad-number', `${name} must be ${expected}, got "${got}"`);
   }
 
-  private takeSlot(id: string, pages: number): number {
+  private takeSlot(pages: number): number {
     let slot: number;
     if (this.nfreeSlots > 0) {
       slot = this.freeSlots[--this.nfreeSlots];
@@ -495,7 +535,6 @@ export class TraceReader {
       }
     }
     this.slotPages[slot] = pages;
-    this.live.set(id, slot);
     return slot;
   }
 
@@ -510,17 +549,17 @@ export class TraceReader {
 }
 
 function parseOp(s: string, start: number, end: number): number {
+  const c = s.charCodeAt(start);
   switch (end - start) {
     case 5:
-      if (s.startsWith('alloc', start)) return OP_ALLOC;
-      if (s.startsWith('limit', start)) return OP_LIMIT;
-      return -1;
+      if (c === 97 && s.charCodeAt(start + 1) === 108 && s.charCodeAt(start + 2) === 108 && s.charCodeAt(start + 3) === 111 && s.charCodeAt(start + 4) === 99) return OP_ALLOC;
+      return c === 108 && s.startsWith('limit', start) ? OP_LIMIT : -1;
     case 4:
-      return s.startsWith('free', start) ? OP_FREE : -1;
+      return c === 102 && s.charCodeAt(start + 1) === 114 && s.charCodeAt(start + 2) === 101 && s.charCodeAt(start + 3) === 101 ? OP_FREE : -1;
     case 8:
-      return s.startsWith('scavenge', start) ? OP_SCAVENGE : -1;
+      return c === 115 && s.startsWith('scavenge', start) ? OP_SCAVENGE : -1;
     case 2:
-      return s.startsWith('gc', start) ? OP_GC : -1;
+      return c === 103 && s.charCodeAt(start + 1) === 99 ? OP_GC : -1;
     default:
       return -1;
   }

@@ -83,6 +83,8 @@ export class SpanHeap implements PageHeap {
 
   private readonly os: OsMemory;
   private readonly small: (Span | null)[];
+  /** Bit i set when small list i is non-empty: finds the first list >= n in a few words. */
+  private readonly smallNonEmpty: Uint32Array;
   readonly smallLimitPages: number;
   private readonly byStart = new Map<number, Span>();
   private readonly byEnd = new Map<number, Span>();
@@ -98,6 +100,18 @@ export class SpanHeap implements PageHeap {
     this.pageBytes = options.pageBytes;
     this.smallLimitPages = smallLimitPages;
     this.small = new Array<Span | null>(smallLimitPages).fill(null);
+    this.smallNonEmpty = new Uint32Array(Math.ceil(smallLimitPages / 32));
+  }
+
+  /** The first non-empty small list of length >= n, or smallLimitPages if none. */
+  private firstSmallList(n: number): number {
+    const bits = this.smallNonEmpty;
+    for (let w = n >>> 5; w < bits.length; w++) {
+      let word = bits[w];
+      if (w === n >>> 5) word &= ~((1 << (n & 31)) - 1) >>> 0;
+      if (word !== 0) return Math.min(this.smallLimitPages, w * 32 + (31 - Math.clz32(word & -word)));
+    }
+    return this.smallLimitPages;
   }
 
   get work(): number {
@@ -109,14 +123,12 @@ export class SpanHeap implements PageHeap {
   }
 
   alloc(npages: number): number {
+    // Go walks the lists from n upwards; the work counted is the lists it looks at.
     let s: Span | null = null;
-    for (let i = npages; i < this.smallLimitPages; i++) {
-      this.ownWork++;
-      const head = this.small[i];
-      if (head !== null) {
-        s = head;
-        break;
-      }
+    if (npages < this.smallLimitPages) {
+      const i = this.firstSmallList(npages);
+      this.ownWork += Math.min(i + 1, this.smallLimitPages) - npages;
+      if (i < this.smallLimitPages) s = this.small[i];
     }
     if (s !== null) {
       this.unlinkSmall(s);
@@ -178,6 +190,7 @@ export class SpanHeap implements PageHeap {
       s.next = head;
       if (head !== null) head.prev = s;
       this.small[s.npages] = s;
+      this.smallNonEmpty[s.npages >>> 5] |= 1 << (s.npages & 31);
       s.where = s.npages;
       this.ownWork++;
       this.smallCount++;
@@ -197,7 +210,10 @@ export class SpanHeap implements PageHeap {
 
   private unlinkSmall(s: Span): void {
     if (s.prev !== null) s.prev.next = s.next;
-    else this.small[s.where] = s.next;
+    else {
+      this.small[s.where] = s.next;
+      if (s.next === null) this.smallNonEmpty[s.where >>> 5] &= ~(1 << (s.where & 31));
+    }
     if (s.next !== null) s.next.prev = s.prev;
     s.prev = s.next = null;
     this.smallCount--;
@@ -229,16 +245,28 @@ export class SpanHeap implements PageHeap {
   }
 
   release(nbytes: number): number {
-    const candidates: Span[] = [];
-    this.forEachFree((s) => {
-      if (s.npreleased < s.npages) candidates.push(s);
-    });
-    candidates.sort((a, b) => b.npages - a.npages || b.page - a.page);
+    // Largest first, highest address among equals: the large set sorted, then the
+    // small lists from the longest down, each sorted by address. Stops once enough.
     let released = 0;
-    for (const s of candidates) {
-      if (nbytes >= 0 && released >= nbytes) break;
-      this.ownWork++;
-      released += this.releaseSpan(s);
+    const done = () => nbytes >= 0 && released >= nbytes;
+    const order = (a: Span, b: Span) => b.npages - a.npages || b.page - a.page;
+    const pass = (spans: Span[]) => {
+      spans.sort(order);
+      for (let k = 0; k < spans.length && !done(); k++) {
+        this.ownWork++;
+        released += this.releaseSpan(spans[k]);
+      }
+    };
+    const large: Span[] = [];
+    this.large.forEach((s) => {
+      if (s.npreleased < s.npages) large.push(s);
+    });
+    pass(large);
+    for (let i = this.smallLimitPages - 1; i > 0 && !done(); i--) {
+      if (this.small[i] === null) continue;
+      const list: Span[] = [];
+      for (let s = this.small[i]; s !== null; s = s.next) if (s.npreleased < s.npages) list.push(s);
+      pass(list);
     }
     return released;
   }
