@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse';
 import { Readable } from 'node:stream';
-import { backends, loadTrace, openTraceText, replayLoaded, replayReader } from '../src/index.js';
+import { backends, compareLoaded, loadTrace, openTraceText, replayLoaded, replayReader } from '../src/index.js';
 import { churnTrace, largeSpanTrace } from './workloads.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -52,14 +52,19 @@ async function csvParseOnly(text: string): Promise<number> {
   return n - 1;
 }
 
-async function main(): Promise<void> {
+const names = backends().map((b) => b.name);
+
+async function traceTexts(): Promise<Map<string, string>> {
   const files = readdirSync(TRACES)
     .filter((f) => /\.csv(\.gz)?$/.test(f))
     .sort();
   const texts = new Map(files.map((f) => [f, textOf(join(TRACES, f))]));
   const churn = churnTrace(1_000_000, 1);
   texts.set('synthetic churn (1M events)', churn);
+  return texts;
+}
 
+async function throughput(texts: Map<string, string>): Promise<void> {
   console.log(`heapsim bench (node ${process.version}, each figure the mean over >= ${MIN_MS} ms after a warm-up)\n`);
   console.log('1. Parsing alone (events/s)');
   for (const [name, text] of texts) {
@@ -70,7 +75,6 @@ async function main(): Promise<void> {
   }
 
   console.log('\n2. End to end: read + replay (events/s), --timing on');
-  const names = backends().map((b) => b.name);
   console.log(`   ${'trace'.padEnd(30)} ${names.map((n) => n.padStart(14)).join('')}`);
   for (const [name, text] of texts) {
     const cells: string[] = [];
@@ -102,24 +106,50 @@ async function main(): Promise<void> {
     console.log(`   ${name.padEnd(30)} ${cells.join('')}`);
   }
 
+}
+
+async function largeSpans(): Promise<void> {
   console.log('\n4. Work per large allocation (>= 128 pages) with N live and N free large spans');
   console.log(`   ${'N'.padStart(8)} ${names.map((n) => n.padStart(16)).join('')}`);
+  const quirk: string[] = [];
   for (const n of [1000, 10000, 100000]) {
-    const text = largeSpanTrace(n, 20000, 1);
+    const ops = 4000;
+    const full = await loadTrace('-', { stdin: Readable.from([largeSpanTrace(n, ops, 1)]) });
+    const build = await loadTrace('-', { stdin: Readable.from([largeSpanTrace(n, 0, 1)]) });
     const cells: string[] = [];
     for (const backend of names) {
-      // Only the allocations after the population is built are measured: replay the
-      // build alone and subtract.
-      const loaded = await loadTrace('-', { stdin: Readable.from([text]) });
-      const r = replayLoaded(loaded, { backend, timing: false });
-      const buildOnly = largeSpanTrace(n, 0, 1);
-      const b = replayLoaded(await loadTrace('-', { stdin: Readable.from([buildOnly]) }), { backend, timing: false });
+      // Only the allocations after the population is built count: replay the build
+      // alone and subtract its work.
+      const r = replayLoaded(full, { backend, timing: false });
+      const b = replayLoaded(build, { backend, timing: false });
       const allocs = r.latency.alloc.count - b.latency.alloc.count;
       const work = r.latency.alloc.meanWork * r.latency.alloc.count - b.latency.alloc.meanWork * b.latency.alloc.count;
-      cells.push(`${(work / allocs).toFixed(1)} units`.padStart(16));
+      cells.push(`${(work / allocs).toFixed(1)}`.padStart(16));
     }
     console.log(`   ${String(n).padStart(8)} ${cells.join('')}`);
   }
+  // The quirk's cost: a live set that keeps growing into the free spans.
+  for (const n of [1000, 10000]) {
+    const trace = await loadTrace('-', { stdin: Readable.from([largeSpanTrace(n, 10 * n, 2, 0.55)]) });
+    const [list, shipped, best] = compareLoaded(trace, ['span-list', 'treap', 'treap-bestfit'], { timing: false });
+    const mib = (x: number) => `${(x / 2 ** 20).toFixed(0)} MiB`;
+    const pct = (x: number | null) => `${((x ?? 0) * 100).toFixed(1)}%`;
+    quirk.push(
+      `   N=${n}, ${10 * n} ops: peak heap ${mib(shipped.summary.peakHeapBytes)} vs ${mib(best.summary.peakHeapBytes)}` +
+        `; heap overhead ${pct(shipped.fragmentation.heapOverhead)} vs ${pct(best.fragmentation.heapOverhead)}` +
+        `; external fragmentation ${pct(shipped.fragmentation.externalAtPeak)} vs ${pct(best.fragmentation.externalAtPeak)}` +
+        `; placementMatch against span-list ${(shipped.placementMatch ?? 0).toFixed(3)} vs ${(best.placementMatch ?? 0).toFixed(3)}` +
+        `; treap max depth ${shipped.shape.treapMaxDepth} = ${shipped.shape.treapDepthOverLog2.toFixed(2)}x log2(nodes), mean ${shipped.shape.treapMeanDepth.toFixed(1)}`,
+    );
+    void list;
+  }
+  if (quirk.length > 0) {
+    console.log('\n5. What the Go 1.9 search quirk costs on the same workload: treap (as shipped) vs treap-bestfit');
+    for (const line of quirk) console.log(line);
+  }
 }
 
-await main();
+// BENCH_ONLY=throughput or BENCH_ONLY=large runs one half.
+const only = process.env.BENCH_ONLY;
+if (only !== 'large') await throughput(await traceTexts());
+if (only !== 'throughput') await largeSpans();

@@ -46,9 +46,11 @@ export function churnTrace(events: number, seed = 1, liveTarget = 4000): string 
 
 /**
  * Many live large spans (>= 128 pages) of random sizes, then allocations and frees of
- * large spans against that population: the heaps of Go issue 19393.
+ * large spans against that population: the heaps of Go issue 19393. With allocShare
+ * above 0.5 the live set keeps growing into the free spans, so where each allocation
+ * lands decides how soon the heap must grow.
  */
-export function largeSpanTrace(liveSpans: number, ops: number, seed = 1): string {
+export function largeSpanTrace(liveSpans: number, ops: number, seed = 1, allocShare = 0.5): string {
   const rand = mulberry32(seed);
   const out: string[] = ['# page_size=8192', 'time,op,id,pages'];
   const live: number[] = [];
@@ -64,7 +66,7 @@ export function largeSpanTrace(liveSpans: number, ops: number, seed = 1): string
   for (let i = 0; i < live.length; i += 2) out.push(`${t++},free,L${live[i]},`);
   const kept = live.filter((_, i) => i % 2 === 1);
   for (let i = 0; i < ops; i++) {
-    if (rand() < 0.5 && kept.length > 0) {
+    if (rand() >= allocShare && kept.length > 0) {
       const k = Math.floor(rand() * kept.length);
       out.push(`${t++},free,L${kept[k]},`);
       kept[k] = kept[kept.length - 1];

@@ -8,7 +8,11 @@ import {
   HeapsimError,
   UsageError,
   backends,
+  compareLoaded,
   defaultBackend,
+  findBackend,
+  loadTrace,
+  renderCompare,
   openTrace,
   parseBytes,
   renderReplay,
@@ -103,6 +107,35 @@ async function replayCommand(trace: string, flags: ReplayFlags): Promise<number>
   return result.outcome === 'oom' ? EXIT_OOM : 0;
 }
 
+interface CompareFlags extends Omit<ReplayFlags, 'backend' | 'emit'> {
+  backends?: string;
+}
+
+async function compareCommand(trace: string, flags: CompareFlags): Promise<number> {
+  const names = flags.backends
+    ? flags.backends.split(',').map((n) => findBackend(n.trim()).name)
+    : backends().map((b) => b.name);
+  const loaded = await loadTrace(trace, { lenient: flags.lenient });
+  printWarnings(loaded.stats.warnings);
+  const p = progress();
+  let results: ReplayResult[];
+  try {
+    results = compareLoaded(loaded, names, {
+      policy: flags.policy,
+      seed: flags.seed,
+      physPageBytes: flags.physPage,
+      ulimitVBytes: flags.ulimitV,
+      timing: flags.timing,
+      onProgress: p.onProgress,
+    });
+  } finally {
+    p.done();
+  }
+  if (flags.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+  else process.stdout.write(renderCompare(results, { color: useColor(flags.color) }));
+  return results.some((r) => r.outcome === 'oom') ? EXIT_OOM : 0;
+}
+
 function buildProgram(): Command {
   const program = new Command('heapsim')
     .description('Replay page-level allocation traces through the Go runtime\'s page heaps on a simulated OS')
@@ -137,6 +170,36 @@ Exit codes: 0 done, 1 simulated out of memory, 2 bad usage or bad input.`,
     )
     .action(async (trace: string, flags: ReplayFlags) => {
       process.exitCode = await replayCommand(trace, { ...flags, color: program.opts().color });
+    });
+
+  program
+    .command('compare')
+    .description('replay one trace (parsed once) on several backends and compare them side by side')
+    .argument('<trace>', 'trace file (.csv or .csv.gz), or - for standard input')
+    .option('--backends <list>', `comma-separated backends (default: all): ${backendNames.join(', ')}`)
+    .option('--policy <name>', 'release policy: trace or none', 'trace')
+    .option('--json', 'print an array of result objects (the replay --json schema, plus placementMatch)')
+    .option('--lenient', 'skip bad rows instead of stopping at the first')
+    .option('--ulimit-v <size>', 'limit address space like RLIMIT_AS (e.g. 16GiB)', (v) => parseBytes(v, '--ulimit-v'))
+    .option('--phys-page <bytes>', 'physical page size: 4096, 16384 or 65536', physPage, 4096)
+    .option('--seed <n>', 'seed for backends with random choices', (v) => intFlag(v, '--seed'), 1)
+    .option('--no-timing', 'do not measure wall time per op')
+    .addHelpText(
+      'after',
+      `
+The first backend is the baseline: every other column shows its difference from it
+(green better, red worse), and a line per backend gives the share of allocations that
+landed at the same address as on the baseline (placementMatch in --json).
+
+Examples:
+  heapsim compare traces/go1-Revcomp.csv
+  heapsim compare traces/go1-Revcomp.csv --backends list,treap,treap-bestfit
+  heapsim compare traces/spike-gogc100-768.csv.gz --backends treap-aoff,list --json
+
+Exit codes: 0 done, 1 a backend ran the simulated program out of memory, 2 bad input.`,
+    )
+    .action(async (trace: string, flags: CompareFlags) => {
+      process.exitCode = await compareCommand(trace, { ...flags, color: program.opts().color });
     });
 
   program

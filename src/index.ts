@@ -9,7 +9,7 @@ export type { PageHeap, BackendInfo, FreeStats, HeapOptions } from './heap/types
 export { backends, defaultBackend, findBackend } from './heap/registry.js';
 export { createPolicy, POLICY_NAMES, type ReleasePolicy } from './policy/index.js';
 export { Replayer, DEFAULT_SEED, type ReplayOptions, type EmitSink } from './replay/engine.js';
-export { replayFile, replayReader, replayLoaded, loadTrace, type LoadedTrace, type ProgressOptions } from './replay/replay.js';
+export { replayFile, replayReader, replayLoaded, compareLoaded, loadTrace, type LoadedTrace, type ProgressOptions } from './replay/replay.js';
 export type { ReplayResult, LatencyStats } from './replay/result.js';
 export { renderReplay, renderCompare, type RenderOptions } from './report/tables.js';
 export { CsvEmitter } from './report/emit.js';

@@ -4,8 +4,10 @@
 import { UsageError } from '../errors.js';
 import type { BackendInfo } from './types.js';
 import { spanListBackend } from './span-list/index.js';
+import { treapBackend, treapBestFitBackend } from './treap/index.js';
+import { treapAoffBackend } from './treap-aoff/index.js';
 
-const BACKENDS: BackendInfo[] = [spanListBackend];
+const BACKENDS: BackendInfo[] = [spanListBackend, treapBackend, treapBestFitBackend, treapAoffBackend];
 
 export function backends(): readonly BackendInfo[] {
   return [...BACKENDS].sort((a, b) => a.era - b.era || a.name.localeCompare(b.name));

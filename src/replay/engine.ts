@@ -32,6 +32,8 @@ export interface ReplayOptions {
   timing?: boolean;
   /** Receives one row per op (--emit). */
   emit?: EmitSink;
+  /** Keep every allocation's address, in trace order (compare's placementMatch). */
+  recordAddrs?: boolean;
 }
 
 export interface EmitSink {
@@ -76,9 +78,13 @@ export class Replayer {
   readonly policy: ReleasePolicy;
   private readonly pageBytes: number;
   private readonly timing: boolean;
+  private readonly seed: number;
   private readonly emit: EmitSink | undefined;
 
   private slotBase = new Float64Array(1024);
+  private readonly recordAddrs: boolean;
+  private allocAddrs = new Float64Array(0);
+  private nallocAddrs = 0;
   private seq = 0;
   private stopped = false;
   private oom: ReplayResult['oom'] = null;
@@ -122,9 +128,17 @@ export class Replayer {
     this.policy = createPolicy(options.policy ?? 'trace');
     this.pageBytes = meta.pageBytes;
     this.os = new SimOS({ physPageBytes: options.physPageBytes, ulimitVBytes: options.ulimitVBytes });
-    this.heap = this.backend.create({ os: this.os, pageBytes: meta.pageBytes, seed: options.seed ?? DEFAULT_SEED });
+    this.seed = options.seed ?? DEFAULT_SEED;
+    this.heap = this.backend.create({ os: this.os, pageBytes: meta.pageBytes, seed: this.seed });
     this.timing = options.timing ?? true;
     this.emit = options.emit;
+    this.recordAddrs = options.recordAddrs ?? false;
+    if (this.recordAddrs) this.allocAddrs = new Float64Array(1024);
+  }
+
+  /** Every allocation's address in trace order (only with recordAddrs). */
+  get allocationAddresses(): Float64Array {
+    return this.allocAddrs.subarray(0, this.nallocAddrs);
   }
 
   get done(): boolean {
@@ -203,6 +217,14 @@ export class Replayer {
         const slot = b.slot[i];
         if (slot >= this.slotBase.length) this.growSlots(slot);
         this.slotBase[slot] = addr;
+        if (this.recordAddrs) {
+          if (this.nallocAddrs === this.allocAddrs.length) {
+            const grown = new Float64Array(this.allocAddrs.length * 2);
+            grown.set(this.allocAddrs);
+            this.allocAddrs = grown;
+          }
+          this.allocAddrs[this.nallocAddrs++] = addr;
+        }
         const want = b.addr[i];
         if (want !== NOT_GIVEN) {
           this.addrChecked++;
@@ -290,7 +312,7 @@ export class Replayer {
       backend: this.backend.name,
       goVersion: this.backend.goVersion,
       policy: this.policy.name,
-      options: { physPageBytes: os.physPageBytes, ulimitVBytes: Number.isFinite(os.ulimitVBytes) ? os.ulimitVBytes : null },
+      options: { physPageBytes: os.physPageBytes, ulimitVBytes: Number.isFinite(os.ulimitVBytes) ? os.ulimitVBytes : null, seed: this.seed, timing: this.timing },
       outcome: this.oom === null ? 'ok' : 'oom',
       oom: this.oom,
       summary: {

@@ -45,6 +45,10 @@ export async function loadTrace(path: string, options: ReadOptions = {}): Promis
 
 /** Replays a loaded trace through one backend. */
 export function replayLoaded(trace: LoadedTrace, options: ReplayOptions & ProgressOptions = {}): ReplayResult {
+  return runLoaded(trace, options).result(trace.stats);
+}
+
+function runLoaded(trace: LoadedTrace, options: ReplayOptions & ProgressOptions): Replayer {
   const r = new Replayer(trace.meta, options);
   for (const batch of trace.batches) {
     const t0 = performance.now();
@@ -53,5 +57,25 @@ export function replayLoaded(trace: LoadedTrace, options: ReplayOptions & Progre
     options.onProgress?.(r.events);
     if (!more) break;
   }
-  return r.result(trace.stats);
+  return r;
+}
+
+/**
+ * Replays one loaded trace on several backends (the trace is parsed once) and sets each
+ * result's placementMatch: the share of allocations that landed at the same address as
+ * on the first backend, comparing the allocations both replays reached.
+ */
+export function compareLoaded(trace: LoadedTrace, backendNames: string[], options: Omit<ReplayOptions, 'backend'> & ProgressOptions = {}): ReplayResult[] {
+  let first: Float64Array | null = null;
+  return backendNames.map((backend) => {
+    const r = runLoaded(trace, { ...options, backend, recordAddrs: true });
+    const addrs = r.allocationAddresses;
+    const result = r.result(trace.stats);
+    if (first === null) first = addrs;
+    const n = Math.min(first.length, addrs.length);
+    let same = 0;
+    for (let i = 0; i < n; i++) if (first[i] === addrs[i]) same++;
+    result.placementMatch = n > 0 ? same / n : 1;
+    return result;
+  });
 }

@@ -33,7 +33,7 @@ export interface ReplayResult {
   backend: string;
   goVersion: string;
   policy: string;
-  options: { physPageBytes: number; ulimitVBytes: number | null };
+  options: { physPageBytes: number; ulimitVBytes: number | null; seed: number; timing: boolean };
   outcome: 'ok' | 'oom';
   oom: { seq: number; time: number; line: number; op: string; message: string } | null;
   summary: {

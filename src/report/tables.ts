@@ -63,9 +63,14 @@ const LATENCY_COLUMNS: { label: string; kind: Kind; key: keyof LatencyStats }[] 
   { label: 'model p99', kind: 'ns', key: 'modelP99Ns' },
 ];
 
+/** Wall-time columns mean nothing when the replay did not measure them. */
+const WALL_KEYS = new Set<keyof LatencyStats>(['p50Ns', 'p90Ns', 'p99Ns', 'maxNs', 'meanNs']);
+
 export const LATENCY_METRICS: Metric[] = OPS.flatMap((op) =>
   LATENCY_COLUMNS.filter((c) => c.key !== 'count').map((c) =>
-    m(`${op} ${c.label}`, c.kind, 'lower', (r) => (r.latency[op].count > 0 ? (r.latency[op][c.key] as number) : null)),
+    m(`${op} ${c.label}`, c.kind, 'lower', (r) =>
+      r.latency[op].count > 0 && (r.options.timing || !WALL_KEYS.has(c.key)) ? (r.latency[op][c.key] as number) : null,
+    ),
   ),
 );
 
@@ -131,7 +136,8 @@ export function renderReplay(r: ReplayResult, options: RenderOptions): string {
   const lt = makeTable(['Latency', ...LATENCY_COLUMNS.map((x) => x.label)], c);
   for (const op of OPS) {
     const s = r.latency[op];
-    lt.push([op, ...LATENCY_COLUMNS.map((x) => ({ hAlign: 'right' as const, content: s.count > 0 || x.key === 'count' ? fmt(x.kind, s[x.key] as number) : '–' }))]);
+    const shown = (x: (typeof LATENCY_COLUMNS)[number]) => x.key === 'count' || (s.count > 0 && (r.options.timing || !WALL_KEYS.has(x.key)));
+    lt.push([op, ...LATENCY_COLUMNS.map((x) => ({ hAlign: 'right' as const, content: shown(x) ? fmt(x.kind, s[x.key] as number) : '–' }))]);
   }
   parts.push(lt.toString());
   parts.push(c.dim('p50..max: wall time around the backend call in this process; work: nodes/words visited; model: work + syscalls + page faults priced as in docs/metrics.md'));
@@ -157,7 +163,7 @@ export function renderCompare(results: ReplayResult[], options: RenderOptions, c
   const first = results[0];
   const parts: string[] = [header(first, c)];
   const t = makeTable(['metric', ...results.map(columnLabel)], c);
-  const section = (name: string) => t.push([{ colSpan: results.length + 1, content: c.bold.underline(name) }]);
+  const section = (name: string) => t.push([c.bold.underline(name), ...results.map(() => '')]);
   for (const [name, metrics] of [
     ['Summary', SUMMARY_METRICS],
     ['Fragmentation', FRAGMENTATION_METRICS],

@@ -1,0 +1,307 @@
+// treap-aoff: Go 1.13's page heap (go1.13 src/runtime/mheap.go and mgclarge.go).
+//
+// Go 1.13 dropped the length-indexed lists: every free span lives in one treap ordered
+// by address (AddressTreap), and an allocation takes the lowest-addressed span that
+// fits (address-ordered first fit). What is modelled, and where Go does it:
+//
+// - allocSpanLocked: find; else grow and find again. A longer span is trimmed at the
+//   *bottom*: the allocation takes the low pages and the rest stays in the treap in
+//   place (mutate). If the span was scavenged, the allocated part is used again
+//   (sysUsed) and counted as scavenged pages reused; the rest stays scavenged if it
+//   still covers a whole physical page.
+// - grow: sysAlloc rounds the request up to whole 64 MiB heap arenas, reserved and
+//   mapped contiguously from 0xc000000000. Fresh memory is a free span marked
+//   scavenged (never touched, so not resident), then coalesced.
+// - Each span is scavenged or not, as a whole (mspan.scavenged); its released bytes are
+//   its physical-page-rounded extent when scavenged (mspan.released).
+// - coalesce: neighbours merge only when their scavenged state is the same; otherwise,
+//   when physical pages are larger than runtime pages, the boundary moves to a physical
+//   page boundary towards the scavenged span (realign). Adjacent free spans therefore
+//   exist, and a free run may be several spans.
+// - scavengeLocked(N): walk the free spans that are not scavenged from the highest
+//   address down, those holding a whole 2 MiB huge page first, then the rest; split off
+//   just enough from the top of a span (scavengeSplit: aligned to the physical page
+//   and, so as not to break one, to the huge page); release it; coalesce it with its
+//   scavenged neighbours. An empty request (FreeOSMemory) releases everything.
+//
+// Left out: the scavenger's pacing and retained-memory goal (scavengeIfNeededLocked on
+// allocation) are policy (src/policy), and the arena metadata (heapArena bitmaps and
+// span arrays) is not charged to the OS layer.
+
+import type { BackendInfo, FreeStats, HeapOptions, PageHeap } from '../types.js';
+import type { OsMemory } from '../../os/sim-os.js';
+import { ARENA_BASE } from '../spans/span-heap.js';
+import { AddressTreap, ITER_HUGE, ITER_SCAV, treapFilter, type AddrNode, type AddrSpan } from './address-treap.js';
+
+/** heapArenaBytes on linux/amd64. */
+export const HEAP_ARENA_BYTES = 64 << 20;
+/** physHugePageSize on linux/amd64 with transparent huge pages. */
+export const HUGE_PAGE_BYTES = 2 << 20;
+
+class FreeSpan implements AddrSpan {
+  scavenged = false;
+  node: AddrNode | null = null;
+  constructor(
+    public page: number,
+    public npages: number,
+  ) {}
+}
+
+export class AddressOrderedHeap implements PageHeap {
+  readonly name = 'treap-aoff';
+  readonly pageBytes: number;
+  heapPages = 0;
+  now = 0;
+  lastScavengedPages = 0;
+  freePages = 0;
+  /** Sum of released() over free spans: the runtime's heap_released. */
+  private releasedBytes = 0;
+  private ownWork = 0;
+  private readonly os: OsMemory;
+  readonly treap: AddressTreap;
+  private readonly byStart = new Map<number, FreeSpan>();
+  private readonly byEnd = new Map<number, FreeSpan>();
+
+  constructor(options: HeapOptions) {
+    this.os = options.os;
+    this.pageBytes = options.pageBytes;
+    this.treap = new AddressTreap(options.seed, (s) => this.hugePages(s) > 0);
+  }
+
+  get work(): number {
+    return this.ownWork + this.treap.work;
+  }
+
+  get releasedPages(): number {
+    return this.releasedBytes / this.pageBytes;
+  }
+
+  private base(s: AddrSpan): number {
+    return ARENA_BASE + s.page * this.pageBytes;
+  }
+
+  /** physPageBounds: the span rounded in to physical pages. */
+  private physBounds(s: AddrSpan): [number, number] {
+    const phys = this.os.physPageBytes;
+    let start = this.base(s);
+    let end = start + s.npages * this.pageBytes;
+    if (phys > this.pageBytes) {
+      start = Math.ceil(start / phys) * phys;
+      end = Math.floor(end / phys) * phys;
+    }
+    return [start, end];
+  }
+
+  private released(s: AddrSpan): number {
+    if (!s.scavenged) return 0;
+    const [start, end] = this.physBounds(s);
+    return end > start ? end - start : 0;
+  }
+
+  hugePages(s: AddrSpan): number {
+    if (s.npages < HUGE_PAGE_BYTES / this.pageBytes) return 0;
+    const start = Math.ceil(this.base(s) / HUGE_PAGE_BYTES) * HUGE_PAGE_BYTES;
+    const end = Math.floor((this.base(s) + s.npages * this.pageBytes) / HUGE_PAGE_BYTES) * HUGE_PAGE_BYTES;
+    return start < end ? (end - start) / HUGE_PAGE_BYTES : 0;
+  }
+
+  // Free-span bookkeeping: the treap plus first/last-page indexes (spanOf).
+  private add(s: FreeSpan): void {
+    this.treap.insert(s);
+    this.byStart.set(s.page, s);
+    this.byEnd.set(s.page + s.npages - 1, s);
+    this.freePages += s.npages;
+    this.releasedBytes += this.released(s);
+  }
+
+  private drop(s: FreeSpan, viaNode: boolean): void {
+    if (viaNode) this.treap.erase(s.node as AddrNode);
+    else this.treap.removeSpan(s);
+    this.byStart.delete(s.page);
+    this.byEnd.delete(s.page + s.npages - 1);
+    this.freePages -= s.npages;
+    this.releasedBytes -= this.released(s);
+  }
+
+  alloc(npages: number): number {
+    let t = this.treap.find(npages);
+    if (t === null) {
+      this.grow(npages);
+      t = this.treap.find(npages);
+      if (t === null) throw new Error('treap-aoff: grew heap, but no adequate free span found');
+    }
+    const s = t.span as FreeSpan;
+    const wasScavenged = s.scavenged;
+    let page: number;
+    if (s.npages === npages) {
+      this.drop(s, true);
+      page = s.page;
+    } else {
+      // Trim off the low pages in place; the rest keeps its place in the treap.
+      this.releasedBytes -= this.released(s);
+      this.byStart.delete(s.page);
+      page = s.page;
+      s.page += npages;
+      s.npages -= npages;
+      this.byStart.set(s.page, s);
+      this.freePages -= npages;
+      if (s.scavenged && this.released(s) === 0) s.scavenged = false;
+      this.releasedBytes += this.released(s);
+      this.treap.mutated(t);
+    }
+    this.lastScavengedPages = wasScavenged ? npages : 0;
+    return ARENA_BASE + page * this.pageBytes;
+  }
+
+  free(base: number, npages: number): void {
+    const s = new FreeSpan((base - ARENA_BASE) / this.pageBytes, npages);
+    this.coalesce(s);
+    this.add(s);
+  }
+
+  private grow(npages: number): void {
+    const bytes = Math.ceil((npages * this.pageBytes) / HEAP_ARENA_BYTES) * HEAP_ARENA_BYTES;
+    const base = ARENA_BASE + this.heapPages * this.pageBytes;
+    this.os.reserve(base, bytes);
+    this.os.map(base, bytes);
+    const s = new FreeSpan(this.heapPages, bytes / this.pageBytes);
+    s.scavenged = true;
+    this.heapPages += s.npages;
+    this.coalesce(s);
+    this.add(s);
+  }
+
+  /** Merges s (not in the treap) with free neighbours of the same scavenged state. */
+  private coalesce(s: FreeSpan): void {
+    this.ownWork += 2;
+    const before = this.byEnd.get(s.page - 1);
+    if (before !== undefined) {
+      if (before.scavenged === s.scavenged) {
+        this.drop(before, false);
+        s.page = before.page;
+        s.npages += before.npages;
+      } else this.realign(before, s, before);
+    }
+    const after = this.byStart.get(s.page + s.npages);
+    if (after !== undefined) {
+      if (after.scavenged === s.scavenged) {
+        this.drop(after, false);
+        s.npages += after.npages;
+      } else this.realign(s, after, after);
+    }
+  }
+
+  /** Moves the a|b boundary to a physical page boundary, towards the scavenged one. */
+  private realign(a: FreeSpan, b: FreeSpan, other: FreeSpan): void {
+    const phys = this.os.physPageBytes;
+    if (this.pageBytes >= phys) return;
+    this.drop(other, false);
+    const at = this.base(b);
+    const boundary = a.scavenged ? Math.floor(at / phys) * phys : Math.ceil(at / phys) * phys;
+    const boundaryPage = (boundary - ARENA_BASE) / this.pageBytes;
+    const bEnd = b.page + b.npages;
+    a.npages = boundaryPage - a.page;
+    b.page = boundaryPage;
+    b.npages = bEnd - boundaryPage;
+    this.add(other);
+  }
+
+  release(nbytes: number): number {
+    const want = nbytes < 0 ? Infinity : nbytes;
+    let released = 0;
+    const mask = ITER_SCAV | ITER_HUGE;
+    for (const match of [ITER_HUGE, 0]) {
+      const f = treapFilter(mask, match);
+      let t = this.treap.end(f);
+      while (released < want && t !== null) {
+        const s = t.span as FreeSpan;
+        const [start, end] = this.physBounds(s);
+        if (start >= end) {
+          t = this.treap.pred(t, f);
+          continue;
+        }
+        const next = this.treap.pred(t, f);
+        const nextSpan = next === null ? null : next.span;
+        let victim = this.scavengeSplit(t, want - released);
+        if (victim === null) {
+          victim = s;
+          this.drop(s, true);
+        }
+        released += this.scavenge(victim);
+        this.coalesce(victim);
+        this.add(victim);
+        // realign may have re-inserted the predecessor's span: follow the span.
+        t = nextSpan === null ? null : nextSpan.node;
+      }
+    }
+    return released;
+  }
+
+  /** Splits the top of t's span off as a new span of about `size` bytes, or null. */
+  private scavengeSplit(t: AddrNode, size: number): FreeSpan | null {
+    const s = t.span as FreeSpan;
+    const [start, end] = this.physBounds(s);
+    if (end <= start || end - start <= size) return null;
+    const align = Math.max(this.os.physPageBytes, this.pageBytes);
+    let base = Math.floor((end - size) / align) * align;
+    if (base <= start) return null;
+    if (HUGE_PAGE_BYTES > this.pageBytes && Math.floor(base / HUGE_PAGE_BYTES) * HUGE_PAGE_BYTES >= start) {
+      base = Math.floor(base / HUGE_PAGE_BYTES) * HUGE_PAGE_BYTES;
+    }
+    if (base === start) return null;
+    const splitPage = (base - ARENA_BASE) / this.pageBytes;
+    const top = new FreeSpan(splitPage, s.page + s.npages - splitPage);
+    this.byEnd.delete(s.page + s.npages - 1);
+    s.npages -= top.npages;
+    this.byEnd.set(s.page + s.npages - 1, s);
+    this.freePages -= top.npages;
+    this.treap.mutated(t);
+    return top;
+  }
+
+  /** mspan.scavenge: release the span's whole physical pages. */
+  private scavenge(s: FreeSpan): number {
+    const [start, end] = this.physBounds(s);
+    if (end <= start) return 0;
+    this.ownWork++;
+    this.os.release(start, end - start);
+    s.scavenged = true;
+    return end - start;
+  }
+
+  freeStats(): FreeStats {
+    // Adjacent free spans of different scavenged state are one run of free pages.
+    let runs = 0;
+    let largest = 0;
+    let runEnd = -1;
+    let run = 0;
+    this.treap.forEachNode((n) => {
+      const s = n.span;
+      if (s.page === runEnd) run += s.npages;
+      else {
+        runs++;
+        run = s.npages;
+      }
+      runEnd = s.page + s.npages;
+      if (run > largest) largest = run;
+    });
+    return { freePages: this.freePages, freeRuns: runs, largestFreeRunPages: largest };
+  }
+
+  shape(): Record<string, number> {
+    let scavenged = 0;
+    this.treap.forEachNode((n) => {
+      if (n.span.scavenged) scavenged++;
+    });
+    return { freeSpans: this.treap.count, scavengedFreeSpans: scavenged, ...this.treap.treapShape() };
+  }
+}
+
+export const treapAoffBackend: BackendInfo = {
+  name: 'treap-aoff',
+  aliases: ['go1.13', 'aoff'],
+  goVersion: 'go1.13',
+  era: 1.13,
+  summary: 'Go 1.13 mheap: one address-ordered treap of all free spans, first fit in O(log n), scavenged state per span',
+  create: (o) => new AddressOrderedHeap(o),
+};
