@@ -56,9 +56,15 @@ export interface OsMemory {
   readonly physPageBytes: number;
   reserve(base: number, bytes: number): void;
   map(base: number, bytes: number): void;
+  /** mmap(NULL, ...): the kernel picks the address (top-down below the mmap base). */
+  mmapAnywhere(bytes: number, reserveOnly: boolean): number;
+  touch(base: number, bytes: number): number;
   release(base: number, bytes: number): number;
   unmap(base: number, bytes: number): void;
 }
+
+/** Where the simulated kernel starts placing mmap(NULL) mappings, going down. */
+export const MMAP_BASE = 0x7f0000000000;
 
 export interface OsStats {
   rssBytes: number;
@@ -108,6 +114,7 @@ export class SimOS implements OsMemory {
   private readonly blocks = new Map<number, Uint32Array>();
   private lastMapStart = 0;
   private lastMapEnd = 0;
+  private mmapNext = MMAP_BASE;
 
   constructor(options: OsOptions = {}) {
     this.physPageBytes = options.physPageBytes ?? 4096;
@@ -179,6 +186,15 @@ export class SimOS implements OsMemory {
     this.mmapCalls++;
     this.regions.set(base, base + bytes, MAPPED);
     this.recount();
+  }
+
+  mmapAnywhere(bytes: number, reserveOnly: boolean): number {
+    const len = Math.ceil(bytes / this.physPageBytes) * this.physPageBytes;
+    const base = this.mmapNext - len;
+    if (reserveOnly) this.reserve(base, len);
+    else this.map(base, len);
+    this.mmapNext = base;
+    return base;
   }
 
   /** munmap: the range is gone, and so are its resident pages. */

@@ -1,0 +1,392 @@
+// bitmap: Go 1.19's page heap (mheap.go's allocSpan, grow and freeSpanLocked over the
+// page allocator of page-alloc.ts, with per-P page caches).
+//
+// What the runtime does, and heapsim with it:
+// - allocSpan: an allocation of fewer than 16 pages by a P goes to that P's page
+//   cache (64 pages from one aligned block), refilling it from the page allocator when
+//   empty; anything else, or a cache that cannot serve it, goes to pageAlloc.alloc,
+//   which grows the heap once if needed. Trace rows without a P bypass the caches.
+// - grow: the request rounded up to whole chunks (512 pages, 4 MiB), carved from the
+//   current arena; when that is used up, sysAlloc reserves more 64 MiB arenas at the next
+//   arena hint (0xc000000000 upwards), contiguously. Grown memory is mapped, counted as
+//   released (never touched), and handed to pageAlloc.grow.
+// - freeSpanLocked: pageAlloc.free(base, npages, scavenged=false).
+// - Release of N bytes: pageAlloc.scavenge(N) (highest addresses first, via the scavenge
+//   index); an empty request scavenges everything.
+// - Metadata, charged to the OS layer as the runtime maps it: at start, the five summary
+//   levels and the scavenge index are reserved (PROT_NONE, ~593 MiB of address space)
+//   and the arena index (h.arenas' L2, 32 MiB) is mapped; each growth commits the
+//   summary and index pages it needs (sysGrow) and, per 32 GiB of address space, a
+//   1 MiB chunk-bitmap array; each 64 MiB arena has a 2.07 MiB heapArena record. Metadata
+//   pages the allocator writes at growth become resident.
+//
+// Left out: the runtime's own inline scavenging in allocSpan (on growth and for the
+// memory limit) is policy; physically aligned stack allocation (OpenBSD only); mspan
+// structures.
+
+import type { BackendInfo, FreeStats, HeapOptions, PageHeap } from '../types.js';
+import type { OsMemory } from '../../os/sim-os.js';
+import { UsageError } from '../../errors.js';
+import { ctz64, findBitRange64, hi64, mask64, popcount32 } from './bits64.js';
+import { CHUNK_WORDS, PALLOC_CHUNK_PAGES, bitsWork } from './palloc-bits.js';
+import { CHUNK_BYTES, OFFSET, PAGE_BYTES, PageAlloc, PageCache, chunkIndex } from './page-alloc.js';
+import { LEVEL_BITS, LEVEL_SHIFT, SUMMARY_LEVELS } from './summary.js';
+
+/** heapArenaBytes on linux/amd64. */
+export const HEAP_ARENA_BYTES = 64 << 20;
+/** Where mallocinit's first arena hint points. */
+export const FIRST_ARENA_HINT = 0x00c0 * 2 ** 32;
+/** pageCachePages: one 64-bit bitmap. */
+export const PAGE_CACHE_PAGES = 64;
+/** physHugePageSize on linux/amd64 (transparent huge pages). */
+export const HUGE_PAGE_BYTES = 2 << 20;
+/** sizeof(heapArena) in Go 1.19 on linux/amd64: heap bitmap, spans, three page bitmaps. */
+const HEAP_ARENA_META_BYTES = (2 << 20) + 8192 * 8 + 3 * 1024 + 16;
+/** h.arenas' second level: 2^22 arena pointers. */
+const ARENA_L2_BYTES = (1 << 22) * 8;
+/** One second-level array of chunk bitmaps: 2^13 pallocData of 128 bytes. */
+const CHUNK_ARRAY_BYTES = 8192 * 128;
+const SUM_BYTES = 8;
+
+export class BitmapHeap implements PageHeap {
+  readonly name = 'bitmap';
+  readonly pageBytes = PAGE_BYTES;
+  heapPages = 0;
+  now = 0;
+  lastScavengedPages = 0;
+  readonly pages: PageAlloc;
+  private readonly caches: PageCache[] = [];
+  private readonly os: OsMemory;
+  private arenaBase = 0;
+  private arenaEnd = 0;
+  private hint = FIRST_ARENA_HINT;
+  /** The runtime's heapReleased. */
+  private releasedBytes = 0;
+  private ownWork = 0;
+  private bitsWork = 0;
+  // Metadata: where each structure's reservation starts, and the running figures.
+  private readonly summaryBase: number[] = [];
+  private readonly scavIndexBase: number;
+  private chunkArrays = 0;
+  metadataReservedBytes = 0;
+  metadataCommittedBytes = 0;
+
+  constructor(options: HeapOptions) {
+    if (options.pageBytes !== PAGE_BYTES) {
+      throw new UsageError(`the bitmap backend models Go's 8192-byte pages; this trace has page_size=${options.pageBytes}`);
+    }
+    this.os = options.os;
+    const phys = this.os.physPageBytes;
+    this.pages = new PageAlloc(phys, HUGE_PAGE_BYTES, {
+      grew: (base, limit) => this.sysGrow(base, limit),
+      chunkArray: () => this.chunkArray(),
+      release: (addr, bytes) => {
+        this.os.release(addr - OFFSET, bytes);
+      },
+    });
+    // pageAlloc.sysInit: reserve every summary level and the scavenge index.
+    for (let l = 0; l < SUMMARY_LEVELS; l++) {
+      const bytes = Math.ceil((2 ** (48 - LEVEL_SHIFT[l]) * SUM_BYTES) / phys) * phys;
+      this.summaryBase.push(this.os.mmapAnywhere(bytes, true));
+      this.metadataReservedBytes += bytes;
+    }
+    const indexBytes = 2 ** 48 / CHUNK_BYTES / 8;
+    this.scavIndexBase = this.os.mmapAnywhere(indexBytes, true);
+    this.metadataReservedBytes += indexBytes;
+  }
+
+  get work(): number {
+    return this.ownWork + this.bitsWork + this.pages.work + this.pages.scav.work;
+  }
+
+  get releasedPages(): number {
+    return this.releasedBytes / PAGE_BYTES;
+  }
+
+  /** Commits metadata: counted as committed, and as reserved when it was not already. */
+  private commit(base: number, bytes: number, fresh: boolean): void {
+    if (fresh) this.metadataReservedBytes += bytes;
+    this.metadataCommittedBytes += bytes;
+    void base;
+  }
+
+  /** sysGrow: map the summary and index pages that [base, limit) needs. */
+  private sysGrow(base: number, limit: number): void {
+    const phys = this.os.physPageBytes;
+    if (this.pages.inUse.base.length === 0 && this.arenaL2Mapped === false) {
+      // The first heap growth also creates h.arenas' L2 map (sysAllocOS).
+      const at = this.os.mmapAnywhere(ARENA_L2_BYTES, false);
+      this.os.touch(at, phys);
+      this.commit(at, ARENA_L2_BYTES, true);
+      this.arenaL2Mapped = true;
+    }
+    const inUse = this.pages.inUse;
+    const succ = inUse.findSucc(base);
+    const sumRange = (l: number, b: number, lim: number): [number, number] => {
+      const shift = 2 ** LEVEL_SHIFT[l];
+      const e = 2 ** LEVEL_BITS[l];
+      const lo = Math.floor(b / shift);
+      const hi = Math.floor((lim - 1) / shift) + 1;
+      return [Math.floor(lo / e) * e, Math.ceil(hi / e) * e];
+    };
+    const bytesRange = (l: number, b: number, lim: number): [number, number] => {
+      const [lo, hi] = sumRange(l, b, lim);
+      return [Math.floor((lo * SUM_BYTES) / phys) * phys, Math.ceil((hi * SUM_BYTES) / phys) * phys];
+    };
+    const subtract = (a: [number, number], b: [number, number]): [number, number] => {
+      if (b[0] <= a[0] && a[1] <= b[1]) return [0, 0];
+      if (b[1] < a[1] && a[0] < b[1]) return [b[1], a[1]];
+      if (a[0] < b[0] && b[0] < a[1]) return [a[0], b[0]];
+      return a;
+    };
+    for (let l = 0; l < SUMMARY_LEVELS; l++) {
+      let need = bytesRange(l, base, limit);
+      if (succ > 0) need = subtract(need, bytesRange(l, inUse.base[succ - 1], inUse.limit[succ - 1]));
+      if (succ < inUse.base.length) need = subtract(need, bytesRange(l, inUse.base[succ], inUse.limit[succ]));
+      if (need[1] > need[0]) {
+        this.os.map(this.summaryBase[l] + need[0], need[1] - need[0]);
+        this.commit(this.summaryBase[l] + need[0], need[1] - need[0], false);
+      }
+      // The summaries grow() is about to write become resident.
+      const [lo, hi] = sumRange(l, base, limit);
+      const first = Math.floor((lo * SUM_BYTES) / phys) * phys;
+      const last = Math.ceil((hi * SUM_BYTES) / phys) * phys;
+      this.os.touch(this.summaryBase[l] + first, Math.max(phys, last - first));
+    }
+    // scavengeIndex.grow: one bit per chunk, mapped in physical pages.
+    const needMin = Math.floor(chunkIndex(base) / 8 / phys) * phys;
+    const needMax = Math.ceil((chunkIndex(limit) + 7) / 8 / phys) * phys;
+    const haveMin = this.indexMin;
+    const haveMax = this.indexMax;
+    let need: [number, number] = [Math.min(needMin, haveMax === 0 ? needMin : haveMax), Math.max(needMax, haveMin)];
+    if (haveMax > haveMin) need = subtract(need, [haveMin, haveMax]);
+    if (need[1] > need[0]) {
+      this.os.map(this.scavIndexBase + need[0], need[1] - need[0]);
+      this.os.touch(this.scavIndexBase + need[0], need[1] - need[0]);
+      this.commit(this.scavIndexBase + need[0], need[1] - need[0], false);
+      if (haveMin === 0 || needMin < haveMin) this.indexMin = needMin;
+      if (haveMax === 0 || needMax > haveMax) this.indexMax = needMax;
+    }
+    this.pendingChunkTouch = [base, limit];
+  }
+
+  private arenaL2Mapped = false;
+  private indexMin = 0;
+  private indexMax = 0;
+  private pendingChunkTouch: [number, number] | null = null;
+  private chunkArrayBase = new Map<number, number>();
+
+  private chunkArray(): void {
+    // pageAlloc.grow: sysAlloc of a second-level chunk array, in the chunk being grown.
+    const [base] = this.pendingChunkTouch as [number, number];
+    const at = this.os.mmapAnywhere(CHUNK_ARRAY_BYTES, false);
+    this.chunkArrayBase.set(Math.floor(chunkIndex(base) / 8192), at);
+    this.commit(at, CHUNK_ARRAY_BYTES, true);
+    this.chunkArrays++;
+  }
+
+  private touchChunkData(base: number, limit: number): void {
+    const phys = this.os.physPageBytes;
+    for (let ci = chunkIndex(base); ci < chunkIndex(limit); ci++) {
+      const at = this.chunkArrayBase.get(Math.floor(ci / 8192));
+      if (at === undefined) continue;
+      const off = (ci % 8192) * 128;
+      this.os.touch(at + Math.floor(off / phys) * phys, phys);
+    }
+  }
+
+  /** mheap.grow. */
+  private grow(npages: number): void {
+    const ask = Math.ceil(npages / PALLOC_CHUNK_PAGES) * PALLOC_CHUNK_PAGES * PAGE_BYTES;
+    const phys = this.os.physPageBytes;
+    const end = this.arenaBase + ask;
+    let nBase = Math.ceil(end / phys) * phys;
+    if (nBase > this.arenaEnd) {
+      // sysAlloc: whole arenas at the hint.
+      const n = Math.ceil(ask / HEAP_ARENA_BYTES) * HEAP_ARENA_BYTES;
+      const av = this.hint;
+      this.os.reserve(av, n);
+      this.hint += n;
+      for (let a = 0; a < n / HEAP_ARENA_BYTES; a++) {
+        const at = this.os.mmapAnywhere(HEAP_ARENA_META_BYTES, false);
+        this.commit(at, HEAP_ARENA_META_BYTES, true);
+      }
+      if (av === this.arenaEnd) {
+        this.arenaEnd = av + n;
+      } else {
+        const size = this.arenaEnd - this.arenaBase;
+        if (size !== 0) this.growInto(this.arenaBase, size);
+        this.arenaBase = av;
+        this.arenaEnd = av + n;
+      }
+      nBase = Math.ceil((this.arenaBase + ask) / phys) * phys;
+    }
+    const v = this.arenaBase;
+    this.arenaBase = nBase;
+    this.growInto(v, nBase - v);
+  }
+
+  /** sysMap the range (Reserved -> Prepared), count it released, give it to pageAlloc. */
+  private growInto(v: number, size: number): void {
+    this.os.map(v, size);
+    this.releasedBytes += size;
+    this.heapPages += size / PAGE_BYTES;
+    this.pages.grow(v + OFFSET, size);
+    const pending = this.pendingChunkTouch;
+    if (pending !== null) this.touchChunkData(pending[0], pending[1]);
+    this.pendingChunkTouch = null;
+  }
+
+  private cacheOf(p: number): PageCache {
+    let c = this.caches[p];
+    if (c === undefined) {
+      c = new PageCache();
+      this.caches[p] = c;
+    }
+    return c;
+  }
+
+  /** pageCache.alloc: base (offset address) or 0; scavenged bytes in cacheScav. */
+  private cacheScav = 0;
+
+  private cacheAlloc(c: PageCache, npages: number): number {
+    if (c.empty()) return 0;
+    this.ownWork++;
+    if (npages === 1) {
+      const i = ctz64(c.cacheLo, c.cacheHi);
+      const scav = i < 32 ? (c.scavLo >>> i) & 1 : (c.scavHi >>> (i - 32)) & 1;
+      if (i < 32) {
+        c.cacheLo = (c.cacheLo & ~(1 << i)) >>> 0;
+        c.scavLo = (c.scavLo & ~(1 << i)) >>> 0;
+      } else {
+        c.cacheHi = (c.cacheHi & ~(1 << (i - 32))) >>> 0;
+        c.scavHi = (c.scavHi & ~(1 << (i - 32))) >>> 0;
+      }
+      this.cacheScav = scav * PAGE_BYTES;
+      return c.base + i * PAGE_BYTES;
+    }
+    const i = findBitRange64(c.cacheLo, c.cacheHi, npages);
+    if (i >= 64) return 0;
+    const mLo = mask64(i, npages);
+    const mHi = hi64;
+    this.cacheScav = (popcount32(c.scavLo & mLo) + popcount32(c.scavHi & mHi)) * PAGE_BYTES;
+    c.cacheLo = (c.cacheLo & ~mLo) >>> 0;
+    c.cacheHi = (c.cacheHi & ~mHi) >>> 0;
+    c.scavLo = (c.scavLo & ~mLo) >>> 0;
+    c.scavHi = (c.scavHi & ~mHi) >>> 0;
+    return c.base + i * PAGE_BYTES;
+  }
+
+  alloc(npages: number, p: number): number {
+    const w0 = bitsWork.n;
+    let base = 0;
+    let scav = 0;
+    if (p >= 0 && npages < PAGE_CACHE_PAGES / 4) {
+      const c = this.cacheOf(p);
+      if (c.empty()) this.pages.allocToCache(c);
+      base = this.cacheAlloc(c, npages);
+      scav = this.cacheScav;
+    }
+    if (base === 0) {
+      base = this.pages.alloc(npages);
+      if (base === 0) {
+        this.grow(npages);
+        base = this.pages.alloc(npages);
+        if (base === 0) throw new Error('bitmap: grew heap, but no adequate free space found');
+      }
+      scav = this.pages.lastScav;
+    }
+    this.releasedBytes -= scav;
+    this.lastScavengedPages = scav / PAGE_BYTES;
+    this.bitsWork += bitsWork.n - w0;
+    return base - OFFSET;
+  }
+
+  free(base: number, npages: number): void {
+    const w0 = bitsWork.n;
+    this.pages.free(base + OFFSET, npages, false);
+    this.bitsWork += bitsWork.n - w0;
+  }
+
+  release(nbytes: number): number {
+    const w0 = bitsWork.n;
+    const r = this.pages.scavenge(nbytes < 0 ? Infinity : nbytes);
+    this.releasedBytes += r;
+    this.bitsWork += bitsWork.n - w0;
+    return r;
+  }
+
+  /** Flushes P's page cache back to the page allocator (procresize destroying a P). */
+  flushCache(p: number): void {
+    const c = this.caches[p];
+    if (c !== undefined) this.pages.flushCache(c);
+  }
+
+  freeStats(): FreeStats {
+    // Pages held in P caches are free memory: they count as free, where they are.
+    const cached = new Map<number, number>();
+    for (const c of this.caches) {
+      if (c === undefined || c.empty()) continue;
+      cached.set(c.base, c.cacheLo);
+      cached.set(c.base + 32 * PAGE_BYTES, c.cacheHi);
+    }
+    let freePages = 0;
+    let runs = 0;
+    let largest = 0;
+    let run = 0;
+    let lastEnd = -1;
+    this.pages.forEachChunk((ci, words, o) => {
+      if (ci !== lastEnd) run = 0; // a gap between in-use ranges ends a run
+      for (let k = 0; k < CHUNK_WORDS / 2; k++) {
+        let x = words[o + k] >>> 0;
+        const c = cached.get(ci * CHUNK_BYTES + k * 32 * PAGE_BYTES);
+        if (c !== undefined) x = (x & ~c) >>> 0;
+        if (x === 0xffffffff) {
+          run = 0;
+          continue;
+        }
+        if (x === 0) {
+          if (run === 0) runs++;
+          run += 32;
+          freePages += 32;
+          if (run > largest) largest = run;
+          continue;
+        }
+        for (let bit = 0; bit < 32; bit++) {
+          if ((x >>> bit) & 1) {
+            run = 0;
+            continue;
+          }
+          if (run === 0) runs++;
+          run++;
+          freePages++;
+          if (run > largest) largest = run;
+        }
+      }
+      lastEnd = ci + 1;
+    });
+    return { freePages, freeRuns: runs, largestFreeRunPages: largest };
+  }
+
+  shape(): Record<string, number> {
+    let cachedPages = 0;
+    for (const c of this.caches) if (c !== undefined) cachedPages += popcount32(c.cacheLo) + popcount32(c.cacheHi);
+    return {
+      chunks: this.heapPages / PALLOC_CHUNK_PAGES,
+      pageCaches: this.caches.filter((c) => c !== undefined).length,
+      cachedFreePages: cachedPages,
+      chunkArrays: this.chunkArrays,
+      metadataReservedBytes: this.metadataReservedBytes,
+      metadataCommittedBytes: this.metadataCommittedBytes,
+    };
+  }
+}
+
+export const bitmapBackend: BackendInfo = {
+  name: 'bitmap',
+  aliases: ['go1.19', 'go1.14', 'pagealloc'],
+  goVersion: 'go1.19',
+  era: 1.19,
+  summary: 'Go 1.14+ page allocator as in Go 1.19: bitmap chunks, a radix tree of summaries, the scavenged bitmap and index, per-P page caches',
+  create: (o) => new BitmapHeap(o),
+};
