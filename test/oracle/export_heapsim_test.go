@@ -110,3 +110,6 @@ func (o *HeapsimOracle) SearchAddrs() (alloc uintptr, scav uintptr, scavMarked b
 	scav, scavMarked = o.p.scav.index.searchAddr.Load()
 	return
 }
+
+// HeapsimHugePageSize is physHugePageSize on this machine (0 without huge pages).
+func HeapsimHugePageSize() uintptr { return physHugePageSize }

@@ -1,13 +1,14 @@
 // heapsim oracle: the test half. Reads an op stream from $HEAPSIM_ORACLE_IN and writes
 // one line per op to $HEAPSIM_ORACLE_OUT:
 //
-//	a NPAGES P      ->  a BASE SCAVBYTES
-//	f BASE NPAGES   ->  f
+//	a NPAGES P      ->  a BASE SCAVBYTES  (P -1: no P)
+//	f K             ->  f                 (free the K-th allocation, counting from 0)
 //	s NBYTES        ->  s RELEASEDBYTES   (NBYTES -1: everything)
 //	c P             ->  c                 (flush P's page cache)
 //
-// Numbers are decimal, addresses hex. With $HEAPSIM_ORACLE_STATE set, every output
-// line also carries the allocator's searchAddr and the scavenge index's searchAddr.
+// Numbers are decimal, addresses hex. The first output line is "# hugepage BYTES"
+// (physHugePageSize, which steers scavenging). With $HEAPSIM_ORACLE_STATE set, every
+// line also carries the allocator's and the scavenge index's search addresses.
 
 package runtime_test
 
@@ -42,6 +43,9 @@ func TestHeapsimOracle(t *testing.T) {
 	state := os.Getenv("HEAPSIM_ORACLE_STATE") != ""
 
 	o := runtime.NewHeapsimOracle()
+	fmt.Fprintf(w, "# hugepage %d\n", runtime.HeapsimHugePageSize())
+	type span struct{ base, npages uintptr }
+	var spans []span
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<16), 1<<20)
 	ops := 0
@@ -64,9 +68,12 @@ func TestHeapsimOracle(t *testing.T) {
 			pid, _ := strconv.Atoi(fields[2])
 			base, scav := o.Alloc(uintptr(num(1)), pid)
 			busy += time.Since(start)
+			spans = append(spans, span{base, uintptr(num(1))})
 			fmt.Fprintf(w, "a %#x %d", base, scav)
 		case "f":
-			o.Free(uintptr(num(1)), uintptr(num(2)))
+			sp := spans[num(1)]
+			start = time.Now()
+			o.Free(sp.base, sp.npages)
 			busy += time.Since(start)
 			fmt.Fprint(w, "f")
 		case "s":

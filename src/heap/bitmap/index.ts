@@ -71,13 +71,14 @@ export class BitmapHeap implements PageHeap {
   metadataReservedBytes = 0;
   metadataCommittedBytes = 0;
 
-  constructor(options: HeapOptions) {
+  /** hugePageBytes: physHugePageSize, 2 MiB on linux/amd64 (0 for none). */
+  constructor(options: HeapOptions, hugePageBytes = HUGE_PAGE_BYTES) {
     if (options.pageBytes !== PAGE_BYTES) {
       throw new UsageError(`the bitmap backend models Go's 8192-byte pages; this trace has page_size=${options.pageBytes}`);
     }
     this.os = options.os;
     const phys = this.os.physPageBytes;
-    this.pages = new PageAlloc(phys, HUGE_PAGE_BYTES, {
+    this.pages = new PageAlloc(phys, hugePageBytes, {
       grew: (base, limit) => this.sysGrow(base, limit),
       chunkArray: () => this.chunkArray(),
       release: (addr, bytes) => {

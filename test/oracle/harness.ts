@@ -1,0 +1,179 @@
+// The differential harness: the same op stream through the real Go 1.19 pageAlloc (the
+// oracle, heapsim_oracle_test.go run by `go test -overlay` inside Go's own runtime
+// package) and through heapsim's bitmap backend, compared decision by decision.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SimOS } from '../../src/index.js';
+import { BitmapHeap } from '../../src/heap/bitmap/index.js';
+import { OFFSET } from '../../src/heap/bitmap/page-alloc.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+
+/** The Go 1.19 toolchain Debian's golang-1.19-go installs. */
+export const GO = process.env.HEAPSIM_GO ?? '/usr/lib/go-1.19/bin/go';
+
+export function goAvailable(): boolean {
+  if (!existsSync(GO)) return false;
+  try {
+    return execFileSync(GO, ['version'], { encoding: 'utf8' }).includes('go1.19');
+  } catch {
+    return false;
+  }
+}
+
+export interface OracleRun {
+  lines: string[];
+  hugePageBytes: number;
+  busyNs: number;
+}
+
+/** Runs an op stream through the real runtime's page allocator. */
+export function runOracle(ops: string, state = false): OracleRun {
+  const dir = mkdtempSync(join(tmpdir(), 'heapsim-oracle-'));
+  const goroot = execFileSync(GO, ['env', 'GOROOT'], { encoding: 'utf8' }).trim();
+  const overlay = {
+    Replace: {
+      [join(goroot, 'src/runtime/export_heapsim_test.go')]: join(HERE, 'export_heapsim_test.go'),
+      [join(goroot, 'src/runtime/heapsim_oracle_test.go')]: join(HERE, 'heapsim_oracle_test.go'),
+    },
+  };
+  writeFileSync(join(dir, 'overlay.json'), JSON.stringify(overlay));
+  writeFileSync(join(dir, 'ops.txt'), ops);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HEAPSIM_ORACLE_IN: join(dir, 'ops.txt'),
+    HEAPSIM_ORACLE_OUT: join(dir, 'out.txt'),
+    GOFLAGS: '',
+    GOCACHE: process.env.GOCACHE ?? join(tmpdir(), 'heapsim-gocache'),
+  };
+  if (state) env.HEAPSIM_ORACLE_STATE = '1';
+  else delete env.HEAPSIM_ORACLE_STATE;
+  const r = spawnSync(GO, ['test', '-vet=off', '-overlay', join(dir, 'overlay.json'), '-run', '^TestHeapsimOracle$', '-count=1', 'runtime'], {
+    env,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  if (r.status !== 0) throw new Error(`go test failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  const out = readFileSync(join(dir, 'out.txt'), 'utf8').trimEnd().split('\n');
+  const huge = Number(/^# hugepage (\d+)/.exec(out[0])?.[1] ?? NaN);
+  const busy = Number(/busyNs=(\d+)/.exec(out[out.length - 1])?.[1] ?? NaN);
+  return { lines: out.slice(1, -1), hugePageBytes: huge, busyNs: busy };
+}
+
+const hex = (o: number): string => {
+  // An offset address printed as Go prints the uintptr: below the offset, it wraps.
+  const a = o - OFFSET;
+  return '0x' + (a < 0 ? (BigInt(a) + (1n << 64n)).toString(16) : a.toString(16));
+};
+
+export interface HeapsimRun {
+  lines: string[];
+  busyNs: number;
+}
+
+/** Runs the same op stream through heapsim's bitmap backend. */
+export function runHeapsim(ops: string, hugePageBytes: number, state = false): HeapsimRun {
+  const heap = new BitmapHeap({ os: new SimOS(), pageBytes: 8192, seed: 1 }, hugePageBytes);
+  const spans: [number, number][] = [];
+  const lines: string[] = [];
+  let busy = 0;
+  for (const text of ops.split('\n')) {
+    if (text === '') continue;
+    const f = text.split(' ');
+    let out: string;
+    const t0 = performance.now();
+    switch (f[0]) {
+      case 'a': {
+        const base = heap.alloc(Number(f[1]), Number(f[2]));
+        busy += performance.now() - t0;
+        spans.push([base, Number(f[1])]);
+        out = `a 0x${base.toString(16)} ${heap.lastScavengedPages * 8192}`;
+        break;
+      }
+      case 'f': {
+        const [base, n] = spans[Number(f[1])];
+        const t1 = performance.now();
+        heap.free(base, n);
+        busy += performance.now() - t1;
+        out = 'f';
+        break;
+      }
+      case 's':
+        out = `s ${heap.release(Number(f[1]))}`;
+        busy += performance.now() - t0;
+        break;
+      case 'c':
+        heap.flushCache(Number(f[1]));
+        busy += performance.now() - t0;
+        out = 'c';
+        break;
+      default:
+        throw new Error(`unknown op ${text}`);
+    }
+    if (state) {
+      const raw = heap.pages.scav.searchRaw;
+      out += ` search=${hex(heap.pages.searchAddr)} scav=${hex(Math.abs(raw))} marked=${raw < 0}`;
+    }
+    lines.push(out);
+  }
+  return { lines, busyNs: Math.round(busy * 1e6) };
+}
+
+/** A deterministic random op stream exercising every path of the page allocator. */
+export function randomOps(seed: number, n: number): string {
+  let a = seed >>> 0;
+  const rand = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const pick = (k: number): number => Math.floor(rand() * k);
+  const out: string[] = [];
+  const live: number[] = [];
+  let allocs = 0;
+  const releases = [8192, 12345, 65536, 65536, 65536, 1 << 20, 4 << 20, 64 << 20, -1];
+  for (let i = 0; i < n; i++) {
+    const r = rand();
+    const crowded = live.length > 4000;
+    if ((r < 0.6 && !crowded) || live.length === 0) {
+      const k = rand();
+      const npages =
+        k < 0.5 ? 1 : k < 0.72 ? 2 + pick(14) : k < 0.84 ? 16 + pick(49) : k < 0.93 ? 65 + pick(447) : k < 0.985 ? 512 + pick(1537) : 2049 + pick(8000);
+      const p = rand() < 0.75 ? pick(4) : -1;
+      out.push(`a ${npages} ${p}`);
+      live.push(allocs++);
+    } else if (r < 0.96) {
+      const j = pick(live.length);
+      out.push(`f ${live[j]}`);
+      live[j] = live[live.length - 1];
+      live.pop();
+    } else if (r < 0.99) {
+      out.push(`s ${releases[pick(releases.length)]}`);
+    } else {
+      out.push(`c ${pick(4)}`);
+    }
+  }
+  return out.join('\n') + '\n';
+}
+
+/** The first line where two decision lists differ, with the ops around it; null if equal. */
+export function firstDifference(ops: string, want: string[], got: string[]): string | null {
+  const opLines = ops.trimEnd().split('\n');
+  const n = Math.max(want.length, got.length);
+  for (let i = 0; i < n; i++) {
+    if (want[i] === got[i]) continue;
+    const from = Math.max(0, i - 5);
+    const context = opLines
+      .slice(from, i + 1)
+      .map((op, k) => `  op ${from + k}: ${op.padEnd(14)} go: ${want[from + k] ?? '(none)'}   heapsim: ${got[from + k] ?? '(none)'}`)
+      .join('\n');
+    return `first differing decision at op ${i} (${opLines[i]}):\n${context}`;
+  }
+  return null;
+}
