@@ -49,6 +49,10 @@ export interface PageHeap {
   freeStats(): FreeStats;
   /** Backend-specific shape figures (tree depth, list lengths...). */
   shape(): Record<string, number>;
+  /** Address space the allocator reserved for its own metadata (when it models it). */
+  readonly metadataReservedBytes?: number;
+  /** Of that, what it has mapped (committed). */
+  readonly metadataCommittedBytes?: number;
 }
 
 export interface HeapOptions {

@@ -333,6 +333,8 @@ export class Replayer {
         peakVsizeBytes: this.peakVsizeBytes,
         finalVsizeBytes: os.vsizeBytes,
         committedBytes: os.committedBytes,
+        metadataReservedBytes: heap.metadataReservedBytes ?? 0,
+        metadataCommittedBytes: heap.metadataCommittedBytes ?? 0,
         releasedBytes: this.releasedBytes,
         runtimeReleasedBytes: heap.releasedPages * pb,
         osReleasedBytes: os.releasedBytes,

@@ -54,6 +54,9 @@ export interface ReplayResult {
     peakVsizeBytes: number;
     finalVsizeBytes: number;
     committedBytes: number;
+    /** The allocator's own metadata (bitmaps, summaries, index), when the backend models it. */
+    metadataReservedBytes: number;
+    metadataCommittedBytes: number;
     releasedBytes: number;
     runtimeReleasedBytes: number;
     osReleasedBytes: number;

@@ -31,6 +31,8 @@ export const SUMMARY_METRICS: Metric[] = [
   m('mean RSS (time-weighted)', 'bytes', 'lower', (r) => r.summary.meanRssBytes),
   m('final RSS', 'bytes', 'lower', (r) => r.summary.finalRssBytes),
   m('peak VSIZE', 'bytes', 'lower', (r) => r.summary.peakVsizeBytes),
+  m('allocator metadata reserved', 'bytes', 'lower', (r) => (r.summary.metadataReservedBytes > 0 ? r.summary.metadataReservedBytes : null)),
+  m('allocator metadata committed', 'bytes', 'lower', (r) => (r.summary.metadataReservedBytes > 0 ? r.summary.metadataCommittedBytes : null)),
   m('released (runtime count)', 'bytes', null, (r) => r.summary.releasedBytes),
   m('released, runtime view at end', 'bytes', null, (r) => r.summary.runtimeReleasedBytes),
   m('madvise calls', 'count', 'lower', (r) => r.summary.madviseCalls),
@@ -130,7 +132,7 @@ export function renderReplay(r: ReplayResult, options: RenderOptions): string {
     ['Fragmentation', FRAGMENTATION_METRICS],
   ] as const) {
     const t = makeTable([title, ''], c);
-    for (const x of metrics) t.push([x.label, { hAlign: 'right', content: fmt(x.kind, x.get(r)) }]);
+    for (const x of metrics) if (x.get(r) !== null || x.kind !== 'bytes') t.push([x.label, { hAlign: 'right', content: fmt(x.kind, x.get(r)) }]);
     parts.push(t.toString());
   }
   const lt = makeTable(['Latency', ...LATENCY_COLUMNS.map((x) => x.label)], c);

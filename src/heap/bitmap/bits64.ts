@@ -127,9 +127,9 @@ export function fillAligned(lo: number, hi: number, m: number): number {
       throw new Error(`fillAligned: bad m ${m}`);
   }
   // x = ^((((x & c) + c) | x) | c)
-  const sLo = (lo & cLo) + cLo;
+  const sLo = ((lo & cLo) >>> 0) + cLo;
   const carry = sLo > 0xffffffff ? 1 : 0;
-  const sHi = ((hi & cHi) + cHi + carry) >>> 0;
+  const sHi = (((hi & cHi) >>> 0) + cHi + carry) >>> 0;
   let xLo = ~((sLo >>> 0) | lo | cLo) >>> 0;
   let xHi = ~(sHi | hi | cHi) >>> 0;
   // return ^((x - (x >> (m-1))) | x)

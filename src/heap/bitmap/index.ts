@@ -328,8 +328,9 @@ export class BitmapHeap implements PageHeap {
     const cached = new Map<number, number>();
     for (const c of this.caches) {
       if (c === undefined || c.empty()) continue;
-      cached.set(c.base, c.cacheLo);
-      cached.set(c.base + 32 * PAGE_BYTES, c.cacheHi);
+      // Two P's caches may hold different pages of one 64-page block.
+      cached.set(c.base, (cached.get(c.base) ?? 0) | c.cacheLo);
+      cached.set(c.base + 32 * PAGE_BYTES, (cached.get(c.base + 32 * PAGE_BYTES) ?? 0) | c.cacheHi);
     }
     let freePages = 0;
     let runs = 0;
@@ -377,8 +378,6 @@ export class BitmapHeap implements PageHeap {
       pageCaches: this.caches.filter((c) => c !== undefined).length,
       cachedFreePages: cachedPages,
       chunkArrays: this.chunkArrays,
-      metadataReservedBytes: this.metadataReservedBytes,
-      metadataCommittedBytes: this.metadataCommittedBytes,
     };
   }
 }
