@@ -14,6 +14,7 @@ import { parse } from 'csv-parse';
 import { Readable } from 'node:stream';
 import { backends, compareLoaded, loadTrace, openTraceText, replayLoaded, replayReader } from '../src/index.js';
 import { churnTrace, largeSpanTrace } from './workloads.js';
+import { GO, benchHeapsim, goAvailable, randomOps, runOracle } from '../test/oracle/harness.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const TRACES = join(ROOT, 'traces');
@@ -149,7 +150,33 @@ async function largeSpans(): Promise<void> {
   }
 }
 
-// BENCH_ONLY=throughput or BENCH_ONLY=large runs one half.
+async function againstGo(): Promise<void> {
+  console.log('\n6. bitmap against the real Go 1.19 pageAlloc: the same 1M random ops, one timed loop each');
+  if (!goAvailable()) {
+    console.log(`   skipped: ${GO} is not installed (apt-get install golang-1.19-go)`);
+    return;
+  }
+  const ops = randomOps(7, 1_000_000);
+  const goRuns: number[] = [];
+  let huge = 0;
+  for (let i = 0; i < 3; i++) {
+    const r = runOracle(ops, false, true);
+    huge = r.hugePageBytes;
+    goRuns.push(r.busyNs);
+  }
+  const ours: number[] = [];
+  for (let i = 0; i < 4; i++) ours.push(benchHeapsim(ops, huge));
+  ours.shift(); // the first run includes JIT warm-up
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const g = median(goRuns);
+  const h = median(ours);
+  console.log(`   Go 1.19 pageAlloc (native):  ${(g / 1e6).toFixed(0)} ms  (${((1e6 / g) * 1e3).toFixed(2)}M ops/s)`);
+  console.log(`   heapsim bitmap (Node ${process.version}): ${(h / 1e6).toFixed(0)} ms  (${((1e6 / h) * 1e3).toFixed(2)}M ops/s)`);
+  console.log(`   ratio heapsim / Go: ${(h / g).toFixed(2)}x (median of 3 runs each)`);
+}
+
+// BENCH_ONLY=throughput, large or go runs one section.
 const only = process.env.BENCH_ONLY;
-if (only !== 'large') await throughput(await traceTexts());
-if (only !== 'throughput') await largeSpans();
+if (only === undefined || only === 'throughput') await throughput(await traceTexts());
+if (only === undefined || only === 'large') await largeSpans();
+if (only === undefined || only === 'go') await againstGo();

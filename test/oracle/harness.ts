@@ -11,7 +11,12 @@ import { SimOS } from '../../src/index.js';
 import { BitmapHeap } from '../../src/heap/bitmap/index.js';
 import { OFFSET } from '../../src/heap/bitmap/page-alloc.js';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
+/** The Go sources of the oracle (also when this file runs compiled, from dist/). */
+const HERE = ((): string => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dir !== dirname(dir)) dir = dirname(dir);
+  return join(dir, 'test', 'oracle');
+})();
 
 /** The Go 1.19 toolchain Debian's golang-1.19-go installs. */
 export const GO = process.env.HEAPSIM_GO ?? '/usr/lib/go-1.19/bin/go';
@@ -32,7 +37,7 @@ export interface OracleRun {
 }
 
 /** Runs an op stream through the real runtime's page allocator. */
-export function runOracle(ops: string, state = false): OracleRun {
+export function runOracle(ops: string, state = false, bench = false): OracleRun {
   const dir = mkdtempSync(join(tmpdir(), 'heapsim-oracle-'));
   const goroot = execFileSync(GO, ['env', 'GOROOT'], { encoding: 'utf8' }).trim();
   const overlay = {
@@ -52,6 +57,8 @@ export function runOracle(ops: string, state = false): OracleRun {
   };
   if (state) env.HEAPSIM_ORACLE_STATE = '1';
   else delete env.HEAPSIM_ORACLE_STATE;
+  if (bench) env.HEAPSIM_ORACLE_BENCH = '1';
+  else delete env.HEAPSIM_ORACLE_BENCH;
   const r = spawnSync(GO, ['test', '-vet=off', '-overlay', join(dir, 'overlay.json'), '-run', '^TestHeapsimOracle$', '-count=1', 'runtime'], {
     env,
     encoding: 'utf8',
@@ -60,7 +67,7 @@ export function runOracle(ops: string, state = false): OracleRun {
   if (r.status !== 0) throw new Error(`go test failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   const out = readFileSync(join(dir, 'out.txt'), 'utf8').trimEnd().split('\n');
   const huge = Number(/^# hugepage (\d+)/.exec(out[0])?.[1] ?? NaN);
-  const busy = Number(/busyNs=(\d+)/.exec(out[out.length - 1])?.[1] ?? NaN);
+  const busy = Number(/(?:busyNs|benchNs)=(\d+)/.exec(out[out.length - 1])?.[1] ?? NaN);
   return { lines: out.slice(1, -1), hugePageBytes: huge, busyNs: busy };
 }
 
@@ -121,6 +128,42 @@ export function runHeapsim(ops: string, hugePageBytes: number, state = false): H
     lines.push(out);
   }
   return { lines, busyNs: Math.round(busy * 1e6) };
+}
+
+/** Times heapsim's bitmap backend over pre-parsed ops, one loop, no per-op timers. */
+export function benchHeapsim(ops: string, hugePageBytes: number): number {
+  const kinds: string[] = [];
+  const args: number[] = [];
+  const ps: number[] = [];
+  for (const text of ops.split('\n')) {
+    if (text === '') continue;
+    const f = text.split(' ');
+    kinds.push(f[0]);
+    args.push(Number(f[1]));
+    ps.push(f[0] === 'a' ? Number(f[2]) : 0);
+  }
+  const heap = new BitmapHeap({ os: new SimOS(), pageBytes: 8192, seed: 1 }, hugePageBytes);
+  const bases = new Float64Array(kinds.length);
+  const sizes = new Float64Array(kinds.length);
+  let n = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < kinds.length; i++) {
+    switch (kinds[i]) {
+      case 'a':
+        bases[n] = heap.alloc(args[i], ps[i]);
+        sizes[n++] = args[i];
+        break;
+      case 'f':
+        heap.free(bases[args[i]], sizes[args[i]]);
+        break;
+      case 's':
+        heap.release(args[i]);
+        break;
+      default:
+        heap.flushCache(args[i]);
+    }
+  }
+  return Math.round((performance.now() - t0) * 1e6);
 }
 
 /** A deterministic random op stream exercising every path of the page allocator. */

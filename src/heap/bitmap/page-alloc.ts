@@ -36,7 +36,7 @@ import {
   summarize,
   summaryOut,
 } from './palloc-bits.js';
-import { LEVEL_BITS, LEVEL_LOG_PAGES, LEVEL_SHIFT, SUMMARY_LEVELS, SummaryLevel, mergeChildren, pack, packedHi, sumEnd, sumMax, sumStart } from './summary.js';
+import { LEVEL_BITS, LEVEL_PAGES, LEVEL_SCALE, SUMMARY_LEVELS, SummaryLevel, mergeChildren, pack, packedHi, sumEnd, sumMax, sumStart } from './summary.js';
 
 export const PAGE_BYTES = 8192;
 export const CHUNK_BYTES = PALLOC_CHUNK_PAGES * PAGE_BYTES;
@@ -232,9 +232,17 @@ export class PageAlloc {
     this.pagesPerHugePage = hugePageBytes > PAGE_BYTES && hugePageBytes > physPageBytes ? hugePageBytes / PAGE_BYTES : 1;
   }
 
-  /** The chunk's storage and the offset of its words in it. */
+  private lastL1 = -1;
+  private lastL2: Uint32Array = new Uint32Array(0);
+
+  /** The chunk's storage (a second-level array) and, below, its words' offset in it. */
   chunkWords(ci: number): Uint32Array {
-    return this.chunkL1[ci >>> CHUNK_L2_BITS] as Uint32Array;
+    const l1 = ci >>> CHUNK_L2_BITS;
+    if (l1 !== this.lastL1) {
+      this.lastL2 = this.chunkL1[l1] as Uint32Array;
+      this.lastL1 = l1;
+    }
+    return this.lastL2;
   }
 
   chunkOffset(ci: number): number {
@@ -245,12 +253,16 @@ export class PageAlloc {
     return this.chunkL1[ci >>> CHUNK_L2_BITS] !== undefined;
   }
 
-  private leafLo(ci: number): number {
-    return this.summary[SUMMARY_LEVELS - 1].lo(ci);
+  /** The leaf summary's max for chunk ci. */
+  private leafMax(ci: number): number {
+    const leaf = this.summary[SUMMARY_LEVELS - 1];
+    const lo = leaf.read(ci);
+    return sumMax(lo, leaf.readHi);
   }
 
-  private leafHi(ci: number): number {
-    return this.summary[SUMMARY_LEVELS - 1].hi(ci);
+  private leafIsZero(ci: number): boolean {
+    const leaf = this.summary[SUMMARY_LEVELS - 1];
+    return leaf.read(ci) === 0 && leaf.readHi === 0;
   }
 
   grow(base: number, size: number): void {
@@ -268,6 +280,7 @@ export class PageAlloc {
     for (let c = chunkIndex(base); c < chunkIndex(limit); c++) {
       if (this.chunkL1[c >>> CHUNK_L2_BITS] === undefined) {
         this.chunkL1[c >>> CHUNK_L2_BITS] = new Uint32Array(CHUNK_L2_ENTRIES * CHUNK_WORDS);
+        this.lastL1 = -1;
         this.hooks.chunkArray();
       }
       setRange(this.chunkWords(c), this.chunkOffset(c) + CHUNK_WORDS / 2, 0, PALLOC_CHUNK_PAGES);
@@ -286,8 +299,8 @@ export class PageAlloc {
     const ec = chunkIndex(limit);
     const leaf = this.summary[SUMMARY_LEVELS - 1];
     if (sc === ec) {
-      const xLo = leaf.lo(sc);
-      const xHi = leaf.hi(sc);
+      const xLo = leaf.read(sc);
+      const xHi = leaf.readHi;
       const yLo = this.summarizeChunk(sc);
       const yHi = packedHi;
       this.work++;
@@ -313,17 +326,17 @@ export class PageAlloc {
     for (let l = SUMMARY_LEVELS - 2; l >= 0 && changed; l--) {
       changed = false;
       const childBits = LEVEL_BITS[l + 1];
-      const logMaxPages = LEVEL_LOG_PAGES[l + 1];
-      const shift = 2 ** LEVEL_SHIFT[l];
+      const childPages = LEVEL_PAGES[l + 1];
+      const shift = LEVEL_SCALE[l];
       const lo = Math.floor(base / shift);
       const hi = Math.floor(limit / shift) + 1;
       const parent = this.summary[l];
       const children = this.summary[l + 1];
       for (let i = lo; i < hi; i++) {
         this.work += 1 << childBits;
-        const sLo = mergeChildren(children, i * (1 << childBits), 1 << childBits, logMaxPages);
+        const sLo = mergeChildren(children, i * (1 << childBits), 1 << childBits, childPages);
         const sHi = packedHi;
-        if (parent.lo(i) !== sLo || parent.hi(i) !== sHi) {
+        if (parent.read(i) !== sLo || parent.readHi !== sHi) {
           changed = true;
           parent.set(i, sLo, sHi);
         }
@@ -376,21 +389,13 @@ export class PageAlloc {
   /** find: the first free run of npages in address order, through the radix tree; 0 if none. */
   find(npages: number): number {
     let i = 0;
+    // firstFree: the narrowest known region holding the first free page (Go's foundFree).
     let ffBase = MIN_OFF_ADDR;
     let ffBound = MAX_OFF_ADDR;
-    const foundFree = (addr: number, size: number): void => {
-      if (ffBase <= addr && addr + size - 1 <= ffBound) {
-        ffBase = addr;
-        ffBound = addr + size - 1;
-      } else if (!(addr + size - 1 < ffBase || ffBound < addr)) {
-        throw new Error('bitmap: find: range partially overlaps');
-      }
-    };
     nextLevel: for (let l = 0; l < SUMMARY_LEVELS; l++) {
       const entriesPerBlock = 1 << LEVEL_BITS[l];
-      const logMaxPages = LEVEL_LOG_PAGES[l];
-      const regionPages = 2 ** logMaxPages;
-      const shift = 2 ** LEVEL_SHIFT[l];
+      const regionPages = LEVEL_PAGES[l];
+      const shift = LEVEL_SCALE[l];
       i = i * entriesPerBlock;
       const level = this.summary[l];
       let j0 = 0;
@@ -400,13 +405,18 @@ export class PageAlloc {
       let size = 0;
       for (let j = j0; j < entriesPerBlock; j++) {
         this.work++;
-        const lo = level.lo(i + j);
-        const hi = level.hi(i + j);
+        const lo = level.read(i + j);
+        const hi = level.readHi;
         if (lo === 0 && hi === 0) {
           size = 0;
           continue;
         }
-        foundFree((i + j) * shift, regionPages * PAGE_BYTES);
+        const addr = (i + j) * shift;
+        const last = addr + regionPages * PAGE_BYTES - 1;
+        if (ffBase <= addr && last <= ffBound) {
+          ffBase = addr;
+          ffBound = last;
+        } else if (!(last < ffBase || ffBound < addr)) throw new Error('bitmap: find: range partially overlaps');
         const s = sumStart(lo, hi);
         if (size + s >= npages) {
           if (size === 0) base = j * regionPages;
@@ -439,7 +449,9 @@ export class PageAlloc {
     if (j === NOT_FOUND) throw new Error('bitmap: find: bad summary data in chunk');
     const addr = chunkBase(ci) + j * PAGE_BYTES;
     const searchAddr = chunkBase(ci) + findSearchIdx * PAGE_BYTES;
-    foundFree(searchAddr, chunkBase(ci + 1) - searchAddr);
+    const last = chunkBase(ci + 1) - 1;
+    if (ffBase <= searchAddr && last <= ffBound) ffBase = searchAddr;
+    else if (!(last < ffBase || ffBound < searchAddr)) throw new Error('bitmap: find: range partially overlaps');
     this.foundSearchAddr = this.findMappedAddr(ffBase);
     return addr;
   }
@@ -457,7 +469,7 @@ export class PageAlloc {
       if (PALLOC_CHUNK_PAGES - chunkPageIndex(this.searchAddr) >= npages) {
         const i = chunkIndex(this.searchAddr);
         this.work++;
-        if (sumMax(this.leafLo(i), this.leafHi(i)) >= npages) {
+        if (this.leafMax(i) >= npages) {
           const j = chunkFind(this.chunkWords(i), this.chunkOffset(i), npages, chunkPageIndex(this.searchAddr));
           if (j === NOT_FOUND) throw new Error('bitmap: alloc: bad summary data');
           addr = chunkBase(i) + j * PAGE_BYTES;
@@ -506,7 +518,7 @@ export class PageAlloc {
     let ci = chunkIndex(this.searchAddr);
     let j: number;
     this.work++;
-    if (!(this.leafLo(ci) === 0 && this.leafHi(ci) === 0)) {
+    if (!this.leafIsZero(ci)) {
       j = chunkFind(this.chunkWords(ci), this.chunkOffset(ci), 1, chunkPageIndex(this.searchAddr));
       if (j === NOT_FOUND) throw new Error('bitmap: allocToCache: bad summary data');
       c.base = chunkBase(ci) + Math.floor(j / 64) * 64 * PAGE_BYTES;
@@ -570,7 +582,7 @@ export class PageAlloc {
     const maxPages = max === Infinity ? Infinity : Math.ceil(max / PAGE_BYTES);
     const minPages = this.minScavPages;
     this.work++;
-    if (sumMax(this.leafLo(ci), this.leafHi(ci)) >= minPages) {
+    if (this.leafMax(ci) >= minPages) {
       const base = findScavengeCandidate(this.chunkWords(ci), this.chunkOffset(ci), PALLOC_CHUNK_PAGES - 1, minPages, maxPages, this.pagesPerHugePage);
       const npages = candidateSize;
       if (npages !== 0) {

@@ -9,8 +9,8 @@
 // The radix tree has five levels; level l splits the 48-bit (offset) address space
 // into regions of 2^levelShift[l] bytes (16 GiB at the root down to one 4 MiB chunk at
 // the leaves), each level an implicit array of summaries, 2^3 children per parent
-// (2^14 root entries). Levels are stored sparsely, in pages of 4096 summaries made on
-// first write: a summary never written is 0, "no free pages", as in Go's zeroed memory.
+// (2^14 root entries). A level is stored densely over the window of indices written so
+// far; a summary never written is 0, "no free pages", as in Go's zeroed memory.
 
 export const LOG_MAX_PACKED = 21;
 export const MAX_PACKED = 1 << LOG_MAX_PACKED;
@@ -19,6 +19,10 @@ export const SUMMARY_LEVELS = 5;
 export const LEVEL_BITS = [14, 3, 3, 3, 3];
 export const LEVEL_SHIFT = [34, 31, 28, 25, 22];
 export const LEVEL_LOG_PAGES = [21, 18, 15, 12, 9];
+/** 2^LEVEL_SHIFT[l]: bytes of address space per summary at level l. */
+export const LEVEL_SCALE = LEVEL_SHIFT.map((s) => 2 ** s);
+/** 2^LEVEL_LOG_PAGES[l]: pages per summary at level l. */
+export const LEVEL_PAGES = LEVEL_LOG_PAGES.map((s) => 2 ** s);
 
 export let packedHi = 0;
 
@@ -47,54 +51,105 @@ export function sumEnd(lo: number, hi: number): number {
   return hi & 0x80000000 ? MAX_PACKED : (hi >>> 10) & MASK21;
 }
 
-const PAGE_ENTRIES = 4096;
+/** Growth granule of a level's window, in entries. */
+const WINDOW_ALIGN = 4096;
+/** A window wider than this (entries) would mean a wildly discontiguous heap. */
+const MAX_WINDOW = 1 << 24;
 
+/**
+ * One level of summaries, stored densely over the window of indices written so far
+ * (Go's arena hints keep the heap contiguous, so the window is the heap's extent) and
+ * read as 0 outside it.
+ */
 export class SummaryLevel {
-  private readonly pages: (Uint32Array | undefined)[] = [];
-  /** Entries written at least once (their 4096-entry pages exist). */
-  pagesMade = 0;
+  words = new Uint32Array(0);
+  /** Index of the first entry in `words`. */
+  first = 0;
+  /** Entries in the window. */
+  count = 0;
+  /** High half of the last read(). */
+  readHi = 0;
+
+  /** The summary at i: returns the low half, leaves the high half in readHi. */
+  read(i: number): number {
+    const k = i - this.first;
+    if (k < 0 || k >= this.count) {
+      this.readHi = 0;
+      return 0;
+    }
+    this.readHi = this.words[2 * k + 1];
+    return this.words[2 * k];
+  }
 
   lo(i: number): number {
-    const p = this.pages[i >>> 12];
-    return p === undefined ? 0 : p[(i & (PAGE_ENTRIES - 1)) << 1];
+    return this.read(i);
   }
 
   hi(i: number): number {
-    const p = this.pages[i >>> 12];
-    return p === undefined ? 0 : p[((i & (PAGE_ENTRIES - 1)) << 1) | 1];
+    this.read(i);
+    return this.readHi;
   }
 
   set(i: number, lo: number, hi: number): void {
-    let p = this.pages[i >>> 12];
-    if (p === undefined) {
+    let k = i - this.first;
+    if (k < 0 || k >= this.count) {
       if (lo === 0 && hi === 0) return;
-      p = new Uint32Array(2 * PAGE_ENTRIES);
-      this.pages[i >>> 12] = p;
-      this.pagesMade++;
+      this.widen(i);
+      k = i - this.first;
     }
-    const k = (i & (PAGE_ENTRIES - 1)) << 1;
-    p[k] = lo;
-    p[k | 1] = hi;
+    this.words[2 * k] = lo;
+    this.words[2 * k + 1] = hi;
+  }
+
+  private widen(i: number): void {
+    const lo = Math.floor((this.count === 0 ? i : Math.min(i, this.first)) / WINDOW_ALIGN) * WINDOW_ALIGN;
+    const hi = Math.ceil((this.count === 0 ? i + 1 : Math.max(i + 1, this.first + this.count)) / WINDOW_ALIGN) * WINDOW_ALIGN;
+    if (hi - lo > MAX_WINDOW) throw new Error(`bitmap: summary window of ${hi - lo} entries: the heap is not contiguous enough for this model`);
+    const words = new Uint32Array(2 * (hi - lo));
+    if (this.count > 0) words.set(this.words, 2 * (this.first - lo));
+    this.words = words;
+    this.first = lo;
+    this.count = hi - lo;
   }
 }
 
 /**
  * mergeSummaries over the 2^3 children [first, first+8) of a level, each covering
- * 2^logMaxPagesPerSum pages; the packed result is returned as (lo, packedHi).
+ * `full` (2^logMaxPagesPerSum) pages; the packed result is returned as (lo, packedHi).
  */
-export function mergeChildren(level: SummaryLevel, first: number, count: number, logMaxPagesPerSum: number): number {
-  const full = 2 ** logMaxPagesPerSum;
-  let lo = level.lo(first);
-  let hi = level.hi(first);
-  let start = sumStart(lo, hi);
-  let max = sumMax(lo, hi);
-  let end = sumEnd(lo, hi);
-  for (let i = 1; i < count; i++) {
-    lo = level.lo(first + i);
-    hi = level.hi(first + i);
-    const si = sumStart(lo, hi);
-    const mi = sumMax(lo, hi);
-    const ei = sumEnd(lo, hi);
+export function mergeChildren(level: SummaryLevel, first: number, count: number, full: number): number {
+  let start = 0;
+  let max = 0;
+  let end = 0;
+  const words = level.words;
+  const base = first - level.first;
+  const inWindow = base >= 0 && base + count <= level.count;
+  for (let i = 0; i < count; i++) {
+    let lo: number;
+    let hi: number;
+    if (inWindow) {
+      lo = words[2 * (base + i)];
+      hi = words[2 * (base + i) + 1];
+    } else {
+      lo = level.read(first + i);
+      hi = level.readHi;
+    }
+    let si: number;
+    let mi: number;
+    let ei: number;
+    if (hi & 0x80000000) {
+      si = mi = ei = MAX_PACKED;
+    } else {
+      si = lo & MASK21;
+      mi = (lo >>> 21) | ((hi & 0x3ff) << 11);
+      ei = (hi >>> 10) & MASK21;
+    }
+    if (i === 0) {
+      start = si;
+      max = mi;
+      end = ei;
+      continue;
+    }
     if (start === i * full) start += si;
     if (end + si > max) max = end + si;
     if (mi > max) max = mi;
