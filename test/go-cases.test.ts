@@ -14,7 +14,7 @@ import {
   summarize,
   summaryOut,
 } from '../src/heap/bitmap/palloc-bits.js';
-import { CHUNK_BYTES, PAGE_BYTES, ScavengeIndex } from '../src/heap/bitmap/page-alloc.js';
+import { CHUNK_BYTES, PAGE_BYTES, PageCache, ScavengeIndex } from '../src/heap/bitmap/page-alloc.js';
 import { MAX_PACKED, pack, packedHi, sumEnd, sumMax, sumStart } from '../src/heap/bitmap/summary.js';
 import { rng } from './helpers.js';
 
@@ -259,6 +259,46 @@ describe('mgcscavenge_test.go', () => {
           expect(si.find()).toBe(0);
           break;
       }
+    }
+  });
+});
+
+describe('mpagecache_test.go', () => {
+  // TestPageCacheAlloc: a cache (free bitmap, scavenged bitmap) and successive
+  // allocations [npages, page offset from base or NONE, scavenged pages].
+  type Hit = [npages: number, page: number, scavPages: number];
+  const mask = (n: number, shift: number) => ((1n << BigInt(n)) - 1n) << BigInt(shift);
+  const ALL = (1n << 64n) - 1n;
+  const cases: [string, bigint, bigint, Hit[]][] = [
+    ['Empty', 0n, 0n, [1, 2, 3, 4, 5, 11, 12, 16, 27, 32, 43, 57, 64, 121].map((n): Hit => [n, NONE, 0])],
+    ['Lo1', 1n, 1n, [[1, 0, 1], [1, NONE, 0], [10, NONE, 0]]],
+    ['Hi1', 1n << 63n, 1n, [[1, 63, 0], [1, NONE, 0], [10, NONE, 0]]],
+    ['Swiss1', 0x20005555n, 0x5505n, [[2, NONE, 0], [1, 0, 1], [1, 2, 1], [1, 4, 0], [1, 6, 0], [1, 8, 1], [1, 10, 1], [1, 12, 1], [1, 14, 1], [1, 29, 0], [1, NONE, 0], [10, NONE, 0]]],
+    ['Lo2', 0x3n, 0x2n << 62n, [[2, 0, 0], [2, NONE, 0], [1, NONE, 0]]],
+    ['Hi2', 0x3n << 62n, 0x3n << 62n, [[2, 62, 2], [2, NONE, 0], [1, NONE, 0]]],
+    ['Swiss2', 0x3333n << 31n, 0x3030n << 31n, [[2, 31, 0], [2, 35, 2], [2, 39, 0], [2, 43, 2], [2, NONE, 0]]],
+    ['Hi53', mask(53, 10), mask(16, 10), [[53, 10, 16], [53, NONE, 0], [1, NONE, 0]]],
+    ['Full53', ALL, mask(16, 10), [[53, 0, 16], [53, NONE, 0], [1, 53, 0]]],
+    ['Full64', ALL, ALL, [[64, 0, 64], [64, NONE, 0], [1, NONE, 0]]],
+    [
+      'FullMixed',
+      ALL,
+      ALL,
+      [[5, 0, 5], [7, 5, 7], [1, 12, 1], [23, 13, 23], [63, NONE, 0], [3, 36, 3], [3, 39, 3], [3, 42, 3], [12, 45, 12], [11, NONE, 0], [4, 57, 4], [4, NONE, 0], [6, NONE, 0], [36, NONE, 0], [2, 61, 2], [3, NONE, 0], [1, 63, 1], [4, NONE, 0], [2, NONE, 0], [62, NONE, 0], [1, NONE, 0]],
+    ],
+  ];
+  test.each(cases)('TestPageCacheAlloc/%s', (_name, cache, scav, hits) => {
+    const base = 0x20c0000 * CHUNK_BYTES; // PageBase(BaseChunkIdx, 0), offset address
+    const c = new PageCache();
+    c.base = base;
+    c.cacheLo = Number(cache & 0xffffffffn);
+    c.cacheHi = Number(cache >> 32n);
+    c.scavLo = Number(scav & 0xffffffffn);
+    c.scavHi = Number(scav >> 32n);
+    for (const [npages, page, scavPages] of hits) {
+      const got = c.alloc(npages);
+      expect([npages, got]).toEqual([npages, page === NONE ? 0 : base + page * PAGE_BYTES]);
+      expect(c.lastScav).toBe(scavPages * PAGE_BYTES);
     }
   });
 });

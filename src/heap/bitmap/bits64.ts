@@ -78,11 +78,11 @@ export function findBitRange64(lo: number, hi: number, n: number): number {
   let k = 1;
   while (p > 0) {
     if (p <= k) {
-      lo = (lo & shr64(lo, hi, p)) >>> 0;
+      lo = (lo & shr64(lo, hi, p & 63)) >>> 0;
       hi = (hi & hi64) >>> 0;
       break;
     }
-    lo = (lo & shr64(lo, hi, k)) >>> 0;
+    lo = (lo & shr64(lo, hi, k & 63)) >>> 0;
     hi = (hi & hi64) >>> 0;
     if (lo === 0 && hi === 0) return 64;
     p -= k;

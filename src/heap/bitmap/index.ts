@@ -27,7 +27,7 @@
 import type { BackendInfo, FreeStats, HeapOptions, PageHeap } from '../types.js';
 import type { OsMemory } from '../../os/sim-os.js';
 import { UsageError } from '../../errors.js';
-import { ctz64, findBitRange64, hi64, mask64, popcount32 } from './bits64.js';
+import { popcount32 } from './bits64.js';
 import { CHUNK_WORDS, PALLOC_CHUNK_PAGES, bitsWork } from './palloc-bits.js';
 import { CHUNK_BYTES, OFFSET, PAGE_BYTES, PageAlloc, PageCache, chunkIndex } from './page-alloc.js';
 import { LEVEL_BITS, LEVEL_SHIFT, SUMMARY_LEVELS } from './summary.js';
@@ -247,37 +247,6 @@ export class BitmapHeap implements PageHeap {
     return c;
   }
 
-  /** pageCache.alloc: base (offset address) or 0; scavenged bytes in cacheScav. */
-  private cacheScav = 0;
-
-  private cacheAlloc(c: PageCache, npages: number): number {
-    if (c.empty()) return 0;
-    this.ownWork++;
-    if (npages === 1) {
-      const i = ctz64(c.cacheLo, c.cacheHi);
-      const scav = i < 32 ? (c.scavLo >>> i) & 1 : (c.scavHi >>> (i - 32)) & 1;
-      if (i < 32) {
-        c.cacheLo = (c.cacheLo & ~(1 << i)) >>> 0;
-        c.scavLo = (c.scavLo & ~(1 << i)) >>> 0;
-      } else {
-        c.cacheHi = (c.cacheHi & ~(1 << (i - 32))) >>> 0;
-        c.scavHi = (c.scavHi & ~(1 << (i - 32))) >>> 0;
-      }
-      this.cacheScav = scav * PAGE_BYTES;
-      return c.base + i * PAGE_BYTES;
-    }
-    const i = findBitRange64(c.cacheLo, c.cacheHi, npages);
-    if (i >= 64) return 0;
-    const mLo = mask64(i, npages);
-    const mHi = hi64;
-    this.cacheScav = (popcount32(c.scavLo & mLo) + popcount32(c.scavHi & mHi)) * PAGE_BYTES;
-    c.cacheLo = (c.cacheLo & ~mLo) >>> 0;
-    c.cacheHi = (c.cacheHi & ~mHi) >>> 0;
-    c.scavLo = (c.scavLo & ~mLo) >>> 0;
-    c.scavHi = (c.scavHi & ~mHi) >>> 0;
-    return c.base + i * PAGE_BYTES;
-  }
-
   alloc(npages: number, p: number): number {
     const w0 = bitsWork.n;
     let base = 0;
@@ -285,8 +254,9 @@ export class BitmapHeap implements PageHeap {
     if (p >= 0 && npages < PAGE_CACHE_PAGES / 4) {
       const c = this.cacheOf(p);
       if (c.empty()) this.pages.allocToCache(c);
-      base = this.cacheAlloc(c, npages);
-      scav = this.cacheScav;
+      this.ownWork++;
+      base = c.alloc(npages);
+      scav = c.lastScav;
     }
     if (base === 0) {
       base = this.pages.alloc(npages);

@@ -36,6 +36,7 @@ import {
   summarize,
   summaryOut,
 } from './palloc-bits.js';
+import { ctz64, findBitRange64, hi64, mask64, popcount32 } from './bits64.js';
 import { LEVEL_BITS, LEVEL_PAGES, LEVEL_SCALE, SUMMARY_LEVELS, SummaryLevel, mergeChildren, pack, packedHi, sumEnd, sumMax, sumStart } from './summary.js';
 
 export const PAGE_BYTES = 8192;
@@ -124,6 +125,39 @@ export class PageCache {
 
   clear(): void {
     this.base = this.cacheLo = this.cacheHi = this.scavLo = this.scavHi = 0;
+  }
+
+  /** Bytes of the last alloc that had been scavenged. */
+  lastScav = 0;
+
+  /** pageCache.alloc: npages from the cache (base address) or 0 if it cannot. */
+  alloc(npages: number): number {
+    this.lastScav = 0;
+    if (this.empty()) return 0;
+    if (npages === 1) {
+      const i = ctz64(this.cacheLo, this.cacheHi);
+      if (i < 32) {
+        this.lastScav = ((this.scavLo >>> i) & 1) * PAGE_BYTES;
+        this.cacheLo = (this.cacheLo & ~(1 << i)) >>> 0;
+        this.scavLo = (this.scavLo & ~(1 << i)) >>> 0;
+      } else {
+        this.lastScav = ((this.scavHi >>> (i - 32)) & 1) * PAGE_BYTES;
+        this.cacheHi = (this.cacheHi & ~(1 << (i - 32))) >>> 0;
+        this.scavHi = (this.scavHi & ~(1 << (i - 32))) >>> 0;
+      }
+      return this.base + i * PAGE_BYTES;
+    }
+    // allocN
+    const i = findBitRange64(this.cacheLo, this.cacheHi, npages);
+    if (i >= 64) return 0;
+    const mLo = mask64(i, npages);
+    const mHi = hi64;
+    this.lastScav = (popcount32(this.scavLo & mLo) + popcount32(this.scavHi & mHi)) * PAGE_BYTES;
+    this.cacheLo = (this.cacheLo & ~mLo) >>> 0;
+    this.cacheHi = (this.cacheHi & ~mHi) >>> 0;
+    this.scavLo = (this.scavLo & ~mLo) >>> 0;
+    this.scavHi = (this.scavHi & ~mHi) >>> 0;
+    return this.base + i * PAGE_BYTES;
   }
 }
 
