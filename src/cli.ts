@@ -2,8 +2,19 @@
 // Exit codes: 0 done; 1 the simulated program ran out of memory (or a gate failed);
 // 2 bad usage or bad input, printed without a stack.
 
+import { existsSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import {
+  BASELINE_SCHEMA,
+  WORKLOADS,
+  compareWithBaseline,
+  entryOf,
+  generate,
+  parseDuration,
+  parseTolerances,
+  renderCheck,
+  type BaselineEntry,
+  type BaselineFile,
   CsvEmitter,
   HeapsimError,
   UsageError,
@@ -136,6 +147,64 @@ async function compareCommand(trace: string, flags: CompareFlags): Promise<numbe
   return results.some((r) => r.outcome === 'oom') ? EXIT_OOM : 0;
 }
 
+interface GenFlags {
+  seed: number;
+  events?: number;
+  duration?: string;
+  output?: string;
+}
+
+async function genCommand(workload: string, flags: GenFlags): Promise<number> {
+  const out = flags.output && flags.output !== '-' ? createWriteStream(flags.output) : process.stdout;
+  await generate(workload, { seed: flags.seed, events: flags.events, durationNs: flags.duration ? parseDuration(flags.duration) : undefined }, out);
+  if (out !== process.stdout) await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  return 0;
+}
+
+interface CheckFlags {
+  baseline: string;
+  backends?: string;
+  policy: string;
+  tolerance?: string;
+  updateBaseline?: boolean;
+  json?: boolean;
+  includeWall?: boolean;
+  lenient?: boolean;
+  color?: boolean;
+}
+
+async function checkCommand(traces: string[], flags: CheckFlags): Promise<number> {
+  const names = flags.backends ? flags.backends.split(',').map((n) => findBackend(n.trim()).name) : backends().map((b) => b.name);
+  const tolerances = parseTolerances(flags.tolerance);
+  let baseline: BaselineFile | undefined;
+  if (!flags.updateBaseline) {
+    if (!existsSync(flags.baseline)) throw new UsageError(`baseline ${flags.baseline} does not exist: create it with --update-baseline`);
+    try {
+      baseline = JSON.parse(readFileSync(flags.baseline, 'utf8')) as BaselineFile;
+    } catch (err) {
+      throw new UsageError(`baseline ${flags.baseline} is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  const entries: BaselineEntry[] = [];
+  for (const trace of traces) {
+    const loaded = await loadTrace(trace, { lenient: flags.lenient });
+    for (const r of compareLoaded(loaded, names, { policy: flags.policy, timing: flags.includeWall === true })) {
+      if (r.outcome === 'oom') throw new UsageError(`${trace} on ${r.backend}: the simulated program ran out of memory; a baseline needs complete runs`);
+      entries.push(entryOf(trace, r, flags.includeWall === true));
+    }
+  }
+  if (flags.updateBaseline) {
+    const file: BaselineFile = { schema: BASELINE_SCHEMA, entries };
+    writeFileSync(flags.baseline, JSON.stringify(file, null, 1) + '\n');
+    process.stderr.write(`heapsim: wrote ${entries.length} entries (${traces.length} traces x ${names.length} backends) to ${flags.baseline}\n`);
+    return 0;
+  }
+  const report = compareWithBaseline(entries, baseline as BaselineFile, tolerances);
+  if (flags.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  else process.stdout.write(renderCheck(report, { color: useColor(flags.color) }));
+  return report.regressions.length > 0 ? 1 : 0;
+}
+
 function buildProgram(): Command {
   const program = new Command('heapsim')
     .description('Replay page-level allocation traces through the Go runtime\'s page heaps on a simulated OS')
@@ -200,6 +269,55 @@ Exit codes: 0 done, 1 a backend ran the simulated program out of memory, 2 bad i
     )
     .action(async (trace: string, flags: CompareFlags) => {
       process.exitCode = await compareCommand(trace, { ...flags, color: program.opts().color });
+    });
+
+  program
+    .command('gen')
+    .description('generate a workload as a trace (streams; the same seed gives the same bytes)')
+    .argument('<workload>', WORKLOADS.map((w) => w.name).join(', '))
+    .option('--seed <n>', 'random seed', (v) => intFlag(v, '--seed'), 1)
+    .option('--events <n>', 'rows to write', (v) => intFlag(v, '--events', 1))
+    .option('--duration <time>', 'stop at this trace time (e.g. 10m, 90s)')
+    .option('-o, --output <file>', 'write here instead of standard output')
+    .addHelpText(
+      'after',
+      `
+Workloads:
+${WORKLOADS.map((w) => `  ${w.name.padEnd(11)} ${w.summary}\n  ${''.padEnd(11)} (${w.reproduces})`).join('\n')}
+
+Examples:
+  heapsim gen spike --duration 20m -o spike.csv
+  heapsim gen large-heap --events 2000000 --seed 1 | heapsim replay - --backend treap
+  heapsim gen fragmenter --events 100000 | gzip > frag.csv.gz`,
+    )
+    .action(async (workload: string, flags: GenFlags) => {
+      process.exitCode = await genCommand(workload, flags);
+    });
+
+  program
+    .command('check')
+    .description('replay traces and fail when a metric regressed against a baseline file')
+    .argument('<traces...>', 'trace files')
+    .requiredOption('--baseline <file>', 'baseline JSON (written by --update-baseline)')
+    .option('--backends <list>', 'comma-separated backends (default: all)')
+    .option('--policy <name>', 'release policy', 'trace')
+    .option('--tolerance <list>', 'relative tolerances, e.g. peakRssBytes=2%,latency.alloc.p99Work=10%,*=1% (default 1%; 5% for latency)')
+    .option('--update-baseline', 'write the baseline from this run instead of checking')
+    .option('--include-wall', 'also compare wall-clock latencies (noisy on shared machines)')
+    .option('--json', 'print the report as JSON')
+    .option('--lenient', 'skip bad rows')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 nothing regressed, 1 a metric regressed (a table lists each), 2 bad input or
+a baseline that does not match the traces.
+
+Examples:
+  heapsim check traces/*.csv* --baseline traces/baseline.json --update-baseline
+  heapsim check traces/*.csv* --baseline traces/baseline.json --tolerance peakRssBytes=2%`,
+    )
+    .action(async (traces: string[], flags: CheckFlags) => {
+      process.exitCode = await checkCommand(traces, { ...flags, color: program.opts().color });
     });
 
   program

@@ -11,6 +11,20 @@ export { createPolicy, POLICY_NAMES, type ReleasePolicy } from './policy/index.j
 export { Replayer, DEFAULT_SEED, type ReplayOptions, type EmitSink } from './replay/engine.js';
 export { replayFile, replayReader, replayLoaded, compareLoaded, loadTrace, type LoadedTrace, type ProgressOptions } from './replay/replay.js';
 export type { ReplayResult, LatencyStats } from './replay/result.js';
-export { renderReplay, renderCompare, type RenderOptions } from './report/tables.js';
+export { renderReplay, renderCompare, renderCheck, type RenderOptions } from './report/tables.js';
 export { CsvEmitter } from './report/emit.js';
 export { parseBytes, formatBytes } from './report/format.js';
+export { generate, parseDuration, type GenOptions } from './gen/generate.js';
+export { WORKLOADS, findWorkload, type Workload } from './gen/workloads.js';
+export {
+  BASELINE_SCHEMA,
+  BaselineMismatchError,
+  compareWithBaseline,
+  entryOf,
+  metricsOf,
+  parseTolerances,
+  type BaselineEntry,
+  type BaselineFile,
+  type CheckReport,
+  type Regression,
+} from './check/check.js';

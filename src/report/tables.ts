@@ -5,6 +5,7 @@
 import Table from 'cli-table3';
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { LatencyStats, ReplayResult } from '../replay/result.js';
+import type { Regression } from '../check/check.js';
 import { formatBytes, formatCount, formatNs, formatRatio } from './format.js';
 
 type Kind = 'bytes' | 'count' | 'ratio' | 'ns' | 'work';
@@ -189,5 +190,24 @@ export function renderCompare(results: ReplayResult[], options: RenderOptions, c
     if (shape.length > 0) parts.push(`${c.bold(columnLabel(r))} shape: ${shape.map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(2)}`).join('  ')}`);
     parts.push(...outcomeLines(r, c));
   }
+  return parts.join('\n') + '\n';
+}
+
+/** `heapsim check`'s report: a row per regression, then a line of totals. */
+export function renderCheck(report: { checked: number; regressions: Regression[]; improvements: Regression[] }, options: RenderOptions): string {
+  const c = new Chalk({ level: options.color ? 1 : 0 });
+  const parts: string[] = [];
+  const pct = (x: number) => (Number.isFinite(x) ? `${x > 0 ? '+' : ''}${(x * 100).toFixed(2)}%` : x > 0 ? '+inf' : '-inf');
+  if (report.regressions.length > 0) {
+    const t = makeTable(['trace', 'backend', 'policy', 'metric', 'baseline', 'now', 'change', 'tolerance'], c);
+    for (const r of report.regressions) {
+      t.push([r.trace, r.backend, r.policy, r.metric, { hAlign: 'right', content: formatCount(r.baseline) }, { hAlign: 'right', content: formatCount(r.now) }, { hAlign: 'right', content: c.red(pct(r.change)) }, { hAlign: 'right', content: `±${(r.tolerance * 100).toFixed(1)}%` }]);
+    }
+    parts.push(c.bold.red(`${report.regressions.length} regression${report.regressions.length === 1 ? '' : 's'}`));
+    parts.push(t.toString());
+  }
+  const verdict = report.regressions.length === 0 ? c.green('no regressions') : c.red('FAILED');
+  parts.push(`${verdict}: ${report.checked} metrics checked, ${report.regressions.length} worse and ${report.improvements.length} better beyond tolerance`);
+  if (report.improvements.length > 0) parts.push(c.dim('improvements are not failures; refresh the baseline with --update-baseline to keep them'));
   return parts.join('\n') + '\n';
 }
