@@ -5,10 +5,10 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openTraceText, replayFile, replayReader } from '../src/index.js';
-import { SHARED_TRACES, TRACES, haveShared } from './helpers.js';
+import { SHARED_TRACES, TRACES, haveShared, isRecorded } from './helpers.js';
 
 const files = [
-  ...readdirSync(TRACES).filter((f) => /\.csv(\.gz)?$/.test(f)).map((f) => join(TRACES, f)),
+  ...readdirSync(TRACES).filter((f) => /\.csv(\.gz)?$/.test(f) && isRecorded(f)).map((f) => join(TRACES, f)),
   ...(haveShared ? readdirSync(SHARED_TRACES).filter((f) => f.endsWith('.csv')).map((f) => join(SHARED_TRACES, f)) : []),
 ];
 

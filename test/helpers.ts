@@ -9,6 +9,8 @@ export const TRACES = join(ROOT, 'traces');
 /** The recorded traces, when ../shared is beside the checkout (it is in CI). */
 export const SHARED_TRACES = join(ROOT, '..', 'shared', 'traces');
 export const haveShared = existsSync(SHARED_TRACES);
+/** Bundled traces recorded from real programs (the gen-* ones are generated: no addr). */
+export const isRecorded = (file: string): boolean => !/(^|\/)gen-[^/]*$/.test(file);
 
 export interface CliRun {
   status: number | null;
