@@ -1,0 +1,107 @@
+// Go 1.19's page allocator tests (mpagealloc_test.go: TestPageAllocAlloc,
+// TestPageAllocFree, TestPageAllocAllocAndFree; mgcscavenge_test.go:
+// TestPageAllocScavenge; mpagecache_test.go: TestPageAllocAllocToCache), their tables
+// extracted as data into test/fixtures/go/*.json (chunk indices and addresses in the
+// offset address space, BaseChunkIdx = 0x200c000, PhysPageSize 4096), run against
+// heapsim's PageAlloc the way Go's tests run against the runtime's.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CHUNK_WORDS, PALLOC_CHUNK_PAGES, allocRange, candidateSize, clearRange, findScavengeCandidate, setRange } from '../src/heap/bitmap/palloc-bits.js';
+import { CHUNK_BYTES, PageAlloc, PageCache, chunkBase } from '../src/heap/bitmap/page-alloc.js';
+import { FIXTURES } from './helpers.js';
+
+type Ranges = Record<string, [number, number][]>;
+const load = (name: string) => JSON.parse(readFileSync(join(FIXTURES, 'go', `${name}.json`), 'utf8')).cases as Record<string, Record<string, unknown>>;
+const HUGE = 2 << 20;
+const noHooks = { grew() {}, chunkArray() {}, release() {} };
+
+/** NewPageAlloc: grow each chunk, set its scavenged and allocated ranges, index it, summarise. */
+function newPageAlloc(chunks: Ranges, scav?: Ranges): PageAlloc {
+  const p = new PageAlloc(4096, HUGE, noHooks);
+  for (const [key, alloc] of Object.entries(chunks)) {
+    const ci = Number(key);
+    const addr = chunkBase(ci);
+    p.grow(addr, CHUNK_BYTES);
+    const w = p.chunkWords(ci);
+    const o = p.chunkOffset(ci);
+    clearRange(w, o + CHUNK_WORDS / 2, 0, PALLOC_CHUNK_PAGES);
+    for (const [i, n] of scav?.[key] ?? []) if (n !== 0) setRange(w, o + CHUNK_WORDS / 2, i, n);
+    for (const [i, n] of alloc) if (n !== 0) allocRange(w, o, i, n);
+    findScavengeCandidate(w, o, PALLOC_CHUNK_PAGES - 1, 1, 1, HUGE / 8192);
+    if (candidateSize !== 0) p.scav.mark(addr, addr + CHUNK_BYTES);
+    p.update(addr, PALLOC_CHUNK_PAGES, false, false);
+  }
+  return p;
+}
+
+/** checkPageAlloc: the same bounds, and equal bitmaps in every chunk both have. */
+function checkPageAlloc(want: PageAlloc, got: PageAlloc): void {
+  expect([got.start, got.end]).toEqual([want.start, want.end]);
+  for (let ci = got.start; ci < got.end; ci++) {
+    expect([ci, got.hasChunk(ci)]).toEqual([ci, want.hasChunk(ci)]);
+    if (!got.hasChunk(ci)) continue;
+    const g = Array.from(got.chunkWords(ci).subarray(got.chunkOffset(ci), got.chunkOffset(ci) + CHUNK_WORDS));
+    const w = Array.from(want.chunkWords(ci).subarray(want.chunkOffset(ci), want.chunkOffset(ci) + CHUNK_WORDS));
+    expect([ci, g]).toEqual([ci, w]);
+  }
+}
+
+describe('mpagealloc_test.go', () => {
+  const alloc = load('TestPageAllocAlloc');
+  test.each(Object.keys(alloc))('TestPageAllocAlloc/%s', (name) => {
+    const c = alloc[name] as { before: Ranges; scav?: Ranges; hits: [number, number, number][]; after: Ranges };
+    const b = newPageAlloc(c.before, c.scav);
+    c.hits.forEach(([npages, base, scav], k) => {
+      const got = b.alloc(npages);
+      expect([k, got, b.lastScav]).toEqual([k, base, scav]);
+    });
+    checkPageAlloc(newPageAlloc(c.after, c.scav), b);
+  });
+
+  const free = load('TestPageAllocFree');
+  test.each(Object.keys(free))('TestPageAllocFree/%s', (name) => {
+    const c = free[name] as { before: Ranges; npages: number; frees: number[]; after: Ranges };
+    const b = newPageAlloc(c.before);
+    for (const addr of c.frees) b.free(addr, c.npages, false);
+    checkPageAlloc(newPageAlloc(c.after), b);
+  });
+
+  const allocAndFree = load('TestPageAllocAllocAndFree');
+  test.each(Object.keys(allocAndFree))('TestPageAllocAllocAndFree/%s', (name) => {
+    const c = allocAndFree[name] as { init: Ranges; hits: [boolean, number, number][] };
+    const b = newPageAlloc(c.init);
+    c.hits.forEach(([isAlloc, npages, base], k) => {
+      if (isAlloc) expect([k, b.alloc(npages)]).toEqual([k, base]);
+      else b.free(base, npages, false);
+    });
+  });
+});
+
+describe('mgcscavenge_test.go', () => {
+  const scav = load('TestPageAllocScavenge');
+  test.each(Object.keys(scav))('TestPageAllocScavenge/%s', (name) => {
+    const c = scav[name] as { beforeAlloc: Ranges; beforeScav: Ranges; expect: [number, number][]; afterScav: Ranges };
+    const b = newPageAlloc(c.beforeAlloc, c.beforeScav);
+    c.expect.forEach(([request, want], k) => {
+      const r = request >= 2 ** 63 ? Infinity : request;
+      expect([k, b.scavenge(r)]).toEqual([k, want]);
+    });
+    checkPageAlloc(newPageAlloc(c.beforeAlloc, c.afterScav), b);
+  });
+});
+
+describe('mpagecache_test.go', () => {
+  const toCache = load('TestPageAllocAllocToCache');
+  test.each(Object.keys(toCache))('TestPageAllocAllocToCache/%s', (name) => {
+    const c = toCache[name] as { beforeAlloc: Ranges; beforeScav?: Ranges; hits: { base: number; cache: string; scav: string }[]; afterAlloc: Ranges; afterScav?: Ranges };
+    const b = newPageAlloc(c.beforeAlloc, c.beforeScav);
+    c.hits.forEach((h, k) => {
+      const got = new PageCache();
+      b.allocToCache(got);
+      const word = (lo: number, hi: number) => '0x' + ((BigInt(hi) << 32n) | BigInt(lo)).toString(16);
+      expect([k, got.base, word(got.cacheLo, got.cacheHi), word(got.scavLo, got.scavHi)]).toEqual([k, h.base, h.cache, h.scav]);
+    });
+    checkPageAlloc(newPageAlloc(c.afterAlloc, c.afterScav), b);
+  });
+});
