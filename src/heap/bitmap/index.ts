@@ -27,7 +27,7 @@
 import type { BackendInfo, FreeStats, HeapOptions, PageHeap } from '../types.js';
 import type { OsMemory } from '../../os/sim-os.js';
 import { UsageError } from '../../errors.js';
-import { popcount32 } from './bits64.js';
+import { ctz32, popcount32 } from './bits64.js';
 import { CHUNK_WORDS, PALLOC_CHUNK_PAGES, bitsWork } from './palloc-bits.js';
 import { CHUNK_BYTES, OFFSET, PAGE_BYTES, PageAlloc, PageCache, chunkIndex } from './page-alloc.js';
 import { LEVEL_BITS, LEVEL_SHIFT, SUMMARY_LEVELS } from './summary.js';
@@ -305,34 +305,45 @@ export class BitmapHeap implements PageHeap {
     let freePages = 0;
     let runs = 0;
     let largest = 0;
-    let run = 0;
+    let run = 0; // free pages in the run reaching the current position
     let lastEnd = -1;
     this.pages.forEachChunk((ci, words, o) => {
       if (ci !== lastEnd) run = 0; // a gap between in-use ranges ends a run
       for (let k = 0; k < CHUNK_WORDS / 2; k++) {
-        let x = words[o + k] >>> 0;
+        let used = words[o + k] >>> 0;
         const c = cached.get(ci * CHUNK_BYTES + k * 32 * PAGE_BYTES);
-        if (c !== undefined) x = (x & ~c) >>> 0;
-        if (x === 0xffffffff) {
+        if (c !== undefined) used = (used & ~c) >>> 0;
+        const free = ~used >>> 0;
+        if (free === 0) {
           run = 0;
           continue;
         }
-        if (x === 0) {
-          if (run === 0) runs++;
+        freePages += popcount32(free);
+        // A run starts at each free page whose predecessor is not free.
+        runs += popcount32(free & ~((free << 1) | (run > 0 ? 1 : 0)));
+        if (free === 0xffffffff) {
           run += 32;
-          freePages += 32;
           if (run > largest) largest = run;
           continue;
         }
-        for (let bit = 0; bit < 32; bit++) {
-          if ((x >>> bit) & 1) {
+        // Step over the word run by run.
+        let bit = 0;
+        while (bit < 32) {
+          const rest = free >>> bit;
+          if (rest === 0) {
             run = 0;
+            break;
+          }
+          const gap = ctz32(rest);
+          if (gap > 0) {
+            run = 0;
+            bit += gap;
             continue;
           }
-          if (run === 0) runs++;
-          run++;
-          freePages++;
+          const ones = ctz32(~rest >>> 0);
+          run += ones;
           if (run > largest) largest = run;
+          bit += ones;
         }
       }
       lastEnd = ci + 1;
