@@ -1,15 +1,6 @@
 // Synthetic traces for benchmarks: deterministic, written as trace format v1 text.
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../src/util/rng.js';
 
 /**
  * Small spans churning around a steady live set, like the recorded go1 traces: mostly

@@ -333,6 +333,11 @@ Examples:
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // A reader that closes the pipe early (`heapsim gen ... | head`) ends us quietly.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -6,22 +6,9 @@
 // Sizes are in 8 KiB pages; times in nanoseconds of trace time.
 
 import { UsageError } from '../errors.js';
+export { mulberry32 } from '../util/rng.js';
 
-export interface Rng {
-  (): number;
-}
-
-/** mulberry32: small, fast, and the same on every machine. */
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export type Rng = () => number;
 
 export interface Workload {
   readonly name: string;
@@ -115,6 +102,12 @@ abstract class Base implements RowSource {
     return `${this.time},alloc,s${id},${pages},,${p < 0 ? '' : p}`;
   }
 
+  /** One step of churn around a live-heap target: allocate below it, free above it. */
+  protected churn(targetPages: number, pages: () => number): string {
+    const below = this.live.totalPages < targetPages * (0.9 + 0.2 * this.rand());
+    return below || this.live.size === 0 ? this.alloc(pages()) : this.freeRandom();
+  }
+
   protected freeRandom(p: number = this.p()): string {
     const id = this.live.take(Math.floor(this.rand() * this.live.size));
     return `${this.time},free,s${id},,,${p < 0 ? '' : p}`;
@@ -153,8 +146,7 @@ class Steady extends Base {
       this.queue.push(this.gc());
       return;
     }
-    const below = this.live.totalPages < this.targetPages * (0.9 + 0.2 * this.rand());
-    this.queue.push(below || this.live.size === 0 ? this.alloc(smallPages(this.rand)) : this.freeRandom());
+    this.queue.push(this.churn(this.targetPages, () => smallPages(this.rand)));
   }
 }
 
@@ -194,8 +186,7 @@ class Spike extends Base {
       }
       return;
     }
-    const below = this.live.totalPages < this.basePages * (0.9 + 0.2 * this.rand());
-    this.queue.push(below || this.live.size === 0 ? this.alloc(smallPages(this.rand)) : this.freeRandom());
+    this.queue.push(this.churn(this.basePages, () => smallPages(this.rand)));
   }
 }
 
@@ -296,9 +287,7 @@ class MultiP extends Base {
       this.queue.push(this.gc());
       return;
     }
-    const below = this.live.totalPages < this.targetPages * (0.9 + 0.2 * this.rand());
-    const pages = this.rand() < 0.85 ? 1 + Math.floor(this.rand() * 4) : 5 + Math.floor(this.rand() * 11);
-    this.queue.push(below || this.live.size === 0 ? this.alloc(pages) : this.freeRandom());
+    this.queue.push(this.churn(this.targetPages, () => (this.rand() < 0.85 ? 1 + Math.floor(this.rand() * 4) : 5 + Math.floor(this.rand() * 11))));
   }
 }
 

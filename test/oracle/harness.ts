@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { SimOS } from '../../src/index.js';
 import { BitmapHeap } from '../../src/heap/bitmap/index.js';
 import { OFFSET } from '../../src/heap/bitmap/page-alloc.js';
+import { mulberry32 } from '../../src/util/rng.js';
 
 /** The Go sources of the oracle (also when this file runs compiled, from dist/). */
 const HERE = ((): string => {
@@ -168,14 +169,7 @@ export function benchHeapsim(ops: string, hugePageBytes: number): number {
 
 /** A deterministic random op stream exercising every path of the page allocator. */
 export function randomOps(seed: number, n: number): string {
-  let a = seed >>> 0;
-  const rand = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(seed);
   const pick = (k: number): number => Math.floor(rand() * k);
   const out: string[] = [];
   const live: number[] = [];

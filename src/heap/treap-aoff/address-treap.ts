@@ -8,7 +8,7 @@
 // A span kind is a 2-bit treapIterType (bit 0 scavenged, bit 1 contains a huge page); a
 // filter is a 4-bit set of kinds (Go's treapIterFilter), `1 << kind` for one span.
 
-import { PriorityRng, TreapCore, TreapNode } from '../treap/treap-core.js';
+import { TreapCore, TreapNode } from '../treap/treap-core.js';
 
 export const ITER_SCAV = 1;
 export const ITER_HUGE = 2;
@@ -40,19 +40,13 @@ export class AddrNode extends TreapNode {
 }
 
 export class AddressTreap extends TreapCore<AddrNode> {
-  private readonly priority: () => number;
-
   /** `priority`: a seed for the generator, or the priorities themselves (tests). */
   constructor(
     priority: number | (() => number),
     /** Whether a span holds at least one aligned huge page. */
     private readonly holdsHugePage: (s: AddrSpan) => boolean,
   ) {
-    super();
-    if (typeof priority === 'number') {
-      const rng = new PriorityRng(priority);
-      this.priority = () => rng.next();
-    } else this.priority = priority;
+    super(priority);
   }
 
   kindOf(s: AddrSpan): number {

@@ -17,7 +17,7 @@
 
 import type { BackendInfo } from '../types.js';
 import { SpanHeap, type LargeSpanSet, type Span } from '../spans/span-heap.js';
-import { PriorityRng, TreapCore, TreapNode } from './treap-core.js';
+import { TreapCore, TreapNode } from './treap-core.js';
 
 export class SizeNode extends TreapNode {
   constructor(
@@ -38,18 +38,12 @@ function before(npages: number, page: number, t: SizeNode): boolean {
 export type TreapSearch = 'shipped' | 'bestfit';
 
 export class SizeTreap extends TreapCore<SizeNode> implements LargeSpanSet {
-  private readonly priority: () => number;
-
   /** `priority`: a seed for the generator, or the priorities themselves (tests). */
   constructor(
     readonly search: TreapSearch,
     priority: number | (() => number),
   ) {
-    super();
-    if (typeof priority === 'number') {
-      const rng = new PriorityRng(priority);
-      this.priority = () => rng.next();
-    } else this.priority = priority;
+    super(priority);
   }
 
   insert(s: Span): void {

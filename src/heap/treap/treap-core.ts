@@ -11,6 +11,8 @@
 // child of smaller priority) until it is a leaf, as Go's removeNode does. Rotations and
 // nodes visited count as work units.
 
+import { mulberry32u } from '../../util/rng.js';
+
 export class TreapNode {
   left: TreapNode | null = null;
   right: TreapNode | null = null;
@@ -18,25 +20,16 @@ export class TreapNode {
   constructor(readonly priority: number) {}
 }
 
-/** Priorities from a seeded generator (mulberry32), so runs are reproducible. */
-export class PriorityRng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  }
-}
-
 export abstract class TreapCore<N extends TreapNode> {
   root: N | null = null;
   count = 0;
   work = 0;
+  /** Priorities: from a seeded generator (mulberry32) so runs are reproducible, or given (tests). */
+  protected readonly priority: () => number;
+
+  constructor(priority: number | (() => number)) {
+    this.priority = typeof priority === 'number' ? mulberry32u(priority) : priority;
+  }
 
   /** Recomputes a node's subtree summary; true if it changed. */
   protected update(_node: N): boolean {
