@@ -398,7 +398,6 @@ export class TraceReader {
     let bytes = NOT_GIVEN;
     let p = NOT_GIVEN;
     let addr = NOT_GIVEN;
-    let opCol = 0;
     let idCol = 0;
     let pagesCol = 0;
     let bytesCol = 0;
@@ -420,7 +419,6 @@ export class TraceReader {
           scanCell(line, start, end);
           stop = cellEnd;
           op = parseOp(line, start, stop);
-          opCol = col + 1;
           if (op < 0) {
             const got = line.slice(start, stop);
             throw new RowFault(col + 1, got === '' ? 'missing-cell' : 'bad-op', `op must be one of alloc, free, scavenge, gc, limit, got "${got}"`);

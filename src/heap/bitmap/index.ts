@@ -104,11 +104,10 @@ export class BitmapHeap implements PageHeap {
     return this.releasedBytes / PAGE_BYTES;
   }
 
-  /** Commits metadata: counted as committed, and as reserved when it was not already. */
-  private commit(base: number, bytes: number, fresh: boolean): void {
+  /** Counts committed metadata, and as reserved too when it was mapped fresh (not in a reservation). */
+  private commit(bytes: number, fresh: boolean): void {
     if (fresh) this.metadataReservedBytes += bytes;
     this.metadataCommittedBytes += bytes;
-    void base;
   }
 
   /** sysGrow: map the summary and index pages that [base, limit) needs. */
@@ -118,7 +117,7 @@ export class BitmapHeap implements PageHeap {
       // The first heap growth also creates h.arenas' L2 map (sysAllocOS).
       const at = this.os.mmapAnywhere(ARENA_L2_BYTES, false);
       this.os.touch(at, phys);
-      this.commit(at, ARENA_L2_BYTES, true);
+      this.commit(ARENA_L2_BYTES, true);
       this.arenaL2Mapped = true;
     }
     const inUse = this.pages.inUse;
@@ -146,7 +145,7 @@ export class BitmapHeap implements PageHeap {
       if (succ < inUse.base.length) need = subtract(need, bytesRange(l, inUse.base[succ], inUse.limit[succ]));
       if (need[1] > need[0]) {
         this.os.map(this.summaryBase[l] + need[0], need[1] - need[0]);
-        this.commit(this.summaryBase[l] + need[0], need[1] - need[0], false);
+        this.commit(need[1] - need[0], false);
       }
       // The summaries grow() is about to write become resident.
       const [lo, hi] = sumRange(l, base, limit);
@@ -164,7 +163,7 @@ export class BitmapHeap implements PageHeap {
     if (need[1] > need[0]) {
       this.os.map(this.scavIndexBase + need[0], need[1] - need[0]);
       this.os.touch(this.scavIndexBase + need[0], need[1] - need[0]);
-      this.commit(this.scavIndexBase + need[0], need[1] - need[0], false);
+      this.commit(need[1] - need[0], false);
       if (haveMin === 0 || needMin < haveMin) this.indexMin = needMin;
       if (haveMax === 0 || needMax > haveMax) this.indexMax = needMax;
     }
@@ -182,7 +181,7 @@ export class BitmapHeap implements PageHeap {
     const [base] = this.pendingChunkTouch as [number, number];
     const at = this.os.mmapAnywhere(CHUNK_ARRAY_BYTES, false);
     this.chunkArrayBase.set(Math.floor(chunkIndex(base) / 8192), at);
-    this.commit(at, CHUNK_ARRAY_BYTES, true);
+    this.commit(CHUNK_ARRAY_BYTES, true);
     this.chunkArrays++;
   }
 
@@ -209,8 +208,8 @@ export class BitmapHeap implements PageHeap {
       this.os.reserve(av, n);
       this.hint += n;
       for (let a = 0; a < n / HEAP_ARENA_BYTES; a++) {
-        const at = this.os.mmapAnywhere(HEAP_ARENA_META_BYTES, false);
-        this.commit(at, HEAP_ARENA_META_BYTES, true);
+        this.os.mmapAnywhere(HEAP_ARENA_META_BYTES, false);
+        this.commit(HEAP_ARENA_META_BYTES, true);
       }
       if (av === this.arenaEnd) {
         this.arenaEnd = av + n;

@@ -25,7 +25,6 @@ import {
   allocAll,
   allocRange as chunkAllocRange,
   candidateSize,
-  fill,
   find as chunkFind,
   findScavengeCandidate,
   findSearchIdx,
@@ -640,4 +639,3 @@ export class PageAlloc {
   }
 }
 
-export { fill };

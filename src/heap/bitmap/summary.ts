@@ -47,7 +47,7 @@ export function sumMax(lo: number, hi: number): number {
   return hi & 0x80000000 ? MAX_PACKED : (lo >>> 21) | ((hi & 0x3ff) << 11);
 }
 
-export function sumEnd(lo: number, hi: number): number {
+export function sumEnd(_lo: number, hi: number): number {
   return hi & 0x80000000 ? MAX_PACKED : (hi >>> 10) & MASK21;
 }
 
@@ -79,15 +79,6 @@ export class SummaryLevel {
     }
     this.readHi = this.words[2 * k + 1];
     return this.words[2 * k];
-  }
-
-  lo(i: number): number {
-    return this.read(i);
-  }
-
-  hi(i: number): number {
-    this.read(i);
-    return this.readHi;
   }
 
   set(i: number, lo: number, hi: number): void {
