@@ -17,6 +17,7 @@ import {
   type BaselineFile,
   CsvEmitter,
   HeapsimError,
+  Timeline,
   UsageError,
   backends,
   compareLoaded,
@@ -77,6 +78,7 @@ function printWarnings(warnings: string[]): void {
 }
 
 interface ReplayFlags {
+  timeline?: string;
   backend?: string;
   policy: string;
   json?: boolean;
@@ -93,6 +95,7 @@ async function replayCommand(trace: string, flags: ReplayFlags): Promise<number>
   const reader = await openTrace(trace, { lenient: flags.lenient, keepIds: flags.emit !== undefined });
   printWarnings(reader.stats.warnings);
   const emitter = flags.emit ? new CsvEmitter(flags.emit) : undefined;
+  const timeline = flags.timeline ? new Timeline() : undefined;
   const p = progress();
   let result: ReplayResult;
   try {
@@ -104,12 +107,14 @@ async function replayCommand(trace: string, flags: ReplayFlags): Promise<number>
       ulimitVBytes: flags.ulimitV,
       timing: flags.timing,
       emit: emitter,
+      timeline,
       onProgress: p.onProgress,
     });
   } finally {
     p.done();
     emitter?.close();
   }
+  if (timeline && flags.timeline) writeFileSync(flags.timeline, timeline.toCsv());
   if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else process.stdout.write(renderReplay(result, { color: useColor(flags.color) }));
   if (result.trace.skipped > 0) {
@@ -222,6 +227,7 @@ function buildProgram(): Command {
     .option('--json', 'print the result as one JSON object')
     .option('--lenient', 'skip bad rows (and report how many) instead of stopping at the first')
     .option('--emit <file>', 'write one CSV row per op: seq,time,op,id,pages,addr,scavPages,releasedBytes,work,ns')
+    .option('--timeline <file>', 'write in-use, heap, RSS, released, VSIZE and limit against trace time (at most 4096 rows)')
     .option('--ulimit-v <size>', 'limit address space like RLIMIT_AS (e.g. 16GiB)', (v) => parseBytes(v, '--ulimit-v'))
     .option('--phys-page <bytes>', 'physical page size: 4096, 16384 or 65536', physPage, 4096)
     .option('--seed <n>', 'seed for backends with random choices', (v) => intFlag(v, '--seed'), 1)

@@ -13,6 +13,7 @@ export { replayFile, replayReader, replayLoaded, compareLoaded, loadTrace, type 
 export type { ReplayResult, LatencyStats } from './replay/result.js';
 export { renderReplay, renderCompare, renderCheck, type RenderOptions } from './report/tables.js';
 export { CsvEmitter } from './report/emit.js';
+export { Timeline, TIMELINE_HEADER } from './metrics/timeline.js';
 export { parseBytes, formatBytes } from './report/format.js';
 export { generate, parseDuration, type GenOptions } from './gen/generate.js';
 export { WORKLOADS, findWorkload, type Workload } from './gen/workloads.js';

@@ -105,6 +105,16 @@ describe('replay CLI', () => {
     expect(lines[5]).toMatch(/^5,400,alloc,c,5,0xc000000000,5,0,\d+,\d+$/);
   });
 
+  test('--timeline writes memory against trace time', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'heapsim-'));
+    const file = join(dir, 'tl.csv');
+    expect(cli(['replay', '-', '--backend', 'list', '--timeline', file], SMALL).status).toBe(0);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('timeNs,inUseBytes,heapBytes,rssBytes,maxRssBytesSincePrev,runtimeReleasedBytes,vsizeBytes,limitBytes');
+    // Events at 0, 100, ..., 1000 ns are all within the first 1 ms stride: one row.
+    expect(lines.slice(1)).toEqual([`0,${10 * PAGE},${1 << 20},${10 * PAGE},${10 * PAGE},0,${1 << 20},`]);
+  });
+
   test('bad flags exit 2 without a stack', () => {
     for (const args of [['replay', '-', '--backend', 'nope'], ['replay', '-', '--phys-page', '5000'], ['replay', '-', '--ulimit-v', 'lots'], ['frobnicate']]) {
       const r = cli(args, SMALL);

@@ -19,6 +19,7 @@ import { Histogram } from '../metrics/histogram.js';
 import { modelledNs } from '../metrics/cost-model.js';
 import { EventBatch, NOT_GIVEN, OP_ALLOC, OP_FREE, OP_GC, OP_LIMIT, OP_NAMES, OP_SCAVENGE, type ReadStats, type TraceMeta } from '../trace/events.js';
 import type { LatencyStats, ReplayResult } from './result.js';
+import type { Timeline } from '../metrics/timeline.js';
 
 export interface ReplayOptions {
   /** Backend name or alias (default: the newest era). */
@@ -34,6 +35,8 @@ export interface ReplayOptions {
   emit?: EmitSink;
   /** Keep every allocation's address, in trace order (compare's placementMatch). */
   recordAddrs?: boolean;
+  /** Receives memory figures against trace time (--timeline). */
+  timeline?: Timeline;
 }
 
 export interface EmitSink {
@@ -80,6 +83,7 @@ export class Replayer {
   private readonly timing: boolean;
   private readonly seed: number;
   private readonly emit: EmitSink | undefined;
+  private readonly timeline: Timeline | undefined;
 
   private slotBase = new Float64Array(1024);
   private readonly recordAddrs: boolean;
@@ -132,6 +136,7 @@ export class Replayer {
     this.heap = this.backend.create({ os: this.os, pageBytes: meta.pageBytes, seed: this.seed });
     this.timing = options.timing ?? true;
     this.emit = options.emit;
+    this.timeline = options.timeline;
     this.recordAddrs = options.recordAddrs ?? false;
     if (this.recordAddrs) this.allocAddrs = new Float64Array(1024);
   }
@@ -254,6 +259,10 @@ export class Replayer {
     this.rssSampleSum += rss;
     if (rss > this.peakRssBytes) this.peakRssBytes = rss;
     if (os.vsizeBytes > this.peakVsizeBytes) this.peakVsizeBytes = os.vsizeBytes;
+    if (this.timeline !== undefined) {
+      const pb = this.pageBytes;
+      this.timeline.sample(time, this.inUsePages * pb, heap.heapPages * pb, rss, heap.releasedPages * pb, os.vsizeBytes, this.limitBytes);
+    }
     // The fragmentation snapshot is the most in-use moment while the heap is at its
     // peak. It is taken lazily: a rise in in-use only marks it pending, and it is
     // computed just before in-use falls (the next free) or at the end, so freeStats runs
@@ -337,6 +346,7 @@ export class Replayer {
         metadataCommittedBytes: heap.metadataCommittedBytes ?? 0,
         releasedBytes: this.releasedBytes,
         runtimeReleasedBytes: heap.releasedPages * pb,
+        runtimeRetainedBytes: (heap.heapPages - heap.releasedPages) * pb,
         osReleasedBytes: os.releasedBytes,
         scavengedBytesReused: this.scavengedPagesReused * pb,
         mmapCalls: os.mmapCalls,

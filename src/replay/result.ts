@@ -59,6 +59,8 @@ export interface ReplayResult {
     metadataCommittedBytes: number;
     releasedBytes: number;
     runtimeReleasedBytes: number;
+    /** What the runtime believes it retains: heap minus released (its heapRetained). */
+    runtimeRetainedBytes: number;
     osReleasedBytes: number;
     scavengedBytesReused: number;
     mmapCalls: number;

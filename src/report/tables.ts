@@ -31,6 +31,7 @@ export const SUMMARY_METRICS: Metric[] = [
   m('peak RSS', 'bytes', 'lower', (r) => r.summary.peakRssBytes),
   m('mean RSS (time-weighted)', 'bytes', 'lower', (r) => r.summary.meanRssBytes),
   m('final RSS', 'bytes', 'lower', (r) => r.summary.finalRssBytes),
+  m('final retained, runtime view (heap - released)', 'bytes', 'lower', (r) => r.summary.runtimeRetainedBytes),
   m('peak VSIZE', 'bytes', 'lower', (r) => r.summary.peakVsizeBytes),
   m('allocator metadata reserved', 'bytes', 'lower', (r) => (r.summary.metadataReservedBytes > 0 ? r.summary.metadataReservedBytes : null)),
   m('allocator metadata committed', 'bytes', 'lower', (r) => (r.summary.metadataReservedBytes > 0 ? r.summary.metadataCommittedBytes : null)),

@@ -1,0 +1,39 @@
+import { Timeline } from '../src/index.js';
+
+describe('timeline', () => {
+  const rows = (t: Timeline) =>
+    t
+      .toCsv()
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(',').map((x) => (x === '' ? null : Number(x))));
+
+  test('rows stay bounded, spread over the whole trace, and keep every peak', () => {
+    const t = new Timeline();
+    let peak = 0;
+    for (let i = 0; i < 2_000_000; i++) {
+      const time = i * 1e6; // one event per ms of trace time
+      const rss = i === 1_234_567 ? 999 * 2 ** 20 : (i % 1000) * 4096;
+      if (rss > peak) peak = rss;
+      t.sample(time, 1, 2, rss, 3, 4, -1);
+    }
+    const r = rows(t);
+    expect(r.length).toBeGreaterThanOrEqual(2048);
+    expect(r.length).toBeLessThanOrEqual(4096);
+    expect(r[0][0]).toBe(0);
+    expect(r[r.length - 1][0]).toBeGreaterThan(0.99 * 2e12);
+    // The 999 MiB spike lasted one event, between rows, and survives in maxRssBytesSincePrev.
+    expect(Math.max(...r.map((x) => x[4] as number))).toBe(peak);
+    // maxRssBytesSincePrev is never below the row's own RSS, nor above the true peak.
+    for (const x of r) expect(x[4] as number).toBeGreaterThanOrEqual(x[3] as number);
+    expect(r[0][7]).toBeNull();
+  });
+
+  test('a short trace keeps a row per stride of trace time', () => {
+    const t = new Timeline();
+    for (let i = 0; i < 10; i++) t.sample(i * 1e6, i, i, i * 10, 0, 0, 64);
+    expect(rows(t).map((x) => x[0])).toEqual([0, 1e6, 2e6, 3e6, 4e6, 5e6, 6e6, 7e6, 8e6, 9e6]);
+    expect(rows(t)[3][7]).toBe(64);
+  });
+});
