@@ -18,6 +18,7 @@ import {
   CsvEmitter,
   HeapsimError,
   Timeline,
+  renderChart,
   UsageError,
   backends,
   compareLoaded,
@@ -79,6 +80,7 @@ function printWarnings(warnings: string[]): void {
 
 interface ReplayFlags {
   timeline?: string;
+  chart?: boolean;
   backend?: string;
   policy: string;
   json?: boolean;
@@ -95,7 +97,7 @@ async function replayCommand(trace: string, flags: ReplayFlags): Promise<number>
   const reader = await openTrace(trace, { lenient: flags.lenient, keepIds: flags.emit !== undefined });
   printWarnings(reader.stats.warnings);
   const emitter = flags.emit ? new CsvEmitter(flags.emit) : undefined;
-  const timeline = flags.timeline ? new Timeline() : undefined;
+  const timeline = flags.timeline || flags.chart ? new Timeline() : undefined;
   const p = progress();
   let result: ReplayResult;
   try {
@@ -117,13 +119,16 @@ async function replayCommand(trace: string, flags: ReplayFlags): Promise<number>
   if (timeline && flags.timeline) writeFileSync(flags.timeline, timeline.toCsv());
   if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else process.stdout.write(renderReplay(result, { color: useColor(flags.color) }));
+  if (flags.chart && timeline && !flags.json) {
+    process.stdout.write('\n' + renderChart(`RSS over trace time (${result.backend}, ${result.policy})`, [{ label: result.backend, points: timeline.rssPeaks() }], { color: useColor(flags.color) }));
+  }
   if (result.trace.skipped > 0) {
     process.stderr.write(`heapsim: --lenient skipped ${result.trace.skipped} bad rows (${Object.entries(result.trace.skippedByKind).map(([k, n]) => `${k}: ${n}`).join(', ')})\n`);
   }
   return result.outcome === 'oom' ? EXIT_OOM : 0;
 }
 
-interface CompareFlags extends Omit<ReplayFlags, 'backend' | 'emit'> {
+interface CompareFlags extends Omit<ReplayFlags, 'backend' | 'emit' | 'timeline'> {
   backends?: string;
 }
 
@@ -135,8 +140,16 @@ async function compareCommand(trace: string, flags: CompareFlags): Promise<numbe
   printWarnings(loaded.stats.warnings);
   const p = progress();
   let results: ReplayResult[];
+  const timelines = new Map<string, Timeline>();
   try {
     results = compareLoaded(loaded, names, {
+      timelineFor: flags.chart
+        ? (backend) => {
+            const t = new Timeline();
+            timelines.set(backend, t);
+            return t;
+          }
+        : undefined,
       policy: flags.policy,
       seed: flags.seed,
       physPageBytes: flags.physPage,
@@ -149,6 +162,10 @@ async function compareCommand(trace: string, flags: CompareFlags): Promise<numbe
   }
   if (flags.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
   else process.stdout.write(renderCompare(results, { color: useColor(flags.color) }));
+  if (flags.chart && !flags.json) {
+    const series = results.map((r) => ({ label: r.backend, points: timelines.get(r.backend)?.rssPeaks() ?? [] }));
+    process.stdout.write('\n' + renderChart(`RSS over trace time (policy ${results[0].policy})`, series, { color: useColor(flags.color) }));
+  }
   return results.some((r) => r.outcome === 'oom') ? EXIT_OOM : 0;
 }
 
@@ -228,6 +245,7 @@ function buildProgram(): Command {
     .option('--lenient', 'skip bad rows (and report how many) instead of stopping at the first')
     .option('--emit <file>', 'write one CSV row per op: seq,time,op,id,pages,addr,scavPages,releasedBytes,work,ns')
     .option('--timeline <file>', 'write in-use, heap, RSS, released, VSIZE and limit against trace time (at most 4096 rows)')
+    .option('--chart', 'draw RSS over trace time after the tables')
     .option('--ulimit-v <size>', 'limit address space like RLIMIT_AS (e.g. 16GiB)', (v) => parseBytes(v, '--ulimit-v'))
     .option('--phys-page <bytes>', 'physical page size: 4096, 16384 or 65536', physPage, 4096)
     .option('--seed <n>', 'seed for backends with random choices', (v) => intFlag(v, '--seed'), 1)
@@ -254,6 +272,7 @@ Exit codes: 0 done, 1 simulated out of memory, 2 bad usage or bad input.`,
     .option('--backends <list>', `comma-separated backends (default: all): ${backendNames.join(', ')}`)
     .option('--policy <name>', 'release policy: trace or none', 'trace')
     .option('--json', 'print an array of result objects (the replay --json schema, plus placementMatch)')
+    .option('--chart', 'draw every backend\'s RSS over trace time after the table')
     .option('--lenient', 'skip bad rows instead of stopping at the first')
     .option('--ulimit-v <size>', 'limit address space like RLIMIT_AS (e.g. 16GiB)', (v) => parseBytes(v, '--ulimit-v'))
     .option('--phys-page <bytes>', 'physical page size: 4096, 16384 or 65536', physPage, 4096)

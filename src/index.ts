@@ -12,6 +12,7 @@ export { Replayer, DEFAULT_SEED, type ReplayOptions, type EmitSink } from './rep
 export { replayFile, replayReader, replayLoaded, compareLoaded, loadTrace, type LoadedTrace, type ProgressOptions } from './replay/replay.js';
 export type { ReplayResult, LatencyStats } from './replay/result.js';
 export { renderReplay, renderCompare, renderCheck, type RenderOptions } from './report/tables.js';
+export { renderChart, type Series } from './report/chart.js';
 export { CsvEmitter } from './report/emit.js';
 export { Timeline, TIMELINE_HEADER } from './metrics/timeline.js';
 export { parseBytes, formatBytes } from './report/format.js';

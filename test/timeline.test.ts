@@ -37,3 +37,25 @@ describe('timeline', () => {
     expect(rows(t)[3][7]).toBe(64);
   });
 });
+
+describe('chart', () => {
+  test('draws each series with its marker, peaks on the top row, units on both axes', async () => {
+    const { renderChart } = await import('../src/index.js');
+    const text = renderChart(
+      'RSS',
+      [
+        { label: 'a', points: [[0, 0], [5e9, 2 ** 30], [10e9, 0]] },
+        { label: 'b', points: [[0, 2 ** 29], [10e9, 2 ** 29]] },
+      ],
+      { color: false, width: 20, height: 5 },
+    );
+    const lines = text.split('\n');
+    expect(lines[0]).toBe('RSS');
+    expect(lines[1]).toMatch(/^ +1\.00 GiB ┤ {10}● {9}$/); // a's peak at mid-time, top row
+    expect(lines[3]).toMatch(/512 MiB ┤■/); // b sits at half height
+    expect(lines[5]).toMatch(/0 B ┤●/);
+    expect(text).toContain('0 ns');
+    expect(text).toContain('10.00 s');
+    expect(text).toContain('● a   ■ b');
+  });
+});

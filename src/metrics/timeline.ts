@@ -51,6 +51,13 @@ export class Timeline {
     this.stride *= 2;
   }
 
+  /** [time, highest RSS since the previous row] per row: what a chart should draw. */
+  rssPeaks(): [number, number][] {
+    const out: [number, number][] = [];
+    for (let i = 0; i < this.n; i++) out.push([this.rows[i * FIELDS], this.rows[i * FIELDS + 4]]);
+    return out;
+  }
+
   get length(): number {
     return this.n;
   }

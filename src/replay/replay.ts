@@ -5,6 +5,7 @@ import type { EventBatch, ReadStats, TraceMeta } from '../trace/events.js';
 import { openTrace, type ReadOptions, type TraceReader } from '../trace/reader.js';
 import { Replayer, type ReplayOptions } from './engine.js';
 import type { ReplayResult } from './result.js';
+import type { Timeline } from '../metrics/timeline.js';
 
 export interface ProgressOptions {
   /** Called now and then with events replayed so far. */
@@ -65,10 +66,14 @@ function runLoaded(trace: LoadedTrace, options: ReplayOptions & ProgressOptions)
  * result's placementMatch: the share of allocations that landed at the same address as
  * on the first backend, comparing the allocations both replays reached.
  */
-export function compareLoaded(trace: LoadedTrace, backendNames: string[], options: Omit<ReplayOptions, 'backend'> & ProgressOptions = {}): ReplayResult[] {
+export function compareLoaded(
+  trace: LoadedTrace,
+  backendNames: string[],
+  options: Omit<ReplayOptions, 'backend' | 'timeline'> & ProgressOptions & { timelineFor?: (backend: string) => Timeline | undefined } = {},
+): ReplayResult[] {
   let first: Float64Array | null = null;
   return backendNames.map((backend) => {
-    const r = runLoaded(trace, { ...options, backend, recordAddrs: true });
+    const r = runLoaded(trace, { ...options, backend, recordAddrs: true, timeline: options.timelineFor?.(backend) });
     const addrs = r.allocationAddresses;
     const result = r.result(trace.stats);
     if (first === null) first = addrs;
