@@ -79,6 +79,7 @@ function printWarnings(warnings: string[]): void {
 }
 
 interface ReplayFlags {
+  madvise: 'dontneed' | 'free';
   timeline?: string;
   chart?: boolean;
   backend?: string;
@@ -107,6 +108,7 @@ async function replayCommand(trace: string, flags: ReplayFlags): Promise<number>
       seed: flags.seed,
       physPageBytes: flags.physPage,
       ulimitVBytes: flags.ulimitV,
+      madvise: flags.madvise,
       timing: flags.timing,
       emit: emitter,
       timeline,
@@ -154,6 +156,7 @@ async function compareCommand(trace: string, flags: CompareFlags): Promise<numbe
       seed: flags.seed,
       physPageBytes: flags.physPage,
       ulimitVBytes: flags.ulimitV,
+      madvise: flags.madvise,
       timing: flags.timing,
       onProgress: p.onProgress,
     });
@@ -248,6 +251,7 @@ function buildProgram(): Command {
     .option('--chart', 'draw RSS over trace time after the tables')
     .option('--ulimit-v <size>', 'limit address space like RLIMIT_AS (e.g. 16GiB)', (v) => parseBytes(v, '--ulimit-v'))
     .option('--phys-page <bytes>', 'physical page size: 4096, 16384 or 65536', physPage, 4096)
+    .addOption(new Option('--madvise <mode>', 'how released pages leave RSS: dontneed (at once) or free (MADV_FREE: lazily; Go 1.12-1.15 on Linux)').choices(['dontneed', 'free']).default('dontneed'))
     .option('--seed <n>', 'seed for backends with random choices', (v) => intFlag(v, '--seed'), 1)
     .option('--no-timing', 'do not measure wall time per op (faster; latency ns columns read 0)')
     .addHelpText(
@@ -276,6 +280,7 @@ Exit codes: 0 done, 1 simulated out of memory, 2 bad usage or bad input.`,
     .option('--lenient', 'skip bad rows instead of stopping at the first')
     .option('--ulimit-v <size>', 'limit address space like RLIMIT_AS (e.g. 16GiB)', (v) => parseBytes(v, '--ulimit-v'))
     .option('--phys-page <bytes>', 'physical page size: 4096, 16384 or 65536', physPage, 4096)
+    .addOption(new Option('--madvise <mode>', 'how released pages leave RSS: dontneed (at once) or free (MADV_FREE: lazily; Go 1.12-1.15 on Linux)').choices(['dontneed', 'free']).default('dontneed'))
     .option('--seed <n>', 'seed for backends with random choices', (v) => intFlag(v, '--seed'), 1)
     .option('--no-timing', 'do not measure wall time per op')
     .addHelpText(

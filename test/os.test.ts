@@ -49,6 +49,23 @@ describe('simulated OS', () => {
     expect(os.rssBytes).toBe(MiB - 16384);
   });
 
+  test('MADV_FREE: released pages stay resident until written again, which costs no fault', () => {
+    const os = new SimOS({ madvise: 'free' });
+    os.map(BASE, MiB);
+    os.touch(BASE, 64 * 1024); // 16 pages
+    os.release(BASE, 32 * 1024); // 8 of them lazily freed
+    expect(os.rssBytes).toBe(64 * 1024);
+    expect(os.lazyFreeBytes).toBe(32 * 1024);
+    expect(os.releasedBytes).toBe(32 * 1024);
+    os.touch(BASE, 8192); // written before reclaim: back, no fault
+    expect(os.lazyFreeBytes).toBe(24 * 1024);
+    expect(os.pageFaults).toBe(16);
+    expect(os.refaults).toBe(0);
+    os.unmap(BASE, MiB);
+    expect(os.lazyFreeBytes).toBe(0);
+    expect(os.rssBytes).toBe(0);
+  });
+
   test('reservations count towards VSIZE and RLIMIT_AS, not RSS or committed', () => {
     const os = new SimOS({ ulimitVBytes: 64 * MiB });
     os.reserve(BASE, 32 * MiB);

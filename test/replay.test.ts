@@ -69,6 +69,17 @@ describe('replay engine figures, worked out by hand on span-list', () => {
     expect(h.fragmentation.externalAtPeak).toBeCloseTo(1 - 97 / 107, 12);
   });
 
+  test('--madvise free: the released pages stay in RSS; reusing them is no fault', async () => {
+    const f = await run(SMALL, { madvise: 'free' });
+    expect(f.options.madvise).toBe('free');
+    expect(f.summary.releasedBytes).toBe(108 * PAGE); // the runtime released as much
+    expect(f.summary.finalRssBytes).toBe(30 * PAGE); // a's 10 pages never left
+    expect(f.summary.lazyFreeBytes).toBe(5 * PAGE); // c took back 5 of them
+    expect(f.summary.finalRssExcludingLazyBytes).toBe(25 * PAGE);
+    expect(f.summary.refaults).toBe(0);
+    expect(f.summary.pageFaults).toBe(20 + 40);
+  });
+
   test('policy none ignores the scavenge rows', async () => {
     const n = await run(SMALL, { policy: 'none' });
     expect(n.summary.releasedBytes).toBe(0);

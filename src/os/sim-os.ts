@@ -15,6 +15,10 @@
 //   is not physical-page aligned (EINVAL, nothing released) and rounds the length up to
 //   whole physical pages. A runtime that wants to release part of a physical page must
 //   round in itself, as Go does; the OS never rounds silently in its favour.
+// - With `madvise: 'free'` (MADV_FREE, what Go 1.12-1.15 used on Linux), a release only
+//   marks resident pages lazily freed: they stay in RSS, and a write takes them back
+//   without a fault, until the kernel reclaims them under memory pressure — which this
+//   model never applies. RSS is reported with and without them (Go issue 36398).
 // - RLIMIT_AS (`ulimitVBytes`) bounds VSIZE, reservations included (seed 004): a
 //   reserve or map that would pass it fails with AddressSpaceLimitError.
 //
@@ -37,6 +41,8 @@ export interface OsOptions {
   physPageBytes?: number;
   /** RLIMIT_AS in bytes; Infinity for none. */
   ulimitVBytes?: number;
+  /** What release does: MADV_DONTNEED (drop now) or MADV_FREE (drop lazily). */
+  madvise?: 'dontneed' | 'free';
 }
 
 /** A reserve or map that RLIMIT_AS refused: the simulated program is out of memory. */
@@ -96,9 +102,12 @@ function bitRange(lo: number, hi: number): number {
 export class SimOS implements OsMemory {
   readonly physPageBytes: number;
   readonly ulimitVBytes: number;
+  readonly madvise: 'dontneed' | 'free';
 
-  /** Resident physical pages (the truth behind rssBytes). */
+  /** Resident physical pages (the truth behind rssBytes), lazily freed ones included. */
   residentPages = 0;
+  /** Resident pages released with MADV_FREE and not written since. */
+  lazyFreePages = 0;
   mmapCalls = 0;
   madviseCalls = 0;
   madviseFailed = 0;
@@ -123,6 +132,11 @@ export class SimOS implements OsMemory {
       throw new RangeError(`physical page size must be a power of two >= 4096, got ${p}`);
     }
     this.ulimitVBytes = options.ulimitVBytes ?? Infinity;
+    this.madvise = options.madvise ?? 'dontneed';
+  }
+
+  get lazyFreeBytes(): number {
+    return this.lazyFreePages * this.physPageBytes;
   }
 
   get rssBytes(): number {
@@ -229,7 +243,7 @@ export class SimOS implements OsMemory {
       const blockIndex = Math.floor(page / BLOCK_PAGES);
       let block = this.blocks.get(blockIndex);
       if (block === undefined) {
-        block = new Uint32Array(2 * BLOCK_WORDS);
+        block = new Uint32Array(3 * BLOCK_WORDS);
         this.blocks.set(blockIndex, block);
       }
       const blockBase = blockIndex * BLOCK_PAGES;
@@ -239,6 +253,12 @@ export class SimOS implements OsMemory {
         const lo = i & 31;
         const hi = Math.min(32, lo + (stop - blockBase - i));
         const mask = bitRange(lo, hi);
+        const lazy = mask & block[2 * BLOCK_WORDS + w];
+        if (lazy !== 0) {
+          // Written before the kernel reclaimed it: the MADV_FREE is cancelled, no fault.
+          this.lazyFreePages -= popcount(lazy);
+          block[2 * BLOCK_WORDS + w] &= ~lazy;
+        }
         const fresh = mask & ~block[w];
         if (fresh !== 0) {
           faults += popcount(fresh);
@@ -270,9 +290,36 @@ export class SimOS implements OsMemory {
       return 0;
     }
     const len = Math.ceil(bytes / this.physPageBytes) * this.physPageBytes;
-    this.dropPages(base, len, true);
+    if (this.madvise === 'free') this.markLazy(base, len);
+    else this.dropPages(base, len, true);
     this.releasedBytes += len;
     return len;
+  }
+
+  /** MADV_FREE: resident pages of the range become lazily freed (still resident). */
+  private markLazy(base: number, bytes: number): void {
+    const first = Math.floor(base / this.physPageBytes);
+    const last = Math.floor((base + bytes - 1) / this.physPageBytes);
+    for (let page = first; page <= last; ) {
+      const blockIndex = Math.floor(page / BLOCK_PAGES);
+      const blockBase = blockIndex * BLOCK_PAGES;
+      const stop = Math.min(last + 1, blockBase + BLOCK_PAGES);
+      const block = this.blocks.get(blockIndex);
+      if (block !== undefined) {
+        for (let i = page - blockBase; i < stop - blockBase; ) {
+          const w = i >>> 5;
+          const lo = i & 31;
+          const hi = Math.min(32, lo + (stop - blockBase - i));
+          const newly = bitRange(lo, hi) & block[w] & ~block[2 * BLOCK_WORDS + w];
+          if (newly !== 0) {
+            this.lazyFreePages += popcount(newly);
+            block[2 * BLOCK_WORDS + w] |= newly;
+          }
+          i += hi - lo;
+        }
+      }
+      page = stop;
+    }
   }
 
   /** Clears residency of [base, base+bytes); marks dropped pages released if asked. */
@@ -295,6 +342,11 @@ export class SimOS implements OsMemory {
           const gone = mask & block[w];
           if (gone !== 0) {
             dropped += popcount(gone);
+            const lazy = gone & block[2 * BLOCK_WORDS + w];
+            if (lazy !== 0) {
+              this.lazyFreePages -= popcount(lazy);
+              block[2 * BLOCK_WORDS + w] &= ~lazy;
+            }
             block[w] &= ~gone;
             if (markReleased) block[BLOCK_WORDS + w] |= gone;
             else block[BLOCK_WORDS + w] &= ~mask;
@@ -303,7 +355,7 @@ export class SimOS implements OsMemory {
           }
           i += hi - lo;
         }
-        for (let w = 0; w < 2 * BLOCK_WORDS; w++) any |= block[w];
+        for (let w = 0; w < 3 * BLOCK_WORDS; w++) any |= block[w];
         if (any === 0) this.blocks.delete(blockIndex);
       }
       page = stop;
@@ -327,6 +379,6 @@ export class SimOS implements OsMemory {
 
   /** Bytes the simulator itself holds for residency tracking (for the 1 TiB check). */
   get trackingBytes(): number {
-    return this.blocks.size * (2 * BLOCK_WORDS * 4 + 64);
+    return this.blocks.size * (3 * BLOCK_WORDS * 4 + 64);
   }
 }

@@ -29,6 +29,8 @@ export interface ReplayOptions {
   seed?: number;
   physPageBytes?: number;
   ulimitVBytes?: number;
+  /** Release with MADV_DONTNEED (default) or MADV_FREE. */
+  madvise?: 'dontneed' | 'free';
   /** Measure wall time around each backend call (default true). */
   timing?: boolean;
   /** Receives one row per op (--emit). */
@@ -100,6 +102,7 @@ export class Replayer {
   private peakInUsePages = 0;
   private peakHeapPages = 0;
   private peakRssBytes = 0;
+  private peakRssNoLazyBytes = 0;
   private peakVsizeBytes = 0;
   private releasedBytes = 0;
   private scavengedPagesReused = 0;
@@ -131,7 +134,7 @@ export class Replayer {
     this.backend = typeof b === 'object' ? b : b !== undefined ? findBackend(b) : defaultBackend();
     this.policy = createPolicy(options.policy ?? 'trace');
     this.pageBytes = meta.pageBytes;
-    this.os = new SimOS({ physPageBytes: options.physPageBytes, ulimitVBytes: options.ulimitVBytes });
+    this.os = new SimOS({ physPageBytes: options.physPageBytes, ulimitVBytes: options.ulimitVBytes, madvise: options.madvise });
     this.seed = options.seed ?? DEFAULT_SEED;
     this.heap = this.backend.create({ os: this.os, pageBytes: meta.pageBytes, seed: this.seed });
     this.timing = options.timing ?? true;
@@ -258,6 +261,8 @@ export class Replayer {
     this.rssSamples++;
     this.rssSampleSum += rss;
     if (rss > this.peakRssBytes) this.peakRssBytes = rss;
+    const noLazy = rss - os.lazyFreeBytes;
+    if (noLazy > this.peakRssNoLazyBytes) this.peakRssNoLazyBytes = noLazy;
     if (os.vsizeBytes > this.peakVsizeBytes) this.peakVsizeBytes = os.vsizeBytes;
     if (this.timeline !== undefined) {
       const pb = this.pageBytes;
@@ -321,7 +326,7 @@ export class Replayer {
       backend: this.backend.name,
       goVersion: this.backend.goVersion,
       policy: this.policy.name,
-      options: { physPageBytes: os.physPageBytes, ulimitVBytes: Number.isFinite(os.ulimitVBytes) ? os.ulimitVBytes : null, seed: this.seed, timing: this.timing },
+      options: { madvise: os.madvise, physPageBytes: os.physPageBytes, ulimitVBytes: Number.isFinite(os.ulimitVBytes) ? os.ulimitVBytes : null, seed: this.seed, timing: this.timing },
       outcome: this.oom === null ? 'ok' : 'oom',
       oom: this.oom,
       summary: {
@@ -338,6 +343,9 @@ export class Replayer {
         finalHeapBytes: heap.heapPages * pb,
         peakRssBytes: this.peakRssBytes,
         finalRssBytes: os.rssBytes,
+        lazyFreeBytes: os.lazyFreeBytes,
+        peakRssExcludingLazyBytes: this.peakRssNoLazyBytes,
+        finalRssExcludingLazyBytes: os.rssBytes - os.lazyFreeBytes,
         meanRssBytes: Math.round(meanRss),
         peakVsizeBytes: this.peakVsizeBytes,
         finalVsizeBytes: os.vsizeBytes,

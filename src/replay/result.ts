@@ -33,7 +33,7 @@ export interface ReplayResult {
   backend: string;
   goVersion: string;
   policy: string;
-  options: { physPageBytes: number; ulimitVBytes: number | null; seed: number; timing: boolean };
+  options: { madvise: 'dontneed' | 'free'; physPageBytes: number; ulimitVBytes: number | null; seed: number; timing: boolean };
   outcome: 'ok' | 'oom';
   oom: { seq: number; time: number; line: number; op: string; message: string } | null;
   summary: {
@@ -50,6 +50,11 @@ export interface ReplayResult {
     finalHeapBytes: number;
     peakRssBytes: number;
     finalRssBytes: number;
+    /** Resident pages released with MADV_FREE and not reclaimed (0 with MADV_DONTNEED). */
+    lazyFreeBytes: number;
+    /** RSS as it would be once the kernel reclaimed the lazily freed pages. */
+    peakRssExcludingLazyBytes: number;
+    finalRssExcludingLazyBytes: number;
     meanRssBytes: number;
     peakVsizeBytes: number;
     finalVsizeBytes: number;

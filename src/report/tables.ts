@@ -31,6 +31,8 @@ export const SUMMARY_METRICS: Metric[] = [
   m('peak RSS', 'bytes', 'lower', (r) => r.summary.peakRssBytes),
   m('mean RSS (time-weighted)', 'bytes', 'lower', (r) => r.summary.meanRssBytes),
   m('final RSS', 'bytes', 'lower', (r) => r.summary.finalRssBytes),
+  m('final RSS without lazily freed pages (MADV_FREE)', 'bytes', 'lower', (r) => (r.options.madvise === 'free' ? r.summary.finalRssExcludingLazyBytes : null)),
+  m('peak RSS without lazily freed pages (MADV_FREE)', 'bytes', 'lower', (r) => (r.options.madvise === 'free' ? r.summary.peakRssExcludingLazyBytes : null)),
   m('final retained, runtime view (heap - released)', 'bytes', 'lower', (r) => r.summary.runtimeRetainedBytes),
   m('peak VSIZE', 'bytes', 'lower', (r) => r.summary.peakVsizeBytes),
   m('allocator metadata reserved', 'bytes', 'lower', (r) => (r.summary.metadataReservedBytes > 0 ? r.summary.metadataReservedBytes : null)),
