@@ -230,6 +230,16 @@ async function checkCommand(traces: string[], flags: CheckFlags): Promise<number
   return report.regressions.length > 0 ? 1 : 0;
 }
 
+/** The simulation flags replay and compare share: the OS model and the run's knobs. */
+function simulationOptions(cmd: Command): Command {
+  return cmd
+    .option('--ulimit-v <size>', 'limit address space like RLIMIT_AS (e.g. 16GiB)', (v) => parseBytes(v, '--ulimit-v'))
+    .option('--phys-page <bytes>', 'physical page size: 4096, 16384 or 65536', physPage, 4096)
+    .addOption(new Option('--madvise <mode>', 'how released pages leave RSS: dontneed (at once) or free (MADV_FREE: lazily; Go 1.12-1.15 on Linux)').choices(['dontneed', 'free']).default('dontneed'))
+    .option('--seed <n>', 'seed for backends with random choices', (v) => intFlag(v, '--seed'), 1)
+    .option('--no-timing', 'do not measure wall time per op (faster; wall-clock latency columns are left out)');
+}
+
 function buildProgram(): Command {
   const program = new Command('heapsim')
     .description('Replay page-level allocation traces through the Go runtime\'s page heaps on a simulated OS')
@@ -238,8 +248,7 @@ function buildProgram(): Command {
     .showHelpAfterError();
 
   const backendNames = backends().map((b) => [b.name, ...b.aliases].join('|'));
-  program
-    .command('replay')
+  simulationOptions(program.command('replay'))
     .description('replay a trace through one backend and print summary, fragmentation and latency tables')
     .argument('<trace>', 'trace file (.csv or .csv.gz), or - for standard input')
     .addOption(new Option('-b, --backend <name>', `page heap backend: ${backendNames.join(', ')}`).default(undefined, defaultBackend().name))
@@ -249,11 +258,6 @@ function buildProgram(): Command {
     .option('--emit <file>', 'write one CSV row per op: seq,time,op,id,pages,addr,scavPages,releasedBytes,work,ns')
     .option('--timeline <file>', 'write in-use, heap, RSS, released, VSIZE and limit against trace time (at most 4096 rows)')
     .option('--chart', 'draw RSS over trace time after the tables')
-    .option('--ulimit-v <size>', 'limit address space like RLIMIT_AS (e.g. 16GiB)', (v) => parseBytes(v, '--ulimit-v'))
-    .option('--phys-page <bytes>', 'physical page size: 4096, 16384 or 65536', physPage, 4096)
-    .addOption(new Option('--madvise <mode>', 'how released pages leave RSS: dontneed (at once) or free (MADV_FREE: lazily; Go 1.12-1.15 on Linux)').choices(['dontneed', 'free']).default('dontneed'))
-    .option('--seed <n>', 'seed for backends with random choices', (v) => intFlag(v, '--seed'), 1)
-    .option('--no-timing', 'do not measure wall time per op (faster; latency ns columns read 0)')
     .addHelpText(
       'after',
       `
@@ -269,8 +273,7 @@ Exit codes: 0 done, 1 simulated out of memory, 2 bad usage or bad input.`,
       process.exitCode = await replayCommand(trace, { ...flags, color: program.opts().color });
     });
 
-  program
-    .command('compare')
+  simulationOptions(program.command('compare'))
     .description('replay one trace (parsed once) on several backends and compare them side by side')
     .argument('<trace>', 'trace file (.csv or .csv.gz), or - for standard input')
     .option('--backends <list>', `comma-separated backends (default: all): ${backendNames.join(', ')}`)
@@ -278,11 +281,6 @@ Exit codes: 0 done, 1 simulated out of memory, 2 bad usage or bad input.`,
     .option('--json', 'print an array of result objects (the replay --json schema, plus placementMatch)')
     .option('--chart', 'draw every backend\'s RSS over trace time after the table')
     .option('--lenient', 'skip bad rows instead of stopping at the first')
-    .option('--ulimit-v <size>', 'limit address space like RLIMIT_AS (e.g. 16GiB)', (v) => parseBytes(v, '--ulimit-v'))
-    .option('--phys-page <bytes>', 'physical page size: 4096, 16384 or 65536', physPage, 4096)
-    .addOption(new Option('--madvise <mode>', 'how released pages leave RSS: dontneed (at once) or free (MADV_FREE: lazily; Go 1.12-1.15 on Linux)').choices(['dontneed', 'free']).default('dontneed'))
-    .option('--seed <n>', 'seed for backends with random choices', (v) => intFlag(v, '--seed'), 1)
-    .option('--no-timing', 'do not measure wall time per op')
     .addHelpText(
       'after',
       `

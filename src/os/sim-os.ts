@@ -298,6 +298,20 @@ export class SimOS implements OsMemory {
 
   /** MADV_FREE: resident pages of the range become lazily freed (still resident). */
   private markLazy(base: number, bytes: number): void {
+    this.eachWord(base, bytes, (block, w, mask) => {
+      const newly = mask & block[w] & ~block[2 * BLOCK_WORDS + w];
+      if (newly !== 0) {
+        this.lazyFreePages += popcount(newly);
+        block[2 * BLOCK_WORDS + w] |= newly;
+      }
+    });
+  }
+
+  /**
+   * Calls fn for every residency word that [base, base+bytes) covers in existing blocks,
+   * with the mask of the range's bits in it; then frees blocks left empty.
+   */
+  private eachWord(base: number, bytes: number, fn: (block: Uint32Array, w: number, mask: number) => void): void {
     const first = Math.floor(base / this.physPageBytes);
     const last = Math.floor((base + bytes - 1) / this.physPageBytes);
     for (let page = first; page <= last; ) {
@@ -307,16 +321,14 @@ export class SimOS implements OsMemory {
       const block = this.blocks.get(blockIndex);
       if (block !== undefined) {
         for (let i = page - blockBase; i < stop - blockBase; ) {
-          const w = i >>> 5;
           const lo = i & 31;
           const hi = Math.min(32, lo + (stop - blockBase - i));
-          const newly = bitRange(lo, hi) & block[w] & ~block[2 * BLOCK_WORDS + w];
-          if (newly !== 0) {
-            this.lazyFreePages += popcount(newly);
-            block[2 * BLOCK_WORDS + w] |= newly;
-          }
+          fn(block, i >>> 5, bitRange(lo, hi));
           i += hi - lo;
         }
+        let any = 0;
+        for (let w = 0; w < 3 * BLOCK_WORDS; w++) any |= block[w];
+        if (any === 0) this.blocks.delete(blockIndex);
       }
       page = stop;
     }
@@ -324,42 +336,22 @@ export class SimOS implements OsMemory {
 
   /** Clears residency of [base, base+bytes); marks dropped pages released if asked. */
   private dropPages(base: number, bytes: number, markReleased: boolean): void {
-    const first = Math.floor(base / this.physPageBytes);
-    const last = Math.floor((base + bytes - 1) / this.physPageBytes);
     let dropped = 0;
-    for (let page = first; page <= last; ) {
-      const blockIndex = Math.floor(page / BLOCK_PAGES);
-      const blockBase = blockIndex * BLOCK_PAGES;
-      const stop = Math.min(last + 1, blockBase + BLOCK_PAGES);
-      const block = this.blocks.get(blockIndex);
-      if (block !== undefined) {
-        let any = 0;
-        for (let i = page - blockBase; i < stop - blockBase; ) {
-          const w = i >>> 5;
-          const lo = i & 31;
-          const hi = Math.min(32, lo + (stop - blockBase - i));
-          const mask = bitRange(lo, hi);
-          const gone = mask & block[w];
-          if (gone !== 0) {
-            dropped += popcount(gone);
-            const lazy = gone & block[2 * BLOCK_WORDS + w];
-            if (lazy !== 0) {
-              this.lazyFreePages -= popcount(lazy);
-              block[2 * BLOCK_WORDS + w] &= ~lazy;
-            }
-            block[w] &= ~gone;
-            if (markReleased) block[BLOCK_WORDS + w] |= gone;
-            else block[BLOCK_WORDS + w] &= ~mask;
-          } else if (!markReleased) {
-            block[BLOCK_WORDS + w] &= ~mask;
-          }
-          i += hi - lo;
+    this.eachWord(base, bytes, (block, w, mask) => {
+      const gone = mask & block[w];
+      if (gone !== 0) {
+        dropped += popcount(gone);
+        const lazy = gone & block[2 * BLOCK_WORDS + w];
+        if (lazy !== 0) {
+          this.lazyFreePages -= popcount(lazy);
+          block[2 * BLOCK_WORDS + w] &= ~lazy;
         }
-        for (let w = 0; w < 3 * BLOCK_WORDS; w++) any |= block[w];
-        if (any === 0) this.blocks.delete(blockIndex);
+        block[w] &= ~gone;
       }
-      page = stop;
-    }
+      // A released page is one dropped from residency; unmapping forgets the history.
+      if (markReleased) block[BLOCK_WORDS + w] |= gone;
+      else block[BLOCK_WORDS + w] &= ~mask;
+    });
     this.residentPages -= dropped;
   }
 
