@@ -175,28 +175,32 @@ async function againstGo(): Promise<void> {
   console.log(`   ratio heapsim / Go: ${(h / g).toFixed(2)}x (median of 3 runs each)`);
 }
 
-async function terabyte(): Promise<void> {
-  console.log('\n7. A 1 TiB simulated heap: 16,384 live spans of 64 MiB (every page touched), on each backend');
+/** Child process mode: replay the 1 TiB trace on one backend and report peak RSS. */
+async function terabyteChild(backend: string): Promise<void> {
   const rows = ['# page_size=8192', 'time,op,id,pages,p'];
   for (let i = 0; i < 16384; i++) rows.push(`${i},alloc,T${i},8192,`);
   const trace = await loadTrace('-', { stdin: Readable.from([rows.join('\n')]) });
+  const t0 = performance.now();
+  const r = replayLoaded(trace, { backend, timing: false });
+  const seconds = (performance.now() - t0) / 1000;
+  process.stdout.write(JSON.stringify({ heap: r.summary.peakHeapBytes, rss: r.summary.peakRssBytes, seconds, maxRssKiB: process.resourceUsage().maxRSS }));
+}
+
+async function terabyte(): Promise<void> {
+  console.log('\n7. A 1 TiB simulated heap: 16,384 live spans of 64 MiB (every page touched), each backend in a fresh process');
+  const { execFileSync } = await import('node:child_process');
   for (const backend of names) {
-    if (backend === 'span-list' || backend === 'treap' || backend === 'treap-bestfit' || backend === 'treap-aoff' || backend === 'bitmap') {
-      const before = process.memoryUsage().rss;
-      const t0 = performance.now();
-      const r = replayLoaded(trace, { backend, timing: false });
-      const ms = performance.now() - t0;
-      const grew = process.memoryUsage().rss - before;
-      console.log(
-        `   ${backend.padEnd(14)} peak heap ${(r.summary.peakHeapBytes / 2 ** 40).toFixed(3)} TiB, RSS ${(r.summary.peakRssBytes / 2 ** 40).toFixed(3)} TiB` +
-          ` in ${(ms / 1000).toFixed(1)} s; simulator RSS grew by ${(grew / 2 ** 20).toFixed(0)} MiB`,
-      );
-    }
+    const out = JSON.parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url)], { env: { ...process.env, BENCH_TERABYTE_CHILD: backend }, encoding: 'utf8' }));
+    console.log(
+      `   ${backend.padEnd(14)} peak heap ${(out.heap / 2 ** 40).toFixed(3)} TiB, simulated RSS ${(out.rss / 2 ** 40).toFixed(3)} TiB, replay ${out.seconds.toFixed(1)} s,` +
+        ` simulator process peak RSS ${(out.maxRssKiB / 1024).toFixed(0)} MiB`,
+    );
   }
 }
 
 // BENCH_ONLY=throughput, large, go or terabyte runs one section.
-const only = process.env.BENCH_ONLY;
+const only = process.env.BENCH_TERABYTE_CHILD !== undefined ? 'child' : process.env.BENCH_ONLY;
+if (only === 'child') await terabyteChild(process.env.BENCH_TERABYTE_CHILD as string);
 if (only === undefined || only === 'throughput') await throughput(await traceTexts());
 if (only === undefined || only === 'large') await largeSpans();
 if (only === undefined || only === 'go') await againstGo();

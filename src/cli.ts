@@ -80,6 +80,7 @@ function printWarnings(warnings: string[]): void {
 
 interface ReplayFlags {
   madvise: 'dontneed' | 'free';
+  reserve?: 'upfront' | 'pretend' | 'arenas';
   timeline?: string;
   chart?: boolean;
   backend?: string;
@@ -109,6 +110,7 @@ async function replayCommand(trace: string, flags: ReplayFlags): Promise<number>
       physPageBytes: flags.physPage,
       ulimitVBytes: flags.ulimitV,
       madvise: flags.madvise,
+      reserve: flags.reserve,
       timing: flags.timing,
       emit: emitter,
       timeline,
@@ -157,6 +159,7 @@ async function compareCommand(trace: string, flags: CompareFlags): Promise<numbe
       physPageBytes: flags.physPage,
       ulimitVBytes: flags.ulimitV,
       madvise: flags.madvise,
+      reserve: flags.reserve,
       timing: flags.timing,
       onProgress: p.onProgress,
     });
@@ -235,6 +238,7 @@ function simulationOptions(cmd: Command): Command {
   return cmd
     .option('--ulimit-v <size>', 'limit address space like RLIMIT_AS (e.g. 16GiB)', (v) => parseBytes(v, '--ulimit-v'))
     .option('--phys-page <bytes>', 'physical page size: 4096, 16384 or 65536', physPage, 4096)
+    .addOption(new Option('--reserve <mode>', 'address space: upfront (whole arena at start, as in 2011), pretend (map on demand, Go 1.8), arenas (64 MiB at a time, Go 1.11+); default: the backend\'s era').choices(['upfront', 'pretend', 'arenas']))
     .addOption(new Option('--madvise <mode>', 'how released pages leave RSS: dontneed (at once) or free (MADV_FREE: lazily; Go 1.12-1.15 on Linux)').choices(['dontneed', 'free']).default('dontneed'))
     .option('--seed <n>', 'seed for backends with random choices', (v) => intFlag(v, '--seed'), 1)
     .option('--no-timing', 'do not measure wall time per op (faster; wall-clock latency columns are left out)');

@@ -126,6 +126,30 @@ describe('replay CLI', () => {
     expect(lines.slice(1)).toEqual([`0,${10 * PAGE},${1 << 20},${10 * PAGE},${10 * PAGE},0,${1 << 20},`]);
   });
 
+  test('--reserve: up front fails at start under ulimit -v 16GiB; pretend and arenas run', () => {
+    const upfront = cli(['replay', '-', '--backend', 'list', '--reserve', 'upfront', '--ulimit-v', '16GiB', '--json'], SMALL);
+    expect(upfront.status).toBe(1);
+    const u = JSON.parse(upfront.stdout);
+    expect(u.oom).toMatchObject({ seq: 0, op: 'start' });
+    expect(u.summary.ops).toBe(0);
+    const text = cli(['replay', '-', '--backend', 'list', '--reserve', 'upfront', '--ulimit-v', '16GiB'], SMALL);
+    expect(text.stdout).toContain('simulated out of memory at start (--reserve upfront)');
+    for (const mode of ['pretend', 'arenas']) {
+      const r = cli(['replay', '-', '--backend', 'list', '--reserve', mode, '--ulimit-v', '16GiB', '--json'], SMALL);
+      expect([mode, r.status]).toEqual([mode, 0]);
+      const j = JSON.parse(r.stdout);
+      // pretend maps the 1 MiB it grew by; arenas reserves a whole 64 MiB arena first.
+      expect([mode, j.summary.peakVsizeBytes]).toEqual([mode, mode === 'pretend' ? 1 << 20 : 64 << 20]);
+      expect(j.options.reserve).toBe(mode);
+    }
+    // Without a limit, up front costs 512 GiB + 32 GiB + 512 MiB of address space and no RSS.
+    const big = JSON.parse(cli(['replay', '-', '--backend', 'list', '--reserve', 'upfront', '--json'], SMALL).stdout);
+    expect(big.summary.peakVsizeBytes).toBe(512 * 2 ** 30 + 32 * 2 ** 30 + 512 * 2 ** 20);
+    expect(big.summary.peakRssBytes).toBe(30 * PAGE);
+    // A backend of another era refuses a strategy it never used.
+    expect(cli(['replay', '-', '--backend', 'bitmap', '--reserve', 'upfront'], SMALL).status).toBe(2);
+  });
+
   test('bad flags exit 2 without a stack', () => {
     for (const args of [['replay', '-', '--backend', 'nope'], ['replay', '-', '--phys-page', '5000'], ['replay', '-', '--ulimit-v', 'lots'], ['frobnicate']]) {
       const r = cli(args, SMALL);

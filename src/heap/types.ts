@@ -55,8 +55,18 @@ export interface PageHeap {
   readonly metadataCommittedBytes?: number;
 }
 
+/**
+ * How the heap gets address space (seed 004): `upfront` reserves the whole arena and its
+ * metadata as PROT_NONE at start (the 2011 design that broke under ulimit -v); `pretend`
+ * assumes the range is free and maps pieces on demand (Go 1.8 on 64-bit Linux);
+ * `arenas` reserves 64 MiB arenas as the heap grows (Go 1.11 and later).
+ */
+export type ReserveMode = 'upfront' | 'pretend' | 'arenas';
+
 export interface HeapOptions {
   os: OsMemory;
+  /** Address-space strategy; each backend lists the ones it supports, its era's first. */
+  reserve?: ReserveMode;
   /** Runtime page size in bytes (8192 in Go). */
   pageBytes: number;
   /** Seed for backends that draw random numbers (treap priorities). */
@@ -71,5 +81,7 @@ export interface BackendInfo {
   /** Orders backends by era; the newest is the default. */
   era: number;
   summary: string;
+  /** Reservation strategies this backend can model; the first is its era's. */
+  reserveModes: ReserveMode[];
   create(options: HeapOptions): PageHeap;
 }

@@ -13,7 +13,8 @@
 
 import { AddressSpaceLimitError, SimOS } from '../os/sim-os.js';
 import { defaultBackend, findBackend } from '../heap/registry.js';
-import type { BackendInfo, PageHeap } from '../heap/types.js';
+import type { BackendInfo, PageHeap, ReserveMode } from '../heap/types.js';
+import { UsageError } from '../errors.js';
 import { createPolicy, type ReleasePolicy } from '../policy/index.js';
 import { Histogram } from '../metrics/histogram.js';
 import { modelledNs } from '../metrics/cost-model.js';
@@ -31,6 +32,8 @@ export interface ReplayOptions {
   ulimitVBytes?: number;
   /** Release with MADV_DONTNEED (default) or MADV_FREE. */
   madvise?: 'dontneed' | 'free';
+  /** Address-space strategy (default: the backend's era). */
+  reserve?: ReserveMode;
   /** Measure wall time around each backend call (default true). */
   timing?: boolean;
   /** Receives one row per op (--emit). */
@@ -84,6 +87,7 @@ export class Replayer {
   private readonly pageBytes: number;
   private readonly timing: boolean;
   private readonly seed: number;
+  private readonly reserve: ReserveMode;
   private readonly emit: EmitSink | undefined;
   private readonly timeline: Timeline | undefined;
 
@@ -136,7 +140,23 @@ export class Replayer {
     this.pageBytes = meta.pageBytes;
     this.os = new SimOS({ physPageBytes: options.physPageBytes, ulimitVBytes: options.ulimitVBytes, madvise: options.madvise });
     this.seed = options.seed ?? DEFAULT_SEED;
-    this.heap = this.backend.create({ os: this.os, pageBytes: meta.pageBytes, seed: this.seed });
+    const reserve = options.reserve ?? this.backend.reserveModes[0];
+    if (!this.backend.reserveModes.includes(reserve)) {
+      throw new UsageError(`backend ${this.backend.name} (${this.backend.goVersion}) models --reserve ${this.backend.reserveModes.join('|')}, not ${reserve}`);
+    }
+    this.reserve = reserve;
+    let heap: PageHeap;
+    try {
+      heap = this.backend.create({ os: this.os, pageBytes: meta.pageBytes, seed: this.seed, reserve });
+    } catch (err) {
+      if (!(err instanceof AddressSpaceLimitError)) throw err;
+      // The program could not even start: report it, with an empty heap for the figures.
+      this.oom = { seq: 0, time: 0, line: 0, op: 'start', message: err.message };
+      this.stopped = true;
+      heap = this.backend.create({ os: new SimOS({ physPageBytes: options.physPageBytes }), pageBytes: meta.pageBytes, seed: this.seed, reserve });
+      this.peakVsizeBytes = this.os.vsizeBytes;
+    }
+    this.heap = heap;
     this.timing = options.timing ?? true;
     this.emit = options.emit;
     this.timeline = options.timeline;
@@ -326,7 +346,7 @@ export class Replayer {
       backend: this.backend.name,
       goVersion: this.backend.goVersion,
       policy: this.policy.name,
-      options: { madvise: os.madvise, physPageBytes: os.physPageBytes, ulimitVBytes: Number.isFinite(os.ulimitVBytes) ? os.ulimitVBytes : null, seed: this.seed, timing: this.timing },
+      options: { reserve: this.reserve, madvise: os.madvise, physPageBytes: os.physPageBytes, ulimitVBytes: Number.isFinite(os.ulimitVBytes) ? os.ulimitVBytes : null, seed: this.seed, timing: this.timing },
       outcome: this.oom === null ? 'ok' : 'oom',
       oom: this.oom,
       summary: {

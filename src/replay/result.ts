@@ -33,7 +33,7 @@ export interface ReplayResult {
   backend: string;
   goVersion: string;
   policy: string;
-  options: { madvise: 'dontneed' | 'free'; physPageBytes: number; ulimitVBytes: number | null; seed: number; timing: boolean };
+  options: { reserve: 'upfront' | 'pretend' | 'arenas'; madvise: 'dontneed' | 'free'; physPageBytes: number; ulimitVBytes: number | null; seed: number; timing: boolean };
   outcome: 'ok' | 'oom';
   oom: { seq: number; time: number; line: number; op: string; message: string } | null;
   summary: {

@@ -118,7 +118,13 @@ function header(r: ReplayResult, c: ChalkInstance): string {
 function outcomeLines(r: ReplayResult, c: ChalkInstance): string[] {
   const out: string[] = [];
   if (r.oom) {
-    out.push(c.red(`${r.backend}: simulated out of memory at event ${r.oom.seq} (line ${r.oom.line}, ${r.oom.op}, time ${r.oom.time}): ${r.oom.message}`));
+    out.push(
+      c.red(
+        r.oom.seq === 0
+          ? `${r.backend}: simulated out of memory at start (--reserve ${r.options.reserve}): ${r.oom.message}`
+          : `${r.backend}: simulated out of memory at event ${r.oom.seq} (line ${r.oom.line}, ${r.oom.op}, time ${r.oom.time}): ${r.oom.message}`,
+      ),
+    );
   }
   if (r.summary.firstAddrMiss) {
     const x = r.summary.firstAddrMiss;

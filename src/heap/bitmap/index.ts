@@ -367,6 +367,7 @@ export const bitmapBackend: BackendInfo = {
   aliases: ['go1.19', 'go1.14', 'pagealloc'],
   goVersion: 'go1.19',
   era: 1.19,
+  reserveModes: ['arenas'],
   summary: 'Go 1.14+ page allocator as in Go 1.19: bitmap chunks, a radix tree of summaries, the scavenged bitmap and index, per-P page caches',
   create: (o) => new BitmapHeap(o),
 };

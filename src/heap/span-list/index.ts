@@ -61,6 +61,7 @@ export const spanListBackend: BackendInfo = {
   aliases: ['list', 'go1.8'],
   goVersion: 'go1.8',
   era: 1.08,
+  reserveModes: ['pretend', 'upfront', 'arenas'],
   summary: 'Go 1.8 mheap: length-indexed free lists below 1 MiB, one best-fit linked list of large spans (O(n))',
   create: (options) => new SpanHeap('span-list', options, new LinkedLargeSpans()),
 };

@@ -36,6 +36,12 @@ const MIN_GROW_BYTES = 1 << 20;
 const GROW_ALIGN_BYTES = 64 << 10;
 /** _MaxMHeapList covers spans below 1 MiB. */
 export const SMALL_LIMIT_BYTES = 1 << 20;
+/** Go 1.8 on linux/amd64: _MaxMem, the arena reserved up front, and its metadata. */
+export const UPFRONT_ARENA_BYTES = 512 * 2 ** 30;
+const UPFRONT_BITMAP_BYTES = UPFRONT_ARENA_BYTES / 16;
+const UPFRONT_SPANS_BYTES = (UPFRONT_ARENA_BYTES / 8192) * 8;
+/** heapArenaBytes, for the `arenas` strategy. */
+const ARENA_BYTES = 64 << 20;
 
 export class Span {
   prev: Span | null = null;
@@ -89,6 +95,9 @@ export class SpanHeap implements PageHeap {
   private readonly byStart = new Map<number, Span>();
   private readonly byEnd = new Map<number, Span>();
   private smallCount = 0;
+  private readonly reserve: string;
+  /** With `arenas`: the end of the address space reserved so far. */
+  private reservedEnd = ARENA_BASE;
 
   constructor(
     readonly name: string,
@@ -101,6 +110,13 @@ export class SpanHeap implements PageHeap {
     this.smallLimitPages = smallLimitPages;
     this.small = new Array<Span | null>(smallLimitPages).fill(null);
     this.smallNonEmpty = new Uint32Array(Math.ceil(smallLimitPages / 32));
+    this.reserve = options.reserve ?? 'pretend';
+    if (this.reserve === 'upfront') {
+      // mallocinit's one reservation: the span map, the heap bitmap and the arena.
+      this.os.mmapAnywhere(UPFRONT_SPANS_BYTES, true);
+      this.os.mmapAnywhere(UPFRONT_BITMAP_BYTES, true);
+      this.os.reserve(ARENA_BASE, UPFRONT_ARENA_BYTES);
+    }
   }
 
   /** The first non-empty small list of length >= n, or smallLimitPages if none. */
@@ -230,7 +246,14 @@ export class SpanHeap implements PageHeap {
     let bytes = Math.ceil((npages * this.pageBytes) / GROW_ALIGN_BYTES) * GROW_ALIGN_BYTES;
     if (bytes < MIN_GROW_BYTES) bytes = MIN_GROW_BYTES;
     const pages = Math.ceil(bytes / this.pageBytes);
-    this.os.map(this.addr(this.heapPages), pages * this.pageBytes);
+    const at = this.addr(this.heapPages);
+    if (this.reserve === 'arenas') {
+      while (this.reservedEnd < at + pages * this.pageBytes) {
+        this.os.reserve(this.reservedEnd, ARENA_BYTES);
+        this.reservedEnd += ARENA_BYTES;
+      }
+    }
+    this.os.map(at, pages * this.pageBytes);
     const s = new Span(this.heapPages, pages);
     s.unusedSince = this.now;
     this.heapPages += pages;

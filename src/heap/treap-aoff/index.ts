@@ -302,6 +302,7 @@ export const treapAoffBackend: BackendInfo = {
   aliases: ['go1.13', 'aoff'],
   goVersion: 'go1.13',
   era: 1.13,
+  reserveModes: ['arenas'],
   summary: 'Go 1.13 mheap: one address-ordered treap of all free spans, first fit in O(log n), scavenged state per span',
   create: (o) => new AddressOrderedHeap(o),
 };

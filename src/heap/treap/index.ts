@@ -122,6 +122,7 @@ export const treapBackend: BackendInfo = {
   aliases: ['go1.9', 'go1.12'],
   goVersion: 'go1.9',
   era: 1.09,
+  reserveModes: ['pretend', 'upfront', 'arenas'],
   summary: 'Go 1.9-1.12 mheap: small free lists plus a (pages, address) treap of large spans, with the shipped search that is not quite best fit (Go issue 31616)',
   create: (o) => new SpanHeap('treap', o, new SizeTreap('shipped', o.seed)),
 };
@@ -131,6 +132,7 @@ export const treapBestFitBackend: BackendInfo = {
   aliases: [],
   goVersion: 'go1.9',
   era: 1.091,
+  reserveModes: ['pretend', 'upfront', 'arenas'],
   summary: 'Go 1.9 mheap with the best-fit treap search its comment promised (placement equals span-list)',
   create: (o) => new SpanHeap('treap-bestfit', o, new SizeTreap('bestfit', o.seed)),
 };
