@@ -1,4 +1,4 @@
-// Go 1.19's page allocator tests (mpagealloc_test.go: TestPageAllocAlloc,
+// Go 1.19's page allocator tests (mpagealloc_test.go: TestPageAllocGrow, TestPageAllocAlloc,
 // TestPageAllocFree, TestPageAllocAllocAndFree; mgcscavenge_test.go:
 // TestPageAllocScavenge; mpagecache_test.go: TestPageAllocAllocToCache), their tables
 // extracted as data into test/fixtures/go/*.json (chunk indices and addresses in the
@@ -61,6 +61,13 @@ function checkPageAlloc(want: PageAlloc, got: PageAlloc): void {
 }
 
 describe('mpagealloc_test.go', () => {
+  const grow = load('TestPageAllocGrow');
+  test.each(Object.keys(grow))('TestPageAllocGrow/%s', (name) => {
+    const c = grow[name] as { chunks: number[]; inUse: [number, number][] };
+    const b = newPageAlloc(Object.fromEntries(c.chunks.map((ci) => [String(ci), []])));
+    expect(b.inUse.base.map((base, i) => [base, b.inUse.limit[i]])).toEqual(c.inUse);
+  });
+
   const alloc = load('TestPageAllocAlloc');
   test.each(Object.keys(alloc))('TestPageAllocAlloc/%s', (name) => {
     const c = alloc[name] as { before: Ranges; scav?: Ranges; hits: [number, number, number][]; after: Ranges };
