@@ -1,4 +1,5 @@
 // Go 1.19's page allocator tests (mpagealloc_test.go: TestPageAllocGrow, TestPageAllocAlloc,
+// TestPageAllocExhaust (its loop written out here),
 // TestPageAllocFree, TestPageAllocAllocAndFree; mgcscavenge_test.go:
 // TestPageAllocScavenge; mpagecache_test.go: TestPageAllocAllocToCache), their tables
 // extracted as data into test/fixtures/go/*.json (chunk indices and addresses in the
@@ -77,6 +78,26 @@ describe('mpagealloc_test.go', () => {
       expect([k, got, b.lastScav]).toEqual([k, base, scav]);
     });
     checkPageAlloc(newPageAlloc(c.after, c.scav), b);
+  });
+
+  // TestPageAllocExhaust: four empty chunks filled by allocations of one size, in address
+  // order, until the next one fails; the inputs are Go's, the loop is this test's.
+  test.each([1, 2, 3, 4, 5, 8, 16, 64, 1024, 1025, 2048, 2049])('TestPageAllocExhaust/%i', (npages) => {
+    const BASE = 0x200c000;
+    const chunks = (fill: (k: number) => [number, number][]) => Object.fromEntries([0, 1, 2, 3].map((k) => [String(BASE + k), fill(k)]));
+    const b = newPageAlloc(chunks(() => []));
+    const n = Math.floor((PALLOC_CHUNK_PAGES * 4) / npages);
+    for (let i = 0; i < n; i++) expect([i, b.alloc(npages)]).toEqual([i, chunkBase(BASE) + i * npages * 8192]);
+    expect(b.alloc(npages)).toBe(0);
+    let left = n * npages;
+    const want = newPageAlloc(
+      chunks(() => {
+        const take = Math.min(left, PALLOC_CHUNK_PAGES);
+        left -= take;
+        return take > 0 ? [[0, take]] : [];
+      }),
+    );
+    checkPageAlloc(want, b);
   });
 
   const free = load('TestPageAllocFree');
