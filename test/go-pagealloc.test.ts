@@ -3,14 +3,15 @@
 // TestPageAllocFree, TestPageAllocAllocAndFree; mgcscavenge_test.go:
 // TestPageAllocScavenge; mpagecache_test.go: TestPageAllocAllocToCache), their tables
 // extracted as data into test/fixtures/go/*.json (chunk indices and addresses in the
-// offset address space, BaseChunkIdx = 0x200c000, PhysPageSize 4096), run against
+// offset address space, BaseChunkIdx = 0x200c000, PhysPageSize 4096), and
+// TestPageCacheFlush, run against
 // heapsim's PageAlloc the way Go's tests run against the runtime's.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHUNK_WORDS, PALLOC_CHUNK_PAGES, allocRange, candidateSize, clearRange, findScavengeCandidate, setRange } from '../src/heap/bitmap/palloc-bits.js';
 import { CHUNK_BYTES, PageAlloc, PageCache, chunkBase } from '../src/heap/bitmap/page-alloc.js';
-import { FIXTURES } from './helpers.js';
+import { FIXTURES, rng } from './helpers.js';
 
 type Ranges = Record<string, [number, number][]>;
 const load = (name: string) => JSON.parse(readFileSync(join(FIXTURES, 'go', `${name}.json`), 'utf8')).cases as Record<string, Record<string, unknown>>;
@@ -133,6 +134,49 @@ describe('mgcscavenge_test.go', () => {
 });
 
 describe('mpagecache_test.go', () => {
+  // TestPageCacheFlush: flushing a cache returns its free pages to the bitmap and its
+  // scavenged bits to the scavenged bitmap (empty, full and random caches, as Go's test).
+  const ranges = (lo: number, hi: number, base: number): [number, number][] => {
+    const out: [number, number][] = [];
+    let start = 0;
+    let size = 0;
+    for (let i = 0; i < 64; i++) {
+      const bit = i < 32 ? (lo >>> i) & 1 : (hi >>> (i - 32)) & 1;
+      if (bit) {
+        if (size === 0) start = i + base;
+        size++;
+      } else if (size !== 0) {
+        out.push([start, size]);
+        size = 0;
+      }
+    }
+    if (size !== 0) out.push([start, size]);
+    return out;
+  };
+  const rand = rng(11);
+  const u32 = () => Math.floor(rand() * 2 ** 32) >>> 0;
+  const flushCases: [string, number, number, number, number, number][] = [
+    ['Empty', 0, 0, 0, 0, 0],
+    ['Full', 0, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff],
+    ...Array.from({ length: 100 }, (_, k): [string, number, number, number, number, number] => {
+      const base = Math.floor(rand() * (PALLOC_CHUNK_PAGES / 64)) * 64;
+      const cLo = u32();
+      const cHi = u32();
+      return [`Random${k}`, base, cLo, cHi, (u32() & cLo) >>> 0, (u32() & cHi) >>> 0];
+    }),
+  ];
+  test.each(flushCases)('TestPageCacheFlush/%s', (_name, base, cLo, cHi, sLo, sHi) => {
+    const BASE = String(0x200c000);
+    const b = newPageAlloc({ [BASE]: [[base, 64]] }, { [BASE]: [] });
+    const c = new PageCache();
+    c.base = chunkBase(0x200c000) + base * 8192;
+    [c.cacheLo, c.cacheHi, c.scavLo, c.scavHi] = [cLo, cHi, sLo, sHi];
+    b.flushCache(c);
+    expect(c.empty()).toBe(true);
+    const want = newPageAlloc({ [BASE]: ranges(~cLo >>> 0, ~cHi >>> 0, base) }, { [BASE]: ranges(sLo, sHi, base) });
+    checkPageAlloc(want, b);
+  });
+
   const toCache = load('TestPageAllocAllocToCache');
   test.each(Object.keys(toCache))('TestPageAllocAllocToCache/%s', (name) => {
     const c = toCache[name] as { beforeAlloc: Ranges; beforeScav?: Ranges; hits: { base: number; cache: string; scav: string }[]; afterAlloc: Ranges; afterScav?: Ranges };
