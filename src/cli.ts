@@ -28,6 +28,8 @@ import {
   renderCompare,
   openTrace,
   parseBytes,
+  POLICIES,
+  findPolicy,
   renderReplay,
   replayReader,
   type ReplayResult,
@@ -93,6 +95,24 @@ interface ReplayFlags {
   seed: number;
   timing: boolean;
   color?: boolean;
+  gogc?: number;
+  gomaxprocs?: number;
+  memoryLimit?: number;
+}
+
+/** The run knobs replay and compare pass to the engine. */
+function runOptions(flags: Omit<ReplayFlags, 'policy'>) {
+  return {
+    seed: flags.seed,
+    physPageBytes: flags.physPage,
+    ulimitVBytes: flags.ulimitV,
+    madvise: flags.madvise,
+    reserve: flags.reserve,
+    timing: flags.timing,
+    gogc: flags.gogc,
+    gomaxprocs: flags.gomaxprocs,
+    memoryLimitBytes: flags.memoryLimit,
+  };
 }
 
 async function replayCommand(trace: string, flags: ReplayFlags): Promise<number> {
@@ -103,15 +123,11 @@ async function replayCommand(trace: string, flags: ReplayFlags): Promise<number>
   const p = progress();
   let result: ReplayResult;
   try {
+    findPolicy(flags.policy);
     result = await replayReader(reader, {
+      ...runOptions(flags),
       backend: flags.backend,
       policy: flags.policy,
-      seed: flags.seed,
-      physPageBytes: flags.physPage,
-      ulimitVBytes: flags.ulimitV,
-      madvise: flags.madvise,
-      reserve: flags.reserve,
-      timing: flags.timing,
       emit: emitter,
       timeline,
       onProgress: p.onProgress,
@@ -132,45 +148,50 @@ async function replayCommand(trace: string, flags: ReplayFlags): Promise<number>
   return result.outcome === 'oom' ? EXIT_OOM : 0;
 }
 
-interface CompareFlags extends Omit<ReplayFlags, 'backend' | 'emit' | 'timeline'> {
+interface CompareFlags extends Omit<ReplayFlags, 'backend' | 'emit' | 'timeline' | 'policy'> {
   backends?: string;
+  policy?: string;
+  policies?: string;
 }
 
 async function compareCommand(trace: string, flags: CompareFlags): Promise<number> {
+  if (flags.policy !== undefined && flags.policies !== undefined) throw new UsageError('give --policy or --policies, not both');
+  const policies = (flags.policies ?? flags.policy ?? 'trace').split(',').map((n) => findPolicy(n.trim()).name);
+  // Several policies on the default backend; several backends under one policy; or both.
   const names = flags.backends
     ? flags.backends.split(',').map((n) => findBackend(n.trim()).name)
-    : backends().map((b) => b.name);
+    : policies.length > 1
+      ? [defaultBackend().name]
+      : backends().map((b) => b.name);
+  const runs = names.flatMap((backend) => policies.map((policy) => ({ backend, policy })));
+  const label = (backend: string, policy: string) => (policies.length === 1 ? backend : names.length === 1 ? policy : `${backend} ${policy}`);
   const loaded = await loadTrace(trace, { lenient: flags.lenient });
   printWarnings(loaded.stats.warnings);
   const p = progress();
   let results: ReplayResult[];
   const timelines = new Map<string, Timeline>();
   try {
-    results = compareLoaded(loaded, names, {
+    results = compareLoaded(loaded, runs, {
+      ...runOptions(flags),
       timelineFor: flags.chart
-        ? (backend) => {
+        ? (backend, policy) => {
             const t = new Timeline();
-            timelines.set(backend, t);
+            timelines.set(label(backend, policy), t);
             return t;
           }
         : undefined,
-      policy: flags.policy,
-      seed: flags.seed,
-      physPageBytes: flags.physPage,
-      ulimitVBytes: flags.ulimitV,
-      madvise: flags.madvise,
-      reserve: flags.reserve,
-      timing: flags.timing,
       onProgress: p.onProgress,
     });
   } finally {
     p.done();
   }
+  const columnLabel = (r: ReplayResult) => label(r.backend, r.policy);
   if (flags.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
-  else process.stdout.write(renderCompare(results, { color: useColor(flags.color) }));
+  else process.stdout.write(renderCompare(results, { color: useColor(flags.color) }, columnLabel));
   if (flags.chart && !flags.json) {
-    const series = results.map((r) => ({ label: r.backend, points: timelines.get(r.backend)?.rssPeaks() ?? [] }));
-    process.stdout.write('\n' + renderChart(`RSS over trace time (policy ${results[0].policy})`, series, { color: useColor(flags.color) }));
+    const series = results.map((r) => ({ label: columnLabel(r), points: timelines.get(columnLabel(r))?.rssPeaks() ?? [] }));
+    const title = policies.length === 1 ? `RSS over trace time (policy ${policies[0]})` : names.length === 1 ? `RSS over trace time (backend ${names[0]})` : 'RSS over trace time';
+    process.stdout.write('\n' + renderChart(title, series, { color: useColor(flags.color) }));
   }
   return results.some((r) => r.outcome === 'oom') ? EXIT_OOM : 0;
 }
@@ -241,6 +262,9 @@ function simulationOptions(cmd: Command): Command {
     .addOption(new Option('--reserve <mode>', 'address space: upfront (whole arena at start, as in 2011), pretend (map on demand, Go 1.8), arenas (64 MiB at a time, Go 1.11+); default: the backend\'s era').choices(['upfront', 'pretend', 'arenas']))
     .addOption(new Option('--madvise <mode>', 'how released pages leave RSS: dontneed (at once) or free (MADV_FREE: lazily; Go 1.12-1.15 on Linux)').choices(['dontneed', 'free']).default('dontneed'))
     .option('--seed <n>', 'seed for backends with random choices', (v) => intFlag(v, '--seed'), 1)
+    .option('--gogc <n>', 'GOGC for the heap goal policies pace to (default: the trace\'s gogc metadata, else 100; "off")', (v) => (v === 'off' ? -1 : intFlag(v, '--gogc')))
+    .option('--gomaxprocs <n>', 'CPUs whose 1% the go1.19 scavenger may use (default: the trace\'s gomaxprocs metadata, else 1)', (v) => intFlag(v, '--gomaxprocs', 1))
+    .option('--memory-limit <size>', 'memory limit at start (GOMEMLIMIT; go1.19 holds it; limit rows change it)', (v) => parseBytes(v, '--memory-limit'))
     .option('--no-timing', 'do not measure wall time per op (faster; wall-clock latency columns are left out)');
 }
 
@@ -256,7 +280,7 @@ function buildProgram(): Command {
     .description('replay a trace through one backend and print summary, fragmentation and latency tables')
     .argument('<trace>', 'trace file (.csv or .csv.gz), or - for standard input')
     .addOption(new Option('-b, --backend <name>', `page heap backend: ${backendNames.join(', ')}`).default(undefined, defaultBackend().name))
-    .option('--policy <name>', 'release policy: trace (the trace\'s scavenge rows) or none', 'trace')
+    .option('--policy <name>', `release policy: ${POLICIES.map((p) => p.name).join(', ')}`, 'trace')
     .option('--json', 'print the result as one JSON object')
     .option('--lenient', 'skip bad rows (and report how many) instead of stopping at the first')
     .option('--emit <file>', 'write one CSV row per op: seq,time,op,id,pages,addr,scavPages,releasedBytes,work,ns')
@@ -281,7 +305,8 @@ Exit codes: 0 done, 1 simulated out of memory, 2 bad usage or bad input.`,
     .description('replay one trace (parsed once) on several backends and compare them side by side')
     .argument('<trace>', 'trace file (.csv or .csv.gz), or - for standard input')
     .option('--backends <list>', `comma-separated backends (default: all): ${backendNames.join(', ')}`)
-    .option('--policy <name>', 'release policy: trace or none', 'trace')
+    .option('--policy <name>', `one release policy for every backend (default trace): ${POLICIES.map((p) => p.name).join(', ')}`)
+    .option('--policies <list>', 'comma-separated policies to compare (on the default backend unless --backends is given)')
     .option('--json', 'print an array of result objects (the replay --json schema, plus placementMatch)')
     .option('--chart', 'draw every backend\'s RSS over trace time after the table')
     .option('--lenient', 'skip bad rows instead of stopping at the first')
@@ -296,6 +321,7 @@ Examples:
   heapsim compare traces/go1-Revcomp.csv
   heapsim compare traces/go1-Revcomp.csv --backends list,treap,treap-bestfit
   heapsim compare traces/spike-gogc100-768.csv.gz --backends treap-aoff,list --json
+  heapsim compare traces/gen-spike.csv.gz --policies none,go1.11,go1.13,go1.19 --chart
 
 Exit codes: 0 done, 1 a backend ran the simulated program out of memory, 2 bad input.`,
     )
@@ -350,6 +376,14 @@ Examples:
     )
     .action(async (traces: string[], flags: CheckFlags) => {
       process.exitCode = await checkCommand(traces, { ...flags, color: program.opts().color });
+    });
+
+  program
+    .command('policies')
+    .description('list the release policies')
+    .addHelpText('after', '\nExample:\n  heapsim policies')
+    .action(() => {
+      for (const p of POLICIES) process.stdout.write(`${p.name.padEnd(8)} ${p.summary}\n`);
     });
 
   program

@@ -7,14 +7,15 @@ export { EventBatch, OP_NAMES, type TraceMeta, type ReadStats } from './trace/ev
 export { SimOS, AddressSpaceLimitError, type OsMemory, type OsOptions, type OsStats } from './os/sim-os.js';
 export type { PageHeap, BackendInfo, FreeStats, HeapOptions } from './heap/types.js';
 export { backends, defaultBackend, findBackend } from './heap/registry.js';
-export { createPolicy, POLICY_NAMES, type ReleasePolicy } from './policy/index.js';
+export { createPolicy, findPolicy, POLICIES, POLICY_NAMES, TRIGGERS, TRIGGER_DOC, type PolicyContext, type PolicyInfo, type ReleasePolicy, type Trigger } from './policy/index.js';
 export { Replayer, DEFAULT_SEED, type ReplayOptions, type EmitSink } from './replay/engine.js';
-export { replayFile, replayReader, replayLoaded, compareLoaded, loadTrace, type LoadedTrace, type ProgressOptions } from './replay/replay.js';
+export { replayFile, replayReader, replayLoaded, compareLoaded, loadTrace, type CompareRun, type LoadedTrace, type ProgressOptions } from './replay/replay.js';
 export type { ReplayResult, LatencyStats } from './replay/result.js';
 export { renderReplay, renderCompare, renderCheck, type RenderOptions } from './report/tables.js';
 export { renderChart, type Series } from './report/chart.js';
 export { CsvEmitter } from './report/emit.js';
 export { Timeline, TIMELINE_HEADER } from './metrics/timeline.js';
+export { COST, modelledNs } from './metrics/cost-model.js';
 export { parseBytes, formatBytes } from './report/format.js';
 export { generate, parseDuration, type GenOptions } from './gen/generate.js';
 export { WORKLOADS, findWorkload, type Workload } from './gen/workloads.js';

@@ -86,6 +86,7 @@ export function metricsOf(r: ReplayResult, includeWall = false): Record<string, 
   };
   put('summary', r.summary);
   put('fragmentation', r.fragmentation);
+  for (const [trigger, st] of Object.entries(r.summary.releases ?? {})) put(`releases.${trigger}`, st);
   for (const [op, stats] of Object.entries(r.latency)) put(`latency.${op}`, stats);
   for (const k of Object.keys(out)) if (!includeWall && WALL.test(k)) delete out[k];
   return out;

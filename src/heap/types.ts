@@ -46,6 +46,20 @@ export interface PageHeap {
    * every free page when nbytes < 0 (debug.FreeOSMemory). Returns the bytes released.
    */
   release(nbytes: number): number;
+  /**
+   * Go 1.8-1.11's periodic scavenger (mheap.scavenge): releases every free span that has
+   * been unused since before `cutoff` (trace time, ns) and is not already released.
+   * Returns the bytes newly released. Spans carry their unused-since time as Go's did
+   * (set when freed; a coalesced span takes the newest; a trimmed remainder keeps its
+   * span's); a backend without spans says how it approximates this in its header.
+   */
+  releaseIdle(cutoff: number): number;
+  /**
+   * Called by the backend when it grows, with the bytes it is adding, before the new
+   * memory joins its free structures (where Go 1.12 and 1.13 scavenged on growth). The
+   * engine wires it to the policy; null when nobody listens.
+   */
+  growHook: ((grownBytes: number) => void) | null;
   freeStats(): FreeStats;
   /** Backend-specific shape figures (tree depth, list lengths...). */
   shape(): Record<string, number>;
@@ -53,6 +67,11 @@ export interface PageHeap {
   readonly metadataReservedBytes?: number;
   /** Of that, what it has mapped (committed). */
   readonly metadataCommittedBytes?: number;
+  /**
+   * Of the committed metadata, what Go counts in mappedReady (the memory the limit is
+   * compared with): memory from sysAlloc/persistentalloc/sysUsed, not sysAllocOS.
+   */
+  readonly metadataReadyBytes?: number;
 }
 
 /**

@@ -1,42 +1,43 @@
-// Release policies decide when, and how many bytes, to release; the backend decides
-// which pages. The engine calls a policy at the events it may react to.
+// Release policies by Go version. A policy decides when to release and how much; the
+// backend decides which pages (see types.ts for the seam).
 
 import { UsageError } from '../errors.js';
+import { Go111Policy, Go112Policy } from './go111.js';
+import { Go113Policy } from './go113.js';
+import { Go119Policy } from './go119.js';
+import { NoReleasePolicy, TracePolicy } from './simple.js';
+import type { PolicyContext, ReleasePolicy } from './types.js';
 
-export interface ReleasePolicy {
-  readonly name: string;
-  /**
-   * A `scavenge` row asked for `bytes` (-1: everything, debug.FreeOSMemory). Returns the
-   * bytes to release now: -1 for everything, 0 for nothing.
-   */
-  onScavengeRow(bytes: number): number;
+export { TRIGGERS, TRIGGER_DOC, heapGoalBytes, type PolicyContext, type ReleasePolicy, type Trigger } from './types.js';
+
+export interface PolicyOptions {
+  /** The memory limit at start (--memory-limit); `limit` rows change it. */
+  memoryLimitBytes?: number;
 }
 
-/** `trace`: the trace's own scavenge rows are the release requests, nothing else. */
-export class TracePolicy implements ReleasePolicy {
-  readonly name = 'trace';
-  onScavengeRow(bytes: number): number {
-    return bytes;
-  }
+export interface PolicyInfo {
+  name: string;
+  summary: string;
+  create(ctx: PolicyContext, options: PolicyOptions): ReleasePolicy;
 }
 
-/** `none`: never release (the upper bound on RSS); FreeOSMemory is ignored too. */
-export class NoReleasePolicy implements ReleasePolicy {
-  readonly name = 'none';
-  onScavengeRow(): number {
-    return 0;
-  }
+export const POLICIES: PolicyInfo[] = [
+  { name: 'trace', summary: "the trace's own scavenge rows, nothing else (replays what the recorded runtime did)", create: (c) => new TracePolicy(c) },
+  { name: 'none', summary: 'never release, not even on FreeOSMemory (the upper bound)', create: (c) => new NoReleasePolicy(c) },
+  { name: 'go1.11', summary: 'Go 1.8-1.11: sysmon releases spans idle > 5 min, every 2.5 min', create: (c) => new Go111Policy(c) },
+  { name: 'go1.12', summary: 'go1.11 + scavengeLargest on heap growth and inline when an allocation reuses released memory', create: (c) => new Go112Policy(c) },
+  { name: 'go1.13', summary: 'background scavenger paced at 1 page/ms to the heap goal + 10%; scavenge on growth/reuse only over the goal', create: (c) => new Go113Policy(c) },
+  { name: 'go1.19', summary: 'background scavenger at 1% CPU to the goal + 10%, scavenge on growth, memory limit held on the allocation path', create: (c, o) => new Go119Policy(c, o.memoryLimitBytes ?? Infinity) },
+];
+
+export const POLICY_NAMES = POLICIES.map((p) => p.name);
+
+export function findPolicy(name: string): PolicyInfo {
+  const p = POLICIES.find((x) => x.name === name);
+  if (p === undefined) throw new UsageError(`unknown policy "${name}" (known: ${POLICY_NAMES.join(', ')})`);
+  return p;
 }
 
-export const POLICY_NAMES = ['trace', 'none'] as const;
-
-export function createPolicy(name: string): ReleasePolicy {
-  switch (name) {
-    case 'trace':
-      return new TracePolicy();
-    case 'none':
-      return new NoReleasePolicy();
-    default:
-      throw new UsageError(`unknown policy "${name}" (known: ${POLICY_NAMES.join(', ')})`);
-  }
+export function createPolicy(name: string, ctx: PolicyContext, options: PolicyOptions = {}): ReleasePolicy {
+  return findPolicy(name).create(ctx, options);
 }

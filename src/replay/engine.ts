@@ -15,7 +15,7 @@ import { AddressSpaceLimitError, SimOS } from '../os/sim-os.js';
 import { defaultBackend, findBackend } from '../heap/registry.js';
 import type { BackendInfo, PageHeap, ReserveMode } from '../heap/types.js';
 import { UsageError } from '../errors.js';
-import { createPolicy, type ReleasePolicy } from '../policy/index.js';
+import { createPolicy, TRIGGERS, type PolicyContext, type ReleasePolicy, type Trigger } from '../policy/index.js';
 import { Histogram } from '../metrics/histogram.js';
 import { modelledNs } from '../metrics/cost-model.js';
 import { EventBatch, NOT_GIVEN, OP_ALLOC, OP_FREE, OP_GC, OP_LIMIT, OP_NAMES, OP_SCAVENGE, type ReadStats, type TraceMeta } from '../trace/events.js';
@@ -42,6 +42,12 @@ export interface ReplayOptions {
   recordAddrs?: boolean;
   /** Receives memory figures against trace time (--timeline). */
   timeline?: Timeline;
+  /** GOGC for the heap goal (default: the trace's `gogc` metadata, else 100; negative: off). */
+  gogc?: number;
+  /** GOMAXPROCS: Go 1.19's scavenger may use 1% of this many CPUs (default: metadata, else 1). */
+  gomaxprocs?: number;
+  /** Memory limit at start, bytes (--memory-limit); `limit` rows change it. */
+  memoryLimitBytes?: number;
 }
 
 export interface EmitSink {
@@ -49,6 +55,13 @@ export interface EmitSink {
 }
 
 export const DEFAULT_SEED = 1;
+
+/** Per release trigger: bytes released, calls, modelled CPU time. */
+class TriggerStats {
+  bytes = 0;
+  calls = 0;
+  modelNs = 0;
+}
 
 class OpStats {
   readonly ns = new Histogram();
@@ -115,6 +128,12 @@ export class Replayer {
   private firstAddrMiss: ReplayResult['summary']['firstAddrMiss'] = null;
   private lastGcLiveBytes = NOT_GIVEN;
   private limitBytes = NOT_GIVEN;
+  private aboveLimitNs = 0;
+  private readonly byTrigger = new Map<Trigger, TriggerStats>(TRIGGERS.map((t) => [t, new TriggerStats()]));
+  private lastReleaseNs = 0;
+  private readonly gogc: number;
+  private readonly gomaxprocs: number;
+  private readonly initialLimit: number | null;
 
   // Time-weighted RSS.
   private firstTime = NOT_GIVEN;
@@ -136,8 +155,12 @@ export class Replayer {
   ) {
     const b = options.backend;
     this.backend = typeof b === 'object' ? b : b !== undefined ? findBackend(b) : defaultBackend();
-    this.policy = createPolicy(options.policy ?? 'trace');
     this.pageBytes = meta.pageBytes;
+    const metaProcs = Number(meta.metadata.gomaxprocs);
+    this.gogc = options.gogc ?? meta.gogc;
+    this.gomaxprocs = options.gomaxprocs ?? (Number.isInteger(metaProcs) && metaProcs > 0 ? metaProcs : 1);
+    if (options.memoryLimitBytes !== undefined && Number.isFinite(options.memoryLimitBytes)) this.limitBytes = options.memoryLimitBytes;
+    this.initialLimit = this.limitBytes === NOT_GIVEN ? null : this.limitBytes;
     this.os = new SimOS({ physPageBytes: options.physPageBytes, ulimitVBytes: options.ulimitVBytes, madvise: options.madvise });
     this.seed = options.seed ?? DEFAULT_SEED;
     const reserve = options.reserve ?? this.backend.reserveModes[0];
@@ -157,6 +180,9 @@ export class Replayer {
       this.peakVsizeBytes = this.os.vsizeBytes;
     }
     this.heap = heap;
+    this.policy = createPolicy(options.policy ?? 'trace', this.policyContext(), { memoryLimitBytes: options.memoryLimitBytes });
+    const policy = this.policy;
+    heap.growHook = (bytes: number) => policy.onGrow(heap.now, bytes);
     this.timing = options.timing ?? true;
     this.emit = options.emit;
     this.timeline = options.timeline;
@@ -204,16 +230,16 @@ export class Replayer {
     const os = this.os;
     const op = b.op[i];
     const time = b.time[i];
-    heap.now = time;
-    this.seq++;
-    this.opCounts[op]++;
     if (this.firstTime === NOT_GIVEN) {
       this.firstTime = time;
       this.lastTime = time;
     }
-    // RSS held since the previous event, weighted by the time it was held.
-    this.rssArea += this.lastRss * (time - this.lastTime);
-    this.lastTime = time;
+    // The policy's timers and background scavenger run up to this event first.
+    this.policy.advance(time);
+    heap.now = time;
+    this.seq++;
+    this.opCounts[op]++;
+    this.accrue(time);
 
     if (op === OP_ALLOC || op === OP_FREE || op === OP_SCAVENGE) {
       const work0 = heap.work;
@@ -226,14 +252,16 @@ export class Replayer {
       let released = 0;
       const pages = b.pages[i];
       if (op === OP_ALLOC) {
+        const heap0 = heap.heapPages;
         addr = heap.alloc(pages, b.p[i]);
+        // Inline scavenging (Go 1.12-1.19) is part of the allocation and of its latency.
+        this.policy.afterAlloc(time, pages, heap.lastScavengedPages * this.pageBytes, (heap.heapPages - heap0) * this.pageBytes);
       } else if (op === OP_FREE) {
         if (this.snapshotPending) this.takeSnapshot();
         addr = this.slotBase[b.slot[i]];
         heap.free(addr, pages, b.p[i]);
       } else {
-        const want = this.policy.onScavengeRow(b.bytes[i]);
-        if (want !== 0) released = heap.release(want);
+        released = this.policy.onScavengeRow(time, b.bytes[i]);
       }
       const ns = this.timing ? Math.round((performance.now() - t0) * 1e6) : 0;
       if (op === OP_ALLOC) {
@@ -261,8 +289,6 @@ export class Replayer {
         }
       } else if (op === OP_FREE) {
         this.inUsePages -= pages;
-      } else {
-        this.releasedBytes += released;
       }
       const work = heap.work - work0;
       const model = modelledNs(work, os.mmapCalls + os.madviseCalls + os.munmapCalls - sys0, os.releasedBytes - rel0, os.pageFaults - faults0, os.physPageBytes);
@@ -272,8 +298,10 @@ export class Replayer {
       }
     } else if (op === OP_GC) {
       this.lastGcLiveBytes = b.bytes[i];
+      this.policy.onGc(time, b.bytes[i]);
     } else if (op === OP_LIMIT) {
       this.limitBytes = b.bytes[i] > 0 ? b.bytes[i] : NOT_GIVEN;
+      this.policy.onLimit(time, b.bytes[i] > 0 ? b.bytes[i] : Infinity);
     }
 
     const rss = os.rssBytes;
@@ -300,6 +328,68 @@ export class Replayer {
     } else if (heap.heapPages === this.peakHeapPages && this.inUsePages > this.atPeak.inUsePages) {
       this.snapshotPending = true;
     }
+  }
+
+  /** Accrues time-weighted figures (RSS area, time above the limit) up to `time`. */
+  private accrue(time: number): void {
+    const dt = time - this.lastTime;
+    if (dt <= 0) return;
+    this.rssArea += this.lastRss * dt;
+    if (this.limitBytes !== NOT_GIVEN && this.lastRss > this.limitBytes) this.aboveLimitNs += dt;
+    this.lastTime = time;
+  }
+
+  /** Go 1.19's mappedReady: the retained heap plus the metadata Go counts as Ready. */
+  private mappedReadyBytes(): number {
+    const h = this.heap;
+    return (h.heapPages - h.releasedPages) * this.pageBytes + (h.metadataReadyBytes ?? 0);
+  }
+
+  /** What policies see and may do (src/policy/types.ts). */
+  private policyContext(): PolicyContext {
+    const self = this;
+    const heap = () => this.heap;
+    const pb = this.pageBytes;
+    const counted = (time: number, trigger: Trigger, quantumBytes: number, run: () => number): number => {
+      if (time > self.lastTime) self.accrue(time);
+      const h = heap();
+      const os = self.os;
+      const work0 = h.work;
+      const sys0 = os.mmapCalls + os.madviseCalls + os.munmapCalls;
+      const rel0 = os.releasedBytes;
+      const faults0 = os.pageFaults;
+      const released = run();
+      const syscalls = os.mmapCalls + os.madviseCalls + os.munmapCalls - sys0;
+      // A scavenger working in quanta makes at least one madvise per quantum.
+      const quantumCalls = quantumBytes > 0 ? Math.ceil(released / quantumBytes) : 0;
+      const ns = modelledNs(h.work - work0, Math.max(syscalls, quantumCalls), os.releasedBytes - rel0, os.pageFaults - faults0, os.physPageBytes);
+      const st = self.byTrigger.get(trigger) as TriggerStats;
+      st.bytes += released;
+      st.calls++;
+      st.modelNs += ns;
+      self.lastReleaseNs = ns;
+      self.releasedBytes += released;
+      const rss = os.rssBytes;
+      self.lastRss = rss;
+      if (self.timeline !== undefined && released > 0) {
+        self.timeline.sample(time, self.inUsePages * pb, h.heapPages * pb, rss, h.releasedPages * pb, os.vsizeBytes, self.limitBytes);
+      }
+      return released;
+    };
+    return {
+      pageBytes: pb,
+      physPageBytes: this.os.physPageBytes,
+      gogc: this.gogc,
+      gomaxprocs: this.gomaxprocs,
+      retainedBytes: () => (heap().heapPages - heap().releasedPages) * pb,
+      inUseBytes: () => self.inUsePages * pb,
+      mappedReadyBytes: () => self.mappedReadyBytes(),
+      release: (time, nbytes, trigger, quantumBytes = 0) => counted(time, trigger, quantumBytes, () => heap().release(nbytes)),
+      releaseIdle: (time, cutoff, trigger) => counted(time, trigger, 0, () => heap().releaseIdle(cutoff)),
+      get lastReleaseNs() {
+        return self.lastReleaseNs;
+      },
+    };
   }
 
   private takeSnapshot(): void {
@@ -332,6 +422,12 @@ export class Replayer {
     const peakHeap = this.peakHeapPages * pb;
     const free = this.atPeak.freePages;
     const ratio = (num: number, den: number): number | null => (den > 0 ? num / den : null);
+    let cpuNs = 0;
+    const releases: ReplayResult['summary']['releases'] = {};
+    for (const [t, st] of this.byTrigger) {
+      cpuNs += st.modelNs;
+      if (st.calls > 0) releases[t] = { bytes: st.bytes, calls: st.calls, modelNs: Math.round(st.modelNs) };
+    }
     return {
       schema: 'heapsim.result/1',
       trace: {
@@ -346,7 +442,7 @@ export class Replayer {
       backend: this.backend.name,
       goVersion: this.backend.goVersion,
       policy: this.policy.name,
-      options: { reserve: this.reserve, madvise: os.madvise, physPageBytes: os.physPageBytes, ulimitVBytes: Number.isFinite(os.ulimitVBytes) ? os.ulimitVBytes : null, seed: this.seed, timing: this.timing },
+      options: { reserve: this.reserve, madvise: os.madvise, physPageBytes: os.physPageBytes, ulimitVBytes: Number.isFinite(os.ulimitVBytes) ? os.ulimitVBytes : null, seed: this.seed, timing: this.timing, gogc: this.gogc, gomaxprocs: this.gomaxprocs, memoryLimitBytes: this.initialLimit },
       outcome: this.oom === null ? 'ok' : 'oom',
       oom: this.oom,
       summary: {
@@ -384,6 +480,11 @@ export class Replayer {
         refaults: os.refaults,
         lastGcLiveBytes: this.lastGcLiveBytes === NOT_GIVEN ? null : this.lastGcLiveBytes,
         limitBytes: this.limitBytes === NOT_GIVEN ? null : this.limitBytes,
+        mappedReadyBytes: this.mappedReadyBytes(),
+        timeAboveLimitNs: this.aboveLimitNs,
+        scavengerCpuNs: Math.round(cpuNs),
+        scavengerCpuShare: duration > 0 ? cpuNs / duration : null,
+        releases,
         addrMatch: this.addrChecked > 0 ? this.addrMatched / this.addrChecked : null,
         addrChecked: this.addrChecked,
         firstAddrMiss: this.firstAddrMiss,

@@ -61,6 +61,12 @@ function runLoaded(trace: LoadedTrace, options: ReplayOptions & ProgressOptions)
   return r;
 }
 
+/** One column of a comparison: a backend under a policy. */
+export interface CompareRun {
+  backend: string;
+  policy?: string;
+}
+
 /**
  * Replays one loaded trace on several backends (the trace is parsed once) and sets each
  * result's placementMatch: the share of allocations that landed at the same address as
@@ -68,12 +74,13 @@ function runLoaded(trace: LoadedTrace, options: ReplayOptions & ProgressOptions)
  */
 export function compareLoaded(
   trace: LoadedTrace,
-  backendNames: string[],
-  options: Omit<ReplayOptions, 'backend' | 'timeline'> & ProgressOptions & { timelineFor?: (backend: string) => Timeline | undefined } = {},
+  runs: (string | CompareRun)[],
+  options: Omit<ReplayOptions, 'backend' | 'timeline'> & ProgressOptions & { timelineFor?: (backend: string, policy: string) => Timeline | undefined } = {},
 ): ReplayResult[] {
   let first: Float64Array | null = null;
-  return backendNames.map((backend) => {
-    const r = runLoaded(trace, { ...options, backend, recordAddrs: true, timeline: options.timelineFor?.(backend) });
+  return runs.map((run) => {
+    const { backend, policy = options.policy ?? 'trace' } = typeof run === 'string' ? { backend: run } : run;
+    const r = runLoaded(trace, { ...options, backend, policy, recordAddrs: true, timeline: options.timelineFor?.(backend, policy) });
     const addrs = r.allocationAddresses;
     const result = r.result(trace.stats);
     if (first === null) first = addrs;

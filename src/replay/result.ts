@@ -33,7 +33,7 @@ export interface ReplayResult {
   backend: string;
   goVersion: string;
   policy: string;
-  options: { reserve: 'upfront' | 'pretend' | 'arenas'; madvise: 'dontneed' | 'free'; physPageBytes: number; ulimitVBytes: number | null; seed: number; timing: boolean };
+  options: { reserve: 'upfront' | 'pretend' | 'arenas'; madvise: 'dontneed' | 'free'; physPageBytes: number; ulimitVBytes: number | null; seed: number; timing: boolean; gogc: number; gomaxprocs: number; memoryLimitBytes: number | null };
   outcome: 'ok' | 'oom';
   oom: { seq: number; time: number; line: number; op: string; message: string } | null;
   summary: {
@@ -75,6 +75,15 @@ export interface ReplayResult {
     refaults: number;
     lastGcLiveBytes: number | null;
     limitBytes: number | null;
+    /** Go 1.19's mappedReady at the end: retained heap + metadata Go counts as Ready. */
+    mappedReadyBytes: number;
+    /** Trace time during which RSS was above the memory limit in force. */
+    timeAboveLimitNs: number;
+    /** Modelled CPU time of every release (all triggers), and its share of one CPU over the trace. */
+    scavengerCpuNs: number;
+    scavengerCpuShare: number | null;
+    /** Per trigger (trace, explicit, periodic, background, growth, reuse, limit). */
+    releases: Record<string, { bytes: number; calls: number; modelNs: number }>;
     addrMatch: number | null;
     addrChecked: number;
     firstAddrMiss: { seq: number; line: number; want: number; got: number } | null;

@@ -7,6 +7,7 @@ import { Chalk, type ChalkInstance } from 'chalk';
 import type { LatencyStats, ReplayResult } from '../replay/result.js';
 import type { Regression } from '../check/check.js';
 import { formatBytes, formatCount, formatNs, formatRatio } from './format.js';
+import { TRIGGERS } from '../policy/types.js';
 
 type Kind = 'bytes' | 'count' | 'ratio' | 'ns' | 'work';
 type Better = 'lower' | 'higher' | null;
@@ -53,6 +54,15 @@ export const FRAGMENTATION_METRICS: Metric[] = [
   m('largest free run at peak heap', 'bytes', 'higher', (r) => r.fragmentation.largestFreeRunBytesAtPeak),
   m('free at peak heap', 'bytes', null, (r) => r.fragmentation.freeBytesAtPeak),
   m('free runs at peak heap', 'count', 'lower', (r) => r.fragmentation.freeRunsAtPeak),
+];
+
+/** Release figures: per trigger, the scavenger's modelled CPU, and the memory limit. */
+export const RELEASE_METRICS: Metric[] = [
+  ...TRIGGERS.map((t) => m(`released: ${t}`, 'bytes', null, (r) => r.summary.releases?.[t]?.bytes ?? null)),
+  m('release CPU (modelled)', 'ns', 'lower', (r) => (r.summary.scavengerCpuNs > 0 ? r.summary.scavengerCpuNs : null)),
+  m('release CPU share of one CPU', 'ratio', 'lower', (r) => (r.summary.scavengerCpuNs > 0 ? r.summary.scavengerCpuShare : null)),
+  m('memory limit (at end)', 'bytes', null, (r) => r.summary.limitBytes),
+  m('time with RSS above the limit', 'ns', 'lower', (r) => (r.summary.limitBytes !== null || r.summary.timeAboveLimitNs > 0 ? r.summary.timeAboveLimitNs : null)),
 ];
 
 const OPS = ['alloc', 'free', 'scavenge'] as const;
@@ -140,10 +150,17 @@ export function renderReplay(r: ReplayResult, options: RenderOptions): string {
   for (const [title, metrics] of [
     ['Summary', SUMMARY_METRICS],
     ['Fragmentation', FRAGMENTATION_METRICS],
+    ['Releases', RELEASE_METRICS],
   ] as const) {
     const t = makeTable([title, ''], c);
-    for (const x of metrics) if (x.get(r) !== null || x.kind !== 'bytes') t.push([x.label, { hAlign: 'right', content: fmt(x.kind, x.get(r)) }]);
-    parts.push(t.toString());
+    const optional = title === 'Releases';
+    let rows = 0;
+    for (const x of metrics) {
+      if (x.get(r) === null && (x.kind === 'bytes' || optional)) continue;
+      t.push([x.label, { hAlign: 'right', content: fmt(x.kind, x.get(r)) }]);
+      rows++;
+    }
+    if (rows > 0) parts.push(t.toString());
   }
   const lt = makeTable(['Latency', ...LATENCY_COLUMNS.map((x) => x.label)], c);
   for (const op of OPS) {
@@ -179,8 +196,10 @@ export function renderCompare(results: ReplayResult[], options: RenderOptions, c
   for (const [name, metrics] of [
     ['Summary', SUMMARY_METRICS],
     ['Fragmentation', FRAGMENTATION_METRICS],
+    ['Releases', RELEASE_METRICS],
     ['Latency', LATENCY_METRICS],
   ] as const) {
+    if (metrics.every((x) => results.every((r) => x.get(r) === null))) continue;
     section(name);
     for (const x of metrics) {
       const base = x.get(first);

@@ -68,6 +68,9 @@ export class BitmapHeap implements PageHeap {
   private readonly summaryBase: number[] = [];
   private readonly scavIndexBase: number;
   private chunkArrays = 0;
+  /** Per chunk: the trace time a page in it was last freed (for releaseIdle). */
+  private readonly chunkFreedAt = new Map<number, number>();
+  growHook: ((grownBytes: number) => void) | null = null;
   metadataReservedBytes = 0;
   metadataCommittedBytes = 0;
 
@@ -102,6 +105,11 @@ export class BitmapHeap implements PageHeap {
 
   get releasedPages(): number {
     return this.releasedBytes / PAGE_BYTES;
+  }
+
+  /** h.arenas' L2 map comes from sysAllocOS, which mappedReady does not count. */
+  get metadataReadyBytes(): number {
+    return this.metadataCommittedBytes - (this.arenaL2Mapped ? ARENA_L2_BYTES : 0);
   }
 
   /** Counts committed metadata, and as reserved too when it was mapped fresh (not in a reservation). */
@@ -223,6 +231,7 @@ export class BitmapHeap implements PageHeap {
     }
     const v = this.arenaBase;
     this.arenaBase = nBase;
+    if (this.growHook !== null) this.growHook(nBase - v);
     this.growInto(v, nBase - v);
   }
 
@@ -274,7 +283,9 @@ export class BitmapHeap implements PageHeap {
 
   free(base: number, npages: number): void {
     const w0 = bitsWork.n;
-    this.pages.free(base + OFFSET, npages, false);
+    const o = base + OFFSET;
+    for (let ci = chunkIndex(o), last = chunkIndex(o + npages * PAGE_BYTES - 1); ci <= last; ci++) this.chunkFreedAt.set(ci, this.now);
+    this.pages.free(o, npages, false);
     this.bitsWork += bitsWork.n - w0;
   }
 
@@ -284,6 +295,25 @@ export class BitmapHeap implements PageHeap {
     this.releasedBytes += r;
     this.bitsWork += bitsWork.n - w0;
     return r;
+  }
+
+  releaseIdle(cutoff: number): number {
+    // The bitmap has no spans and so no unused-since times: it keeps one per 4 MiB chunk,
+    // the last time a page in it was freed, and releases all of a chunk's free pages
+    // once that time is older than the cutoff. Coarser than Go 1.11's per-span stamp
+    // (one recent free keeps a whole chunk), and a cross-era what-if in any case.
+    const w0 = bitsWork.n;
+    let released = 0;
+    for (const [ci, at] of this.chunkFreedAt) {
+      this.ownWork++;
+      if (at < cutoff) {
+        released += this.pages.scavengeChunk(ci);
+        this.chunkFreedAt.delete(ci);
+      }
+    }
+    this.releasedBytes += released;
+    this.bitsWork += bitsWork.n - w0;
+    return released;
   }
 
   /** Flushes P's page cache back to the page allocator (procresize destroying a P). */

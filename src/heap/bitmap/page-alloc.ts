@@ -611,6 +611,13 @@ export class PageAlloc {
     return released;
   }
 
+  /** Releases every free, unscavenged page of chunk ci that the scavenger may take. */
+  scavengeChunk(ci: number): number {
+    let released = 0;
+    for (let r = this.scavengeOne(ci, Infinity); r > 0; r = this.scavengeOne(ci, Infinity)) released += r;
+    return released;
+  }
+
   private scavengeOne(ci: number, max: number): number {
     const maxPages = max === Infinity ? Infinity : Math.ceil(max / PAGE_BYTES);
     const minPages = this.minScavPages;

@@ -85,6 +85,7 @@ export class SpanHeap implements PageHeap {
   freePages = 0;
   now = 0;
   lastScavengedPages = 0;
+  growHook: ((grownBytes: number) => void) | null = null;
   private ownWork = 0;
 
   private readonly os: OsMemory;
@@ -254,6 +255,8 @@ export class SpanHeap implements PageHeap {
       }
     }
     this.os.map(at, pages * this.pageBytes);
+    // Go 1.12's mheap.grow scavenged (scavengeLargest) before freeing the new span in.
+    if (this.growHook !== null) this.growHook(pages * this.pageBytes);
     const s = new Span(this.heapPages, pages);
     s.unusedSince = this.now;
     this.heapPages += pages;
@@ -291,6 +294,17 @@ export class SpanHeap implements PageHeap {
       for (let s = this.small[i]; s !== null; s = s.next) if (s.npreleased < s.npages) list.push(s);
       pass(list);
     }
+    return released;
+  }
+
+  releaseIdle(cutoff: number): number {
+    // mheap.scavenge(k, now, limit): every free span with now-unusedsince > limit that is
+    // not wholly released (scavengelist per small list, then the large spans).
+    let released = 0;
+    this.forEachFree((s) => {
+      this.ownWork++;
+      if (s.unusedSince < cutoff && s.npreleased < s.npages) released += this.releaseSpan(s);
+    });
     return released;
   }
 

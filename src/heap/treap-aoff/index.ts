@@ -40,6 +40,8 @@ export const HUGE_PAGE_BYTES = 2 << 20;
 
 class FreeSpan implements AddrSpan {
   scavenged = false;
+  /** Trace time the span last became free (unusedsince; Go 1.13 still kept it). */
+  unusedSince = 0;
   node: AddrNode | null = null;
   constructor(
     public page: number,
@@ -53,6 +55,7 @@ export class AddressOrderedHeap implements PageHeap {
   heapPages = 0;
   now = 0;
   lastScavengedPages = 0;
+  growHook: ((grownBytes: number) => void) | null = null;
   freePages = 0;
   /** Sum of released() over free spans: the runtime's heap_released. */
   private releasedBytes = 0;
@@ -155,6 +158,7 @@ export class AddressOrderedHeap implements PageHeap {
 
   free(base: number, npages: number): void {
     const s = new FreeSpan((base - ARENA_BASE) / this.pageBytes, npages);
+    s.unusedSince = this.now;
     this.coalesce(s);
     this.add(s);
   }
@@ -164,8 +168,11 @@ export class AddressOrderedHeap implements PageHeap {
     const base = ARENA_BASE + this.heapPages * this.pageBytes;
     this.os.reserve(base, bytes);
     this.os.map(base, bytes);
+    // growAddSpan: scavengeIfNeededLocked(size) runs before the new span is added.
+    if (this.growHook !== null) this.growHook(bytes);
     const s = new FreeSpan(this.heapPages, bytes / this.pageBytes);
     s.scavenged = true;
+    s.unusedSince = this.now;
     this.heapPages += s.npages;
     this.coalesce(s);
     this.add(s);
@@ -237,6 +244,30 @@ export class AddressOrderedHeap implements PageHeap {
     return released;
   }
 
+  releaseIdle(cutoff: number): number {
+    // The Go 1.11 rule on Go 1.13's spans (a cross-era what-if: Go 1.13 replaced it with
+    // the background scavenger): release each unscavenged free span idle since before
+    // cutoff, whole, and coalesce it with its scavenged neighbours.
+    const idle: FreeSpan[] = [];
+    this.treap.forEachNode((n) => {
+      this.ownWork++;
+      const s = n.span as FreeSpan;
+      if (!s.scavenged && s.unusedSince < cutoff) idle.push(s);
+    });
+    let released = 0;
+    for (const s of idle) {
+      // An earlier span's coalesce may have absorbed this one.
+      if (this.byStart.get(s.page) !== s || s.scavenged) continue;
+      const [start, end] = this.physBounds(s);
+      if (start >= end) continue;
+      this.drop(s, false);
+      released += this.scavenge(s);
+      this.coalesce(s);
+      this.add(s);
+    }
+    return released;
+  }
+
   /** Splits the top of t's span off as a new span of about `size` bytes, or null. */
   private scavengeSplit(t: AddrNode, size: number): FreeSpan | null {
     const s = t.span as FreeSpan;
@@ -251,6 +282,7 @@ export class AddressOrderedHeap implements PageHeap {
     if (base === start) return null;
     const splitPage = (base - ARENA_BASE) / this.pageBytes;
     const top = new FreeSpan(splitPage, s.page + s.npages - splitPage);
+    top.unusedSince = s.unusedSince;
     this.byEnd.delete(s.page + s.npages - 1);
     s.npages -= top.npages;
     this.byEnd.set(s.page + s.npages - 1, s);

@@ -1,0 +1,94 @@
+// The policy seam: when the runtime gives memory back, and how much.
+//
+// A policy is the runtime's release *rule* of one Go version: the periodic scavenger,
+// the scavenging on growth and on the allocation path, the paced background scavenger,
+// the memory limit. It never picks pages: it asks the engine, through PolicyContext, to
+// release N bytes, and the backend answers in its era's page order. It sees what the
+// runtime saw: its own statistics (heap_sys - heap_released, heap_inuse), the gc rows
+// (marked heap -> heap goal), the limit rows, and trace time. It never sees the OS's
+// RSS, as Go never did.
+//
+// Time: the engine calls advance(t) before every event at time t (and once at the end),
+// so a policy runs its timers and background work up to t; it may release at any time
+// in [previous event, t], and says when, so that time-weighted figures stay exact.
+
+/** Why bytes were released: the figures are kept per trigger. */
+export const TRIGGERS = ['trace', 'explicit', 'periodic', 'background', 'growth', 'reuse', 'limit'] as const;
+export type Trigger = (typeof TRIGGERS)[number];
+
+export const TRIGGER_DOC: Record<Trigger, string> = {
+  trace: "the trace's own scavenge rows (policy trace)",
+  explicit: 'debug.FreeOSMemory (an empty scavenge row)',
+  periodic: "sysmon's periodic scavenge of spans idle for 5 minutes (Go 1.8-1.12)",
+  background: 'the paced background scavenger (Go 1.13+)',
+  growth: 'scavenging when the heap grows (Go 1.12+)',
+  reuse: 'scavenging when an allocation reuses released memory (Go 1.12-1.13)',
+  limit: 'the allocation path holding the memory limit (Go 1.19)',
+};
+
+export interface PolicyContext {
+  /** Runtime page size (8192). */
+  readonly pageBytes: number;
+  readonly physPageBytes: number;
+  /** GOGC; negative when off. */
+  readonly gogc: number;
+  readonly gomaxprocs: number;
+  /** heap_sys - heap_released: what the runtime believes it retains of the heap. */
+  retainedBytes(): number;
+  /** heap_inuse: bytes in in-use spans. */
+  inUseBytes(): number;
+  /**
+   * mappedReady (Go 1.19): mapped memory not released — the retained heap plus the
+   * allocator metadata Go counts as Ready. Compared against the memory limit.
+   */
+  mappedReadyBytes(): number;
+  /**
+   * Releases at least nbytes (negative: every free page) at trace time `time`, counted
+   * under `trigger`. `quantumBytes` > 0 charges one madvise per quantum, as a scavenger
+   * that works in fixed quanta (Go 1.19: 64 KiB) issues them. Returns the bytes released.
+   */
+  release(time: number, nbytes: number, trigger: Trigger, quantumBytes?: number): number;
+  /** Releases the free spans unused since before `cutoff` (Go 1.8-1.12's sysmon rule). */
+  releaseIdle(time: number, cutoff: number, trigger: Trigger): number;
+  /** Modelled CPU time (ns) of the last release or releaseIdle call. */
+  readonly lastReleaseNs: number;
+}
+
+export interface ReleasePolicy {
+  readonly name: string;
+  /** Runs timers and background work up to trace time t. */
+  advance(t: number): void;
+  /** A scavenge row: bytes, or -1 when empty (debug.FreeOSMemory). Returns bytes released. */
+  onScavengeRow(t: number, bytes: number): number;
+  /** A GC cycle ended with markedBytes of live heap. */
+  onGc(t: number, markedBytes: number): void;
+  /** The memory limit became limitBytes (Infinity: none). */
+  onLimit(t: number, limitBytes: number): void;
+  /** The backend is growing by grownBytes; the new memory is not yet free to allocate. */
+  onGrow(t: number, grownBytes: number): void;
+  /**
+   * After an allocation of npages: scavengedBytes of it had been released (the
+   * allocation faults them back in), and the heap grew by grownBytes to satisfy it.
+   */
+  afterAlloc(t: number, npages: number, scavengedBytes: number, grownBytes: number): void;
+}
+
+/** Defaults: react to nothing; FreeOSMemory releases everything. */
+export abstract class PolicyBase implements ReleasePolicy {
+  abstract readonly name: string;
+  constructor(protected readonly ctx: PolicyContext) {}
+  advance(_t: number): void {}
+  onScavengeRow(t: number, bytes: number): number {
+    return bytes < 0 ? this.ctx.release(t, -1, 'explicit') : 0;
+  }
+  onGc(_t: number, _markedBytes: number): void {}
+  onLimit(_t: number, _limitBytes: number): void {}
+  onGrow(_t: number, _grownBytes: number): void {}
+  afterAlloc(_t: number, _npages: number, _scavengedBytes: number, _grownBytes: number): void {}
+}
+
+/** The heap goal after a cycle that marked `markedBytes`: marked * (1 + GOGC/100). */
+export function heapGoalBytes(markedBytes: number, gogc: number): number {
+  return gogc < 0 ? Infinity : markedBytes + Math.floor((markedBytes * gogc) / 100);
+}
+
