@@ -98,6 +98,7 @@ interface ReplayFlags {
   gogc?: number;
   gomaxprocs?: number;
   memoryLimit?: number;
+  thp?: 'never' | 'madvise' | 'always';
 }
 
 /** The run knobs replay and compare pass to the engine. */
@@ -107,6 +108,7 @@ function runOptions(flags: Omit<ReplayFlags, 'policy'>) {
     physPageBytes: flags.physPage,
     ulimitVBytes: flags.ulimitV,
     madvise: flags.madvise,
+    thp: flags.thp,
     reserve: flags.reserve,
     timing: flags.timing,
     gogc: flags.gogc,
@@ -261,6 +263,7 @@ function simulationOptions(cmd: Command): Command {
     .option('--phys-page <bytes>', 'physical page size: 4096, 16384 or 65536', physPage, 4096)
     .addOption(new Option('--reserve <mode>', 'address space: upfront (whole arena at start, as in 2011), pretend (map on demand, Go 1.8), arenas (64 MiB at a time, Go 1.11+); default: the backend\'s era').choices(['upfront', 'pretend', 'arenas']))
     .addOption(new Option('--madvise <mode>', 'how released pages leave RSS: dontneed (at once) or free (MADV_FREE: lazily; Go 1.12-1.15 on Linux)').choices(['dontneed', 'free']).default('dontneed'))
+    .addOption(new Option('--thp <mode>', 'transparent huge pages (2 MiB, 4 KiB pages only): never, madvise (what Debian 12 and Ubuntu report), always (commonly RHEL\'s)').choices(['never', 'madvise', 'always']).default('never'))
     .option('--seed <n>', 'seed for backends with random choices', (v) => intFlag(v, '--seed'), 1)
     .option('--gogc <n>', 'GOGC for the heap goal policies pace to (default: the trace\'s gogc metadata, else 100; "off")', (v) => (v === 'off' ? -1 : intFlag(v, '--gogc')))
     .option('--gomaxprocs <n>', 'CPUs whose 1% the go1.19 scavenger may use (default: the trace\'s gomaxprocs metadata, else 1)', (v) => intFlag(v, '--gomaxprocs', 1))

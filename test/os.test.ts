@@ -145,3 +145,72 @@ describe('simulated OS', () => {
     expect(os.residentBytesIn(BASE, 100 * phys)).toBe(resident.subarray(0, 100).reduce((s, x) => s + x, 0) * phys);
   });
 });
+
+describe('transparent huge pages (--thp)', () => {
+  const HUGE = 2 << 20;
+  const BASE = 0xc000000000; // 2 MiB aligned
+  const mapped = (thp: 'never' | 'madvise' | 'always', bytes = 2 * HUGE) => {
+    const os = new SimOS({ thp });
+    os.reserve(BASE, bytes);
+    os.map(BASE, bytes);
+    return os;
+  };
+
+  test('never: a write faults in only its 4 KiB pages', () => {
+    const os = mapped('never');
+    expect(os.touch(BASE, 8192)).toBe(2);
+    expect(os.rssBytes).toBe(8192);
+    expect(os.hugeFaults).toBe(0);
+  });
+
+  test('always: the first write into an empty huge page maps all 2 MiB with one fault', () => {
+    const os = mapped('always');
+    expect(os.touch(BASE + 4096, 8192)).toBe(1);
+    expect(os.rssBytes).toBe(HUGE);
+    expect([os.pageFaults, os.hugeFaults]).toEqual([1, 1]);
+    // The rest of that huge page is already resident; the next one faults whole too.
+    expect(os.touch(BASE + HUGE - 4096, 8192)).toBe(1);
+    expect(os.rssBytes).toBe(2 * HUGE);
+  });
+
+  test('madvise: only ranges marked MADV_HUGEPAGE, and only huge pages they cover whole', () => {
+    const os = mapped('madvise');
+    os.adviseHuge(BASE + 4096, 2 * HUGE - 4096, true); // covers the second huge page whole only
+    os.touch(BASE, 4096);
+    expect(os.rssBytes).toBe(4096);
+    os.touch(BASE + HUGE, 4096);
+    expect(os.rssBytes).toBe(4096 + HUGE);
+    expect(os.hugeFaults).toBe(1);
+  });
+
+  test('always with MADV_NOHUGEPAGE: small pages on every huge page the advice touches', () => {
+    const os = mapped('always');
+    os.adviseHuge(BASE + HUGE - 4096, 8192, false);
+    os.touch(BASE, 4096);
+    os.touch(BASE + HUGE, 4096);
+    expect(os.rssBytes).toBe(8192);
+    expect(os.hugeFaults).toBe(0);
+  });
+
+  test('releasing part of a huge page splits it; a partly resident range refills by small pages', () => {
+    const os = mapped('always');
+    os.touch(BASE, 4096);
+    expect(os.release(BASE, 64 << 10)).toBe(64 << 10);
+    expect(os.rssBytes).toBe(HUGE - (64 << 10));
+    expect(os.touch(BASE, 8192)).toBe(2);
+    expect(os.refaults).toBe(2);
+    expect(os.rssBytes).toBe(HUGE - (64 << 10) + 8192);
+  });
+
+  test('a huge page not wholly mapped is never backed by one', () => {
+    const os = new SimOS({ thp: 'always' });
+    os.reserve(BASE, HUGE);
+    os.map(BASE, HUGE / 2);
+    os.touch(BASE, 4096);
+    expect(os.rssBytes).toBe(4096);
+  });
+
+  test('THP needs 4 KiB pages', () => {
+    expect(() => new SimOS({ thp: 'always', physPageBytes: 65536 })).toThrow(RangeError);
+  });
+});

@@ -186,3 +186,31 @@ describe('replay CLI', () => {
     else expect(j.summary.addrMatch).toBeNull();
   });
 });
+
+describe('--thp through the engine', () => {
+  // One 4 MiB span: two whole huge pages when 2 MiB-aligned.
+  const TEXT = ['time,op,id,pages,bytes', '0,alloc,a,512,', '10,free,a,,', '20,scavenge,,,', '30,alloc,b,512,'].join('\n');
+  const go = async (backend: string, thp: 'never' | 'madvise' | 'always') => replayReader(await openTraceText(TEXT, 'thp.csv'), { backend, thp, timing: false });
+
+  test('madvise: Go 1.19 (bitmap) marks used spans MADV_HUGEPAGE, so they fault in 2 MiB at a time', async () => {
+    const r = await go('bitmap', 'madvise');
+    expect(r.summary.hugePageFaults).toBeGreaterThanOrEqual(2);
+    // The span-era backend makes no MADV_HUGEPAGE calls: small pages only.
+    const list = await go('list', 'madvise');
+    expect(list.summary.hugePageFaults).toBe(0);
+    expect(list.summary.pageFaults).toBe(2 * 1024);
+  });
+
+  test('always: every backend gets huge pages; faults drop 512-fold and cost more each', async () => {
+    const never = await go('list', 'never');
+    const always = await go('list', 'always');
+    expect(always.summary.hugePageFaults).toBe(4);
+    expect(always.summary.pageFaults).toBe(4);
+    expect(never.summary.pageFaults).toBe(2048);
+    expect(always.latency.alloc.modelMaxNs).toBeLessThan(never.latency.alloc.modelMaxNs);
+  });
+
+  test('--thp with 64 KiB pages is a usage error', async () => {
+    await expect(replayReader(await openTraceText(TEXT, 'thp.csv'), { thp: 'always', physPageBytes: 65536 })).rejects.toThrow(/4 KiB pages/);
+  });
+});

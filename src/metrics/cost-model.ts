@@ -18,11 +18,13 @@ export const COST = {
   zeroPerKiBNs: 25,
 } as const;
 
-export function modelledNs(work: number, syscalls: number, releasedBytes: number, faults: number, physPageBytes: number): number {
+/** `hugeFaults` of the `faults` mapped a whole 2 MiB transparent huge page each. */
+export function modelledNs(work: number, syscalls: number, releasedBytes: number, faults: number, physPageBytes: number, hugeFaults = 0): number {
   return (
     work * COST.workUnitNs +
     syscalls * COST.syscallNs +
     (releasedBytes / 4096) * COST.releasePer4KiBNs +
-    faults * (COST.pageFaultNs + (physPageBytes / 1024) * COST.zeroPerKiBNs)
+    (faults - hugeFaults) * (COST.pageFaultNs + (physPageBytes / 1024) * COST.zeroPerKiBNs) +
+    hugeFaults * (COST.pageFaultNs + ((2 << 20) / 1024) * COST.zeroPerKiBNs)
   );
 }

@@ -43,7 +43,24 @@ export interface OsOptions {
   ulimitVBytes?: number;
   /** What release does: MADV_DONTNEED (drop now) or MADV_FREE (drop lazily). */
   madvise?: 'dontneed' | 'free';
+  /** Transparent huge pages (/sys/kernel/mm/transparent_hugepage/enabled); default never. */
+  thp?: ThpMode;
 }
+
+/**
+ * THP: `always` backs any suitable anonymous range with huge pages unless it was marked
+ * MADV_NOHUGEPAGE; `madvise` only ranges marked MADV_HUGEPAGE; `never` none. `madvise` is
+ * what Debian 12 (this project's CI machine) and recent Ubuntu report; RHEL is commonly
+ * documented as `always`. The model: the first write into a 2 MiB-aligned range that is
+ * wholly mapped, eligible and has no resident page maps all of it (one fault, 2 MiB of
+ * RSS); releasing part of a huge page splits it (only the released pages leave RSS).
+ * khugepaged's later collapsing of partly resident ranges is not modelled.
+ */
+export type ThpMode = 'never' | 'madvise' | 'always';
+/** The x86-64 transparent huge page: 2 MiB (512 pages of 4 KiB). */
+export const THP_BYTES = 2 << 20;
+const ADVICE_HUGE = 1;
+const ADVICE_NOHUGE = 2;
 
 /** A reserve or map that RLIMIT_AS refused: the simulated program is out of memory. */
 export class AddressSpaceLimitError extends Error {
@@ -60,6 +77,7 @@ export class AddressSpaceLimitError extends Error {
 /** The narrow interface backends see. Addresses and lengths are bytes. */
 export interface OsMemory {
   readonly physPageBytes: number;
+  readonly thp: ThpMode;
   reserve(base: number, bytes: number): void;
   map(base: number, bytes: number): void;
   /** mmap(NULL, ...): the kernel picks the address (top-down below the mmap base). */
@@ -67,6 +85,8 @@ export interface OsMemory {
   touch(base: number, bytes: number): number;
   release(base: number, bytes: number): number;
   unmap(base: number, bytes: number): void;
+  /** madvise(MADV_HUGEPAGE) when huge, else MADV_NOHUGEPAGE, on [base, base+bytes). */
+  adviseHuge(base: number, bytes: number, huge: boolean): void;
 }
 
 /** Where the simulated kernel starts placing mmap(NULL) mappings, going down. */
@@ -114,8 +134,13 @@ export class SimOS implements OsMemory {
   munmapCalls = 0;
   releasedBytes = 0;
   pageFaults = 0;
+  /** Faults that mapped a whole transparent huge page (counted in pageFaults too). */
+  hugeFaults = 0;
   refaults = 0;
   vsizeBytes = 0;
+  readonly thp: ThpMode;
+  /** Per 2 MiB huge page: the last MADV_(NO)HUGEPAGE advice covering it. */
+  private readonly hugeAdvice = new Map<number, number>();
   committedBytes = 0;
 
   private readonly regions = new RegionMap();
@@ -133,6 +158,69 @@ export class SimOS implements OsMemory {
     }
     this.ulimitVBytes = options.ulimitVBytes ?? Infinity;
     this.madvise = options.madvise ?? 'dontneed';
+    this.thp = options.thp ?? 'never';
+    if (this.thp !== 'never' && p !== 4096) throw new RangeError(`transparent huge pages are modelled with 4 KiB pages only, not ${p}`);
+  }
+
+  adviseHuge(base: number, bytes: number, huge: boolean): void {
+    if (bytes <= 0) return;
+    this.madviseCalls++;
+    // The flag is per VMA; a huge page can only be used when all of it carries it, so
+    // MADV_HUGEPAGE counts for the huge pages it covers whole, MADV_NOHUGEPAGE for every
+    // huge page it touches.
+    const first = huge ? Math.ceil(base / THP_BYTES) : Math.floor(base / THP_BYTES);
+    const end = huge ? Math.floor((base + bytes) / THP_BYTES) : Math.ceil((base + bytes) / THP_BYTES);
+    for (let h = first; h < end; h++) this.hugeAdvice.set(h, huge ? ADVICE_HUGE : ADVICE_NOHUGE);
+  }
+
+  /** Whether a fault in huge page h may map all of it (THP mode, advice, whole range mapped, none resident). */
+  private hugeFaultable(h: number): boolean {
+    const advice = this.hugeAdvice.get(h);
+    if (this.thp === 'always' ? advice === ADVICE_NOHUGE : advice !== ADVICE_HUGE) return false;
+    const start = h * THP_BYTES;
+    return this.regions.covers(start, start + THP_BYTES, MAPPED) && this.residentBytesIn(start, THP_BYTES) === 0;
+  }
+
+  /** A huge page fault: every page of huge page h becomes resident at once. */
+  private hugeFault(h: number): void {
+    const start = h * THP_BYTES;
+    const pages = THP_BYTES / this.physPageBytes;
+    let refaults = 0;
+    this.eachWordCreate(start, THP_BYTES, (block, w, mask) => {
+      const again = mask & block[BLOCK_WORDS + w];
+      if (again !== 0) {
+        refaults += popcount(again);
+        block[BLOCK_WORDS + w] &= ~again;
+      }
+      block[w] |= mask;
+    });
+    this.residentPages += pages;
+    this.pageFaults++;
+    this.hugeFaults++;
+    this.refaults += refaults > 0 ? 1 : 0;
+  }
+
+  /** Like eachWord, creating blocks. */
+  private eachWordCreate(base: number, bytes: number, fn: (block: Uint32Array, w: number, mask: number) => void): void {
+    const first = Math.floor(base / this.physPageBytes);
+    const last = Math.floor((base + bytes - 1) / this.physPageBytes);
+    for (let page = first; page <= last; ) {
+      const blockIndex = Math.floor(page / BLOCK_PAGES);
+      const blockBase = blockIndex * BLOCK_PAGES;
+      const stop = Math.min(last + 1, blockBase + BLOCK_PAGES);
+      let block = this.blocks.get(blockIndex);
+      if (block === undefined) {
+        block = new Uint32Array(3 * BLOCK_WORDS);
+        this.blocks.set(blockIndex, block);
+      }
+      for (let i = page - blockBase; i < stop - blockBase; ) {
+        const lo = i & 31;
+        const hi = Math.min(32, lo + (stop - blockBase - i));
+        fn(block, i >>> 5, bitRange(lo, hi));
+        i += hi - lo;
+      }
+      page = stop;
+    }
   }
 
   get lazyFreeBytes(): number {
@@ -235,6 +323,16 @@ export class SimOS implements OsMemory {
         }
       }
     }
+    let hugeFaults = 0;
+    if (this.thp !== 'never') {
+      // A first write into an empty, eligible huge page maps all 2 MiB of it.
+      for (let h = Math.floor(base / THP_BYTES); h * THP_BYTES < end; h++) {
+        if (this.hugeFaultable(h)) {
+          this.hugeFault(h);
+          hugeFaults++;
+        }
+      }
+    }
     const first = Math.floor(base / this.physPageBytes);
     const last = Math.floor((end - 1) / this.physPageBytes);
     let faults = 0;
@@ -276,7 +374,7 @@ export class SimOS implements OsMemory {
     this.residentPages += faults;
     this.pageFaults += faults;
     this.refaults += refaults;
-    return faults;
+    return faults + hugeFaults;
   }
 
   /**

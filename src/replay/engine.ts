@@ -11,7 +11,7 @@
 // - A Replayer is fed batches synchronously, so `compare` can feed one parsed trace to
 //   several replayers without reading it again.
 
-import { AddressSpaceLimitError, SimOS } from '../os/sim-os.js';
+import { AddressSpaceLimitError, SimOS, type ThpMode } from '../os/sim-os.js';
 import { defaultBackend, findBackend } from '../heap/registry.js';
 import type { BackendInfo, PageHeap, ReserveMode } from '../heap/types.js';
 import { UsageError } from '../errors.js';
@@ -32,6 +32,8 @@ export interface ReplayOptions {
   ulimitVBytes?: number;
   /** Release with MADV_DONTNEED (default) or MADV_FREE. */
   madvise?: 'dontneed' | 'free';
+  /** Transparent huge pages: never (default), madvise, always. */
+  thp?: ThpMode;
   /** Address-space strategy (default: the backend's era). */
   reserve?: ReserveMode;
   /** Measure wall time around each backend call (default true). */
@@ -161,7 +163,10 @@ export class Replayer {
     this.gomaxprocs = options.gomaxprocs ?? (Number.isInteger(metaProcs) && metaProcs > 0 ? metaProcs : 1);
     if (options.memoryLimitBytes !== undefined && Number.isFinite(options.memoryLimitBytes)) this.limitBytes = options.memoryLimitBytes;
     this.initialLimit = this.limitBytes === NOT_GIVEN ? null : this.limitBytes;
-    this.os = new SimOS({ physPageBytes: options.physPageBytes, ulimitVBytes: options.ulimitVBytes, madvise: options.madvise });
+    if (options.thp !== undefined && options.thp !== 'never' && (options.physPageBytes ?? 4096) !== 4096) {
+      throw new UsageError(`--thp ${options.thp} models 2 MiB huge pages over 4 KiB pages; drop --phys-page ${options.physPageBytes}`);
+    }
+    this.os = new SimOS({ physPageBytes: options.physPageBytes, ulimitVBytes: options.ulimitVBytes, madvise: options.madvise, thp: options.thp });
     this.seed = options.seed ?? DEFAULT_SEED;
     const reserve = options.reserve ?? this.backend.reserveModes[0];
     if (!this.backend.reserveModes.includes(reserve)) {
@@ -246,6 +251,7 @@ export class Replayer {
       const sys0 = os.mmapCalls + os.madviseCalls + os.munmapCalls;
       const rel0 = os.releasedBytes;
       const faults0 = os.pageFaults;
+      const huge0 = os.hugeFaults;
       const t0 = this.timing ? performance.now() : 0;
       let addr = NOT_GIVEN;
       let scav = 0;
@@ -291,7 +297,7 @@ export class Replayer {
         this.inUsePages -= pages;
       }
       const work = heap.work - work0;
-      const model = modelledNs(work, os.mmapCalls + os.madviseCalls + os.munmapCalls - sys0, os.releasedBytes - rel0, os.pageFaults - faults0, os.physPageBytes);
+      const model = modelledNs(work, os.mmapCalls + os.madviseCalls + os.munmapCalls - sys0, os.releasedBytes - rel0, os.pageFaults - faults0, os.physPageBytes, os.hugeFaults - huge0);
       this.lat[op].add(ns, work, model);
       if (this.emit !== undefined) {
         this.emit.row(this.seq, time, OP_NAMES[op], b.ids[i], op === OP_SCAVENGE ? NOT_GIVEN : pages, addr, scav, released, work, ns);
@@ -442,7 +448,7 @@ export class Replayer {
       backend: this.backend.name,
       goVersion: this.backend.goVersion,
       policy: this.policy.name,
-      options: { reserve: this.reserve, madvise: os.madvise, physPageBytes: os.physPageBytes, ulimitVBytes: Number.isFinite(os.ulimitVBytes) ? os.ulimitVBytes : null, seed: this.seed, timing: this.timing, gogc: this.gogc, gomaxprocs: this.gomaxprocs, memoryLimitBytes: this.initialLimit },
+      options: { reserve: this.reserve, madvise: os.madvise, physPageBytes: os.physPageBytes, ulimitVBytes: Number.isFinite(os.ulimitVBytes) ? os.ulimitVBytes : null, seed: this.seed, timing: this.timing, thp: os.thp, gogc: this.gogc, gomaxprocs: this.gomaxprocs, memoryLimitBytes: this.initialLimit },
       outcome: this.oom === null ? 'ok' : 'oom',
       oom: this.oom,
       summary: {
@@ -477,6 +483,7 @@ export class Replayer {
         madviseCalls: os.madviseCalls,
         munmapCalls: os.munmapCalls,
         pageFaults: os.pageFaults,
+        hugePageFaults: os.hugeFaults,
         refaults: os.refaults,
         lastGcLiveBytes: this.lastGcLiveBytes === NOT_GIVEN ? null : this.lastGcLiveBytes,
         limitBytes: this.limitBytes === NOT_GIVEN ? null : this.limitBytes,

@@ -33,7 +33,7 @@ export interface ReplayResult {
   backend: string;
   goVersion: string;
   policy: string;
-  options: { reserve: 'upfront' | 'pretend' | 'arenas'; madvise: 'dontneed' | 'free'; physPageBytes: number; ulimitVBytes: number | null; seed: number; timing: boolean; gogc: number; gomaxprocs: number; memoryLimitBytes: number | null };
+  options: { reserve: 'upfront' | 'pretend' | 'arenas'; madvise: 'dontneed' | 'free'; physPageBytes: number; ulimitVBytes: number | null; seed: number; timing: boolean; thp: 'never' | 'madvise' | 'always'; gogc: number; gomaxprocs: number; memoryLimitBytes: number | null };
   outcome: 'ok' | 'oom';
   oom: { seq: number; time: number; line: number; op: string; message: string } | null;
   summary: {
@@ -72,6 +72,8 @@ export interface ReplayResult {
     madviseCalls: number;
     munmapCalls: number;
     pageFaults: number;
+    /** Of pageFaults, those that mapped a whole 2 MiB transparent huge page. */
+    hugePageFaults: number;
     refaults: number;
     lastGcLiveBytes: number | null;
     limitBytes: number | null;

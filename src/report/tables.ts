@@ -44,6 +44,7 @@ export const SUMMARY_METRICS: Metric[] = [
   m('mmap calls', 'count', 'lower', (r) => r.summary.mmapCalls),
   m('page faults', 'count', 'lower', (r) => r.summary.pageFaults),
   m('re-faults of released pages', 'count', 'lower', (r) => r.summary.refaults),
+  m('huge page faults (THP, 2 MiB each)', 'count', null, (r) => (r.options.thp !== 'never' ? r.summary.hugePageFaults : null)),
   m('addr match (vs trace)', 'ratio', 'higher', (r) => r.summary.addrMatch),
 ];
 

@@ -68,6 +68,8 @@ export class BitmapHeap implements PageHeap {
   private readonly summaryBase: number[] = [];
   private readonly scavIndexBase: number;
   private chunkArrays = 0;
+  /** The OS backs memory with transparent huge pages: make Go's MADV_(NO)HUGEPAGE calls. */
+  private readonly thp: boolean;
   /** Per chunk: the trace time a page in it was last freed (for releaseIdle). */
   private readonly chunkFreedAt = new Map<number, number>();
   growHook: ((grownBytes: number) => void) | null = null;
@@ -80,13 +82,12 @@ export class BitmapHeap implements PageHeap {
       throw new UsageError(`the bitmap backend models Go's 8192-byte pages; this trace has page_size=${options.pageBytes}`);
     }
     this.os = options.os;
+    this.thp = options.os.thp !== 'never';
     const phys = this.os.physPageBytes;
     this.pages = new PageAlloc(phys, hugePageBytes, {
       grew: (base, limit) => this.sysGrow(base, limit),
       chunkArray: () => this.chunkArray(),
-      release: (addr, bytes) => {
-        this.os.release(addr - OFFSET, bytes);
-      },
+      release: (addr, bytes) => this.sysUnused(addr - OFFSET, bytes),
     });
     // pageAlloc.sysInit: reserve every summary level and the scavenge index.
     for (let l = 0; l < SUMMARY_LEVELS; l++) {
@@ -105,6 +106,30 @@ export class BitmapHeap implements PageHeap {
 
   get releasedPages(): number {
     return this.releasedBytes / PAGE_BYTES;
+  }
+
+  /**
+   * sysUnused (mem_linux.go): with huge pages, first MADV_NOHUGEPAGE on the huge pages
+   * the range only partly covers (so the kernel does not refill them whole), then
+   * release. Modelled when the OS has THP on; Go makes these calls whenever it knows the
+   * huge page size, which changes nothing for the kernel with THP off.
+   */
+  private sysUnused(v: number, n: number): void {
+    if (this.thp) {
+      const head = v % HUGE_PAGE_BYTES !== 0 ? Math.floor(v / HUGE_PAGE_BYTES) * HUGE_PAGE_BYTES : -1;
+      const tail = (v + n) % HUGE_PAGE_BYTES !== 0 ? Math.floor((v + n - 1) / HUGE_PAGE_BYTES) * HUGE_PAGE_BYTES : -1;
+      if (head >= 0 && head + HUGE_PAGE_BYTES === tail) this.os.adviseHuge(head, 2 * HUGE_PAGE_BYTES, false);
+      else {
+        if (head >= 0) this.os.adviseHuge(head, HUGE_PAGE_BYTES, false);
+        if (tail >= 0 && tail !== head) this.os.adviseHuge(tail, HUGE_PAGE_BYTES, false);
+      }
+    }
+    this.os.release(v, n);
+  }
+
+  /** sysUsed -> sysHugePageOS: MADV_HUGEPAGE on the huge pages the span covers whole. */
+  private sysUsed(v: number, n: number): void {
+    if (this.thp) this.os.adviseHuge(v, n, true);
   }
 
   /** h.arenas' L2 map comes from sysAllocOS, which mappedReady does not count. */
@@ -277,6 +302,8 @@ export class BitmapHeap implements PageHeap {
     }
     this.releasedBytes -= scav;
     this.lastScavengedPages = scav / PAGE_BYTES;
+    // allocSpan: sysUsed the whole span when any of it was scavenged.
+    if (scav !== 0) this.sysUsed(base - OFFSET, npages * PAGE_BYTES);
     this.bitsWork += bitsWork.n - w0;
     return base - OFFSET;
   }
