@@ -186,7 +186,7 @@ export class SimOS implements OsMemory {
     const start = h * THP_BYTES;
     const pages = THP_BYTES / this.physPageBytes;
     let refaults = 0;
-    this.eachWordCreate(start, THP_BYTES, (block, w, mask) => {
+    this.eachWord(start, THP_BYTES, true, (block, w, mask) => {
       const again = mask & block[BLOCK_WORDS + w];
       if (again !== 0) {
         refaults += popcount(again);
@@ -198,29 +198,6 @@ export class SimOS implements OsMemory {
     this.pageFaults++;
     this.hugeFaults++;
     this.refaults += refaults > 0 ? 1 : 0;
-  }
-
-  /** Like eachWord, creating blocks. */
-  private eachWordCreate(base: number, bytes: number, fn: (block: Uint32Array, w: number, mask: number) => void): void {
-    const first = Math.floor(base / this.physPageBytes);
-    const last = Math.floor((base + bytes - 1) / this.physPageBytes);
-    for (let page = first; page <= last; ) {
-      const blockIndex = Math.floor(page / BLOCK_PAGES);
-      const blockBase = blockIndex * BLOCK_PAGES;
-      const stop = Math.min(last + 1, blockBase + BLOCK_PAGES);
-      let block = this.blocks.get(blockIndex);
-      if (block === undefined) {
-        block = new Uint32Array(3 * BLOCK_WORDS);
-        this.blocks.set(blockIndex, block);
-      }
-      for (let i = page - blockBase; i < stop - blockBase; ) {
-        const lo = i & 31;
-        const hi = Math.min(32, lo + (stop - blockBase - i));
-        fn(block, i >>> 5, bitRange(lo, hi));
-        i += hi - lo;
-      }
-      page = stop;
-    }
   }
 
   get lazyFreeBytes(): number {
@@ -396,7 +373,7 @@ export class SimOS implements OsMemory {
 
   /** MADV_FREE: resident pages of the range become lazily freed (still resident). */
   private markLazy(base: number, bytes: number): void {
-    this.eachWord(base, bytes, (block, w, mask) => {
+    this.eachWord(base, bytes, false, (block, w, mask) => {
       const newly = mask & block[w] & ~block[2 * BLOCK_WORDS + w];
       if (newly !== 0) {
         this.lazyFreePages += popcount(newly);
@@ -406,17 +383,22 @@ export class SimOS implements OsMemory {
   }
 
   /**
-   * Calls fn for every residency word that [base, base+bytes) covers in existing blocks,
-   * with the mask of the range's bits in it; then frees blocks left empty.
+   * Calls fn for every residency word that [base, base+bytes) covers (in existing blocks,
+   * or in all when `create`), with the mask of the range's bits in it; then frees blocks
+   * left empty.
    */
-  private eachWord(base: number, bytes: number, fn: (block: Uint32Array, w: number, mask: number) => void): void {
+  private eachWord(base: number, bytes: number, create: boolean, fn: (block: Uint32Array, w: number, mask: number) => void): void {
     const first = Math.floor(base / this.physPageBytes);
     const last = Math.floor((base + bytes - 1) / this.physPageBytes);
     for (let page = first; page <= last; ) {
       const blockIndex = Math.floor(page / BLOCK_PAGES);
       const blockBase = blockIndex * BLOCK_PAGES;
       const stop = Math.min(last + 1, blockBase + BLOCK_PAGES);
-      const block = this.blocks.get(blockIndex);
+      let block = this.blocks.get(blockIndex);
+      if (block === undefined && create) {
+        block = new Uint32Array(3 * BLOCK_WORDS);
+        this.blocks.set(blockIndex, block);
+      }
       if (block !== undefined) {
         for (let i = page - blockBase; i < stop - blockBase; ) {
           const lo = i & 31;
@@ -435,7 +417,7 @@ export class SimOS implements OsMemory {
   /** Clears residency of [base, base+bytes); marks dropped pages released if asked. */
   private dropPages(base: number, bytes: number, markReleased: boolean): void {
     let dropped = 0;
-    this.eachWord(base, bytes, (block, w, mask) => {
+    this.eachWord(base, bytes, false, (block, w, mask) => {
       const gone = mask & block[w];
       if (gone !== 0) {
         dropped += popcount(gone);

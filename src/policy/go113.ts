@@ -26,15 +26,12 @@
 // Simulated time: the background scavenger runs between events; advance(t) walks the
 // gap in steps of at most BACKGROUND_STEP_NS so releases land near when they happened.
 
-import { PolicyBase, heapGoalBytes, type PolicyContext } from './types.js';
+import { BackgroundScavenger, heapGoalBytes, retainedGoalBytes, type PolicyContext } from './types.js';
 
 export const RETAIN_EXTRA_PERCENT = 10;
 /** scavengePageLatency / scavengePercent: 10 us per page at 1% of one CPU. */
 export const SCAVENGE_PAGE_PERIOD_NS = 10e3 / (1 / 100);
-/** Longest stretch of trace time the background scavenger is advanced in one go. */
-export const BACKGROUND_STEP_NS = 100e6;
-
-export class Go113Policy extends PolicyBase {
+export class Go113Policy extends BackgroundScavenger {
   readonly name = 'go1.13';
   private nextGc = 0;
   private lastNextGc = 0;
@@ -45,8 +42,6 @@ export class Go113Policy extends PolicyBase {
   private timeBasis = 0;
   /** mheap_.scavengeBytesPerNS; 0 disables the background scavenger. */
   bytesPerNs = 0;
-  private parked = true;
-  private lastT = NaN;
 
   constructor(ctx: PolicyContext) {
     super(ctx);
@@ -67,9 +62,7 @@ export class Go113Policy extends PolicyBase {
       return;
     }
     const phys = this.ctx.physPageBytes;
-    let goal = Math.floor(this.lastHeapInUse * (this.nextGc / this.lastNextGc));
-    goal += Math.floor(goal / (100 / RETAIN_EXTRA_PERCENT));
-    goal = Math.ceil(goal / phys) * phys;
+    const goal = retainedGoalBytes(this.lastHeapInUse, this.nextGc, this.lastNextGc, RETAIN_EXTRA_PERCENT, phys);
     const retained = this.ctx.retainedBytes();
     this.retainedGoal = goal;
     if (retained <= goal) {
@@ -84,17 +77,7 @@ export class Go113Policy extends PolicyBase {
     this.parked = false;
   }
 
-  override advance(t: number): void {
-    if (this.parked || Number.isNaN(this.lastT)) {
-      this.lastT = t;
-      return;
-    }
-    for (let s = this.lastT + BACKGROUND_STEP_NS; s < t && !this.parked; s += BACKGROUND_STEP_NS) this.work(s);
-    if (!this.parked) this.work(t);
-    this.lastT = t;
-  }
-
-  private work(at: number): void {
+  protected work(at: number): void {
     const retained = this.ctx.retainedBytes();
     if (this.bytesPerNs === 0 || retained <= this.retainedGoal) {
       this.parked = true;

@@ -33,8 +33,8 @@
 // when the real GC ran), and non-heap memory in mappedReady beyond the allocator's own
 // metadata.
 
-import { PolicyBase, heapGoalBytes, type PolicyContext } from './types.js';
-import { RETAIN_EXTRA_PERCENT, BACKGROUND_STEP_NS } from './go113.js';
+import { BackgroundScavenger, heapGoalBytes, retainedGoalBytes, type PolicyContext } from './types.js';
+import { RETAIN_EXTRA_PERCENT } from './go113.js';
 import { COST } from '../metrics/cost-model.js';
 
 export const REDUCE_EXTRA_PERCENT = 5;
@@ -43,7 +43,7 @@ export const SCAVENGE_PERCENT = 1;
 /** minScavWorkTime: the scavenger works at least 1 ms per batch. */
 export const MIN_SCAV_WORK_NS = 1e6;
 
-export class Go119Policy extends PolicyBase {
+export class Go119Policy extends BackgroundScavenger {
   readonly name = 'go1.19';
   private heapGoal = 0;
   private lastHeapGoal = 0;
@@ -51,9 +51,7 @@ export class Go119Policy extends PolicyBase {
   memoryLimit = Infinity;
   gcPercentGoal = Infinity;
   memoryLimitGoal = Infinity;
-  private parked = true;
   private budgetNs = 0;
-  private lastT = NaN;
 
   constructor(ctx: PolicyContext, memoryLimitBytes = Infinity) {
     super(ctx);
@@ -90,9 +88,7 @@ export class Go119Policy extends PolicyBase {
       return;
     }
     const phys = ctx.physPageBytes;
-    let goal = Math.floor(this.lastHeapInUse * (this.heapGoal / this.lastHeapGoal));
-    goal += Math.floor(goal / (100 / RETAIN_EXTRA_PERCENT));
-    goal = Math.ceil(goal / phys) * phys;
+    const goal = retainedGoalBytes(this.lastHeapInUse, this.heapGoal, this.lastHeapGoal, RETAIN_EXTRA_PERCENT, phys);
     const retained = ctx.retainedBytes();
     this.gcPercentGoal = retained <= goal || retained - goal < phys ? Infinity : goal;
   }
@@ -101,22 +97,11 @@ export class Go119Policy extends PolicyBase {
     return this.ctx.retainedBytes() <= this.gcPercentGoal && this.ctx.mappedReadyBytes() <= this.memoryLimitGoal;
   }
 
-  override advance(t: number): void {
-    if (this.parked || Number.isNaN(this.lastT)) {
-      this.lastT = t;
-      return;
-    }
-    for (let s = this.lastT + BACKGROUND_STEP_NS; s < t && !this.parked; s += BACKGROUND_STEP_NS) this.work(s);
-    if (!this.parked) this.work(t);
-    this.lastT = Math.max(this.lastT, t);
-  }
-
-  /** One stretch of background work, paid from the CPU budget accrued up to `at`. */
-  private work(at: number): void {
+  /** One stretch of background work, paid from the CPU budget accrued over dtNs. */
+  protected work(at: number, dtNs: number): void {
     const ctx = this.ctx;
     // Unspent budget carries over at most one batch; the PI controller does not bank idle time.
-    this.budgetNs = Math.min(this.budgetNs, MIN_SCAV_WORK_NS) + ((at - this.lastT) * SCAVENGE_PERCENT * ctx.gomaxprocs) / 100;
-    this.lastT = at;
+    this.budgetNs = Math.min(this.budgetNs, MIN_SCAV_WORK_NS) + (dtNs * SCAVENGE_PERCENT * ctx.gomaxprocs) / 100;
     if (this.shouldStop()) {
       this.parked = true;
       return;

@@ -92,3 +92,45 @@ export function heapGoalBytes(markedBytes: number, gogc: number): number {
   return gogc < 0 ? Infinity : markedBytes + Math.floor((markedBytes * gogc) / 100);
 }
 
+
+/**
+ * The retained-memory goal Go 1.13-1.19 pace to: the heap in use at the last GC scaled by
+ * how the heap goal moved (heapGoal / lastHeapGoal), plus retainExtraPercent, rounded up
+ * to a physical page (gcPaceScavenger in both versions).
+ */
+export function retainedGoalBytes(lastHeapInUse: number, heapGoal: number, lastHeapGoal: number, retainExtraPercent: number, physPageBytes: number): number {
+  let goal = Math.floor(lastHeapInUse * (heapGoal / lastHeapGoal));
+  goal += Math.floor(goal / (100 / retainExtraPercent));
+  return Math.ceil(goal / physPageBytes) * physPageBytes;
+}
+
+/** Longest stretch of trace time a background scavenger is advanced in one go. */
+export const BACKGROUND_STEP_NS = 100e6;
+
+/**
+ * A scavenger goroutine (Go 1.13+): parked until woken, then working through trace time
+ * in steps of at most BACKGROUND_STEP_NS until it parks itself again.
+ */
+export abstract class BackgroundScavenger extends PolicyBase {
+  protected parked = true;
+  private lastT = NaN;
+
+  /** One stretch of work at trace time `at`, `dtNs` after the previous one. */
+  protected abstract work(at: number, dtNs: number): void;
+
+  override advance(t: number): void {
+    if (this.parked || Number.isNaN(this.lastT) || t <= this.lastT) {
+      this.lastT = Math.max(Number.isNaN(this.lastT) ? t : this.lastT, t);
+      return;
+    }
+    for (let s = this.lastT + BACKGROUND_STEP_NS; s < t && !this.parked; s += BACKGROUND_STEP_NS) this.step(s);
+    if (!this.parked) this.step(t);
+    this.lastT = t;
+  }
+
+  private step(at: number): void {
+    const dt = at - this.lastT;
+    this.lastT = at;
+    this.work(at, dt);
+  }
+}
