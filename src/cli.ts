@@ -1,58 +1,52 @@
-// The command line: parses flags, calls the library (src/index.ts), prints.
-// Exit codes: 0 done; 1 the simulated program ran out of memory (or a gate failed);
-// 2 bad usage or bad input, printed without a stack.
+// The command line: parses flags, calls the library (src/index.ts), prints. Nothing
+// here simulates or decides; each command handler is a few lines.
+//
+// Exit codes: 0 done; 1 the simulated program ran out of memory, or a gate found a
+// regression; 2 bad usage or bad input (one `heapsim:` line, no stack); 70 an internal
+// error — a bug in heapsim — printed as one line with how to get the stack
+// (HEAPSIM_DEBUG=1).
 
-import { existsSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import {
-  BASELINE_SCHEMA,
   WORKLOADS,
-  compareWithBaseline,
-  entryOf,
-  generate,
-  parseDuration,
-  parseTolerances,
-  renderCheck,
-  type BaselineEntry,
-  type BaselineFile,
-  CsvEmitter,
-  HeapsimError,
-  Timeline,
-  renderChart,
-  UsageError,
   backends,
+  baselineText,
   compareLoaded,
+  compareWithBaseline,
+  CsvEmitter,
   defaultBackend,
-  findBackend,
-  loadTrace,
-  renderCompare,
-  openTrace,
-  parseBytes,
-  POLICIES,
   findPolicy,
+  generate,
+  HeapsimError,
+  loadTrace,
+  measureTraces,
+  OptionError,
+  openTrace,
+  parseTolerances,
+  planComparison,
+  POLICIES,
+  readBaseline,
+  renderChart,
+  renderCheck,
+  renderCompare,
   renderReplay,
   replayReader,
+  Timeline,
+  UsageError,
   type ReplayResult,
 } from './index.js';
+import { addRunOptions, flagOf, parseDuration, parseInteger, runOptionsFrom } from './cli-args.js';
 
 const EXIT_OOM = 1;
 const EXIT_USAGE = 2;
+/** EX_SOFTWARE (sysexits.h): an internal software error. */
+const EXIT_INTERNAL = 70;
 
 function useColor(flag: boolean | undefined): boolean {
-  if (flag === false || process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
+  if (flag === false || (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '')) return false;
   if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0') return true;
   return process.stdout.isTTY === true;
-}
-
-function intFlag(value: string, flag: string, min = 0): number {
-  if (!/^\d+$/.test(value) || Number(value) < min) throw new UsageError(`${flag} takes an integer >= ${min}, got "${value}"`);
-  return Number(value);
-}
-
-function physPage(value: string): number {
-  const n = parseBytes(value, '--phys-page');
-  if (![4096, 16384, 65536].includes(n)) throw new UsageError(`--phys-page takes 4096, 16384 or 65536, got "${value}"`);
-  return n;
 }
 
 /** Progress on stderr for replays longer than a second, only when stderr is a terminal. */
@@ -80,120 +74,84 @@ function printWarnings(warnings: string[]): void {
   for (const w of warnings) process.stderr.write(`heapsim: warning: ${w}\n`);
 }
 
-interface ReplayFlags {
-  madvise: 'dontneed' | 'free';
-  reserve?: 'upfront' | 'pretend' | 'arenas';
-  timeline?: string;
-  chart?: boolean;
-  backend?: string;
-  policy: string;
-  json?: boolean;
-  lenient?: boolean;
-  emit?: string;
-  ulimitV?: number;
-  physPage: number;
-  seed: number;
-  timing: boolean;
-  color?: boolean;
-  gogc?: number;
-  gomaxprocs?: number;
-  memoryLimit?: number;
-  thp?: 'never' | 'madvise' | 'always';
+function printSkipped(r: ReplayResult): void {
+  if (r.trace.skipped === 0) return;
+  const kinds = Object.entries(r.trace.skippedByKind).map(([k, n]) => `${k}: ${n}`);
+  process.stderr.write(`heapsim: --lenient skipped ${r.trace.skipped} bad rows (${kinds.join(', ')})\n`);
 }
 
-/** The run knobs replay and compare pass to the engine. */
-function runOptions(flags: Omit<ReplayFlags, 'policy'>) {
-  return {
-    seed: flags.seed,
-    physPageBytes: flags.physPage,
-    ulimitVBytes: flags.ulimitV,
-    madvise: flags.madvise,
-    thp: flags.thp,
-    reserve: flags.reserve,
-    timing: flags.timing,
-    gogc: flags.gogc,
-    gomaxprocs: flags.gomaxprocs,
-    memoryLimitBytes: flags.memoryLimit,
-  };
+interface CommonFlags extends Record<string, unknown> {
+  json?: boolean;
+  chart?: boolean;
+  lenient?: boolean;
+  color?: boolean;
+}
+
+interface ReplayFlags extends CommonFlags {
+  backend?: string;
+  policy: string;
+  emit?: string;
+  timeline?: string;
 }
 
 async function replayCommand(trace: string, flags: ReplayFlags): Promise<number> {
+  findPolicy(flags.policy);
   const reader = await openTrace(trace, { lenient: flags.lenient, keepIds: flags.emit !== undefined });
   printWarnings(reader.stats.warnings);
-  const emitter = flags.emit ? new CsvEmitter(flags.emit) : undefined;
+  const emit = flags.emit ? new CsvEmitter(flags.emit) : undefined;
   const timeline = flags.timeline || flags.chart ? new Timeline() : undefined;
   const p = progress();
   let result: ReplayResult;
   try {
-    findPolicy(flags.policy);
-    result = await replayReader(reader, {
-      ...runOptions(flags),
-      backend: flags.backend,
-      policy: flags.policy,
-      emit: emitter,
-      timeline,
-      onProgress: p.onProgress,
-    });
+    result = await replayReader(reader, { ...runOptionsFrom(flags), backend: flags.backend, policy: flags.policy, emit, timeline, onProgress: p.onProgress });
   } finally {
     p.done();
-    emitter?.close();
+    emit?.close();
   }
   if (timeline && flags.timeline) writeFileSync(flags.timeline, timeline.toCsv());
+  const color = useColor(flags.color);
   if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-  else process.stdout.write(renderReplay(result, { color: useColor(flags.color) }));
+  else process.stdout.write(renderReplay(result, { color }));
   if (flags.chart && timeline && !flags.json) {
-    process.stdout.write('\n' + renderChart(`RSS over trace time (${result.backend}, ${result.policy})`, [{ label: result.backend, points: timeline.rssPeaks() }], { color: useColor(flags.color) }));
+    process.stdout.write('\n' + renderChart(`RSS over trace time (${result.backend}, ${result.policy})`, [{ label: result.backend, points: timeline.rssPeaks() }], { color }));
   }
-  if (result.trace.skipped > 0) {
-    process.stderr.write(`heapsim: --lenient skipped ${result.trace.skipped} bad rows (${Object.entries(result.trace.skippedByKind).map(([k, n]) => `${k}: ${n}`).join(', ')})\n`);
-  }
+  printSkipped(result);
   return result.outcome === 'oom' ? EXIT_OOM : 0;
 }
 
-interface CompareFlags extends Omit<ReplayFlags, 'backend' | 'emit' | 'timeline' | 'policy'> {
+interface CompareFlags extends CommonFlags {
   backends?: string;
   policy?: string;
   policies?: string;
 }
 
+const list = (text: string | undefined): string[] | undefined => text?.split(',').map((n) => n.trim());
+
 async function compareCommand(trace: string, flags: CompareFlags): Promise<number> {
   if (flags.policy !== undefined && flags.policies !== undefined) throw new UsageError('give --policy or --policies, not both');
-  const policies = (flags.policies ?? flags.policy ?? 'trace').split(',').map((n) => findPolicy(n.trim()).name);
-  // Several policies on the default backend; several backends under one policy; or both.
-  const names = flags.backends
-    ? flags.backends.split(',').map((n) => findBackend(n.trim()).name)
-    : policies.length > 1
-      ? [defaultBackend().name]
-      : backends().map((b) => b.name);
-  const runs = names.flatMap((backend) => policies.map((policy) => ({ backend, policy })));
-  const label = (backend: string, policy: string) => (policies.length === 1 ? backend : names.length === 1 ? policy : `${backend} ${policy}`);
+  const plan = planComparison({ backends: list(flags.backends), policies: list(flags.policies ?? flags.policy) });
   const loaded = await loadTrace(trace, { lenient: flags.lenient });
   printWarnings(loaded.stats.warnings);
+  const timelines = new Map<string, Timeline>();
+  const timelineFor = (backend: string, policy: string) => {
+    const t = new Timeline();
+    timelines.set(plan.label(backend, policy), t);
+    return t;
+  };
   const p = progress();
   let results: ReplayResult[];
-  const timelines = new Map<string, Timeline>();
   try {
-    results = compareLoaded(loaded, runs, {
-      ...runOptions(flags),
-      timelineFor: flags.chart
-        ? (backend, policy) => {
-            const t = new Timeline();
-            timelines.set(label(backend, policy), t);
-            return t;
-          }
-        : undefined,
-      onProgress: p.onProgress,
-    });
+    results = compareLoaded(loaded, plan.runs, { ...runOptionsFrom(flags), timelineFor: flags.chart ? timelineFor : undefined, onProgress: p.onProgress });
   } finally {
     p.done();
   }
-  const columnLabel = (r: ReplayResult) => label(r.backend, r.policy);
+  const label = (r: ReplayResult) => plan.label(r.backend, r.policy);
+  const color = useColor(flags.color);
   if (flags.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
-  else process.stdout.write(renderCompare(results, { color: useColor(flags.color) }, columnLabel));
+  else process.stdout.write(renderCompare(results, { color }, label));
   if (flags.chart && !flags.json) {
-    const series = results.map((r) => ({ label: columnLabel(r), points: timelines.get(columnLabel(r))?.rssPeaks() ?? [] }));
-    const title = policies.length === 1 ? `RSS over trace time (policy ${policies[0]})` : names.length === 1 ? `RSS over trace time (backend ${names[0]})` : 'RSS over trace time';
-    process.stdout.write('\n' + renderChart(title, series, { color: useColor(flags.color) }));
+    const series = results.map((r) => ({ label: label(r), points: timelines.get(label(r))?.rssPeaks() ?? [] }));
+    process.stdout.write('\n' + renderChart(plan.fixed ? `RSS over trace time (${plan.fixed})` : 'RSS over trace time', series, { color }));
   }
   return results.some((r) => r.outcome === 'oom') ? EXIT_OOM : 0;
 }
@@ -225,65 +183,29 @@ interface CheckFlags {
 }
 
 async function checkCommand(traces: string[], flags: CheckFlags): Promise<number> {
-  const names = flags.backends ? flags.backends.split(',').map((n) => findBackend(n.trim()).name) : backends().map((b) => b.name);
   const tolerances = parseTolerances(flags.tolerance);
-  let baseline: BaselineFile | undefined;
-  if (!flags.updateBaseline) {
-    if (!existsSync(flags.baseline)) throw new UsageError(`baseline ${flags.baseline} does not exist: create it with --update-baseline`);
-    try {
-      baseline = JSON.parse(readFileSync(flags.baseline, 'utf8')) as BaselineFile;
-    } catch (err) {
-      throw new UsageError(`baseline ${flags.baseline} is not valid JSON: ${(err as Error).message}`);
-    }
-  }
-  const entries: BaselineEntry[] = [];
-  for (const trace of traces) {
-    const loaded = await loadTrace(trace, { lenient: flags.lenient });
-    for (const r of compareLoaded(loaded, names, { policy: flags.policy, timing: flags.includeWall === true })) {
-      if (r.outcome === 'oom') throw new UsageError(`${trace} on ${r.backend}: the simulated program ran out of memory; a baseline needs complete runs`);
-      entries.push(entryOf(trace, r, flags.includeWall === true));
-    }
-  }
-  if (flags.updateBaseline) {
-    const file: BaselineFile = { schema: BASELINE_SCHEMA, entries };
-    writeFileSync(flags.baseline, JSON.stringify(file, null, 1) + '\n');
-    process.stderr.write(`heapsim: wrote ${entries.length} entries (${traces.length} traces x ${names.length} backends) to ${flags.baseline}\n`);
+  const baseline = flags.updateBaseline ? undefined : readBaseline(flags.baseline);
+  const entries = await measureTraces(traces, { backends: list(flags.backends), policy: flags.policy, includeWall: flags.includeWall, lenient: flags.lenient });
+  if (baseline === undefined) {
+    writeFileSync(flags.baseline, baselineText(entries));
+    process.stderr.write(`heapsim: wrote ${entries.length} entries for ${traces.length} traces to ${flags.baseline}\n`);
     return 0;
   }
-  const report = compareWithBaseline(entries, baseline as BaselineFile, tolerances);
+  const report = compareWithBaseline(entries, baseline, tolerances);
   if (flags.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   else process.stdout.write(renderCheck(report, { color: useColor(flags.color) }));
   return report.regressions.length > 0 ? 1 : 0;
 }
 
-/** The simulation flags replay and compare share: the OS model and the run's knobs. */
-function simulationOptions(cmd: Command): Command {
-  return cmd
-    .option('--ulimit-v <size>', 'limit address space like RLIMIT_AS (e.g. 16GiB)', (v) => parseBytes(v, '--ulimit-v'))
-    .option('--phys-page <bytes>', 'physical page size: 4096, 16384 or 65536', physPage, 4096)
-    .addOption(new Option('--reserve <mode>', 'address space: upfront (whole arena at start, as in 2011), pretend (map on demand, Go 1.8), arenas (64 MiB at a time, Go 1.11+); default: the backend\'s era').choices(['upfront', 'pretend', 'arenas']))
-    .addOption(new Option('--madvise <mode>', 'how released pages leave RSS: dontneed (at once) or free (MADV_FREE: lazily; Go 1.12-1.15 on Linux)').choices(['dontneed', 'free']).default('dontneed'))
-    .addOption(new Option('--thp <mode>', 'transparent huge pages (2 MiB, 4 KiB pages only): never, madvise (what Debian 12 and Ubuntu report), always (commonly RHEL\'s)').choices(['never', 'madvise', 'always']).default('never'))
-    .option('--seed <n>', 'seed for backends with random choices', (v) => intFlag(v, '--seed'), 1)
-    .option('--gogc <n>', 'GOGC for the heap goal policies pace to (default: the trace\'s gogc metadata, else 100; "off")', (v) => (v === 'off' ? -1 : intFlag(v, '--gogc')))
-    .option('--gomaxprocs <n>', 'CPUs whose 1% the go1.19 scavenger may use (default: the trace\'s gomaxprocs metadata, else 1)', (v) => intFlag(v, '--gomaxprocs', 1))
-    .option('--memory-limit <size>', 'memory limit at start (GOMEMLIMIT; go1.19 holds it; limit rows change it)', (v) => parseBytes(v, '--memory-limit'))
-    .option('--no-timing', 'do not measure wall time per op (faster; wall-clock latency columns are left out)');
-}
+const backendNames = () => backends().map((b) => [b.name, ...b.aliases].join('|'));
+const policyNames = () => POLICIES.map((p) => p.name).join(', ');
 
-function buildProgram(): Command {
-  const program = new Command('heapsim')
-    .description('Replay page-level allocation traces through the Go runtime\'s page heaps on a simulated OS')
-    .option('--no-color', 'plain output (NO_COLOR is honoured too)')
-    .exitOverride()
-    .showHelpAfterError();
-
-  const backendNames = backends().map((b) => [b.name, ...b.aliases].join('|'));
-  simulationOptions(program.command('replay'))
+function replayProgram(program: Command): void {
+  addRunOptions(program.command('replay'))
     .description('replay a trace through one backend and print summary, fragmentation and latency tables')
     .argument('<trace>', 'trace file (.csv or .csv.gz), or - for standard input')
-    .addOption(new Option('-b, --backend <name>', `page heap backend: ${backendNames.join(', ')}`).default(undefined, defaultBackend().name))
-    .option('--policy <name>', `release policy: ${POLICIES.map((p) => p.name).join(', ')}`, 'trace')
+    .addOption(new Option('-b, --backend <name>', `page heap backend: ${backendNames().join(', ')}`).default(undefined, defaultBackend().name))
+    .option('--policy <name>', `release policy: ${policyNames()}`, 'trace')
     .option('--json', 'print the result as one JSON object')
     .option('--lenient', 'skip bad rows (and report how many) instead of stopping at the first')
     .option('--emit <file>', 'write one CSV row per op: seq,time,op,id,pages,addr,scavPages,releasedBytes,work,ns')
@@ -303,15 +225,17 @@ Exit codes: 0 done, 1 simulated out of memory, 2 bad usage or bad input.`,
     .action(async (trace: string, flags: ReplayFlags) => {
       process.exitCode = await replayCommand(trace, { ...flags, color: program.opts().color });
     });
+}
 
-  simulationOptions(program.command('compare'))
+function compareProgram(program: Command): void {
+  addRunOptions(program.command('compare'))
     .description('replay one trace (parsed once) on several backends and compare them side by side')
     .argument('<trace>', 'trace file (.csv or .csv.gz), or - for standard input')
-    .option('--backends <list>', `comma-separated backends (default: all): ${backendNames.join(', ')}`)
-    .option('--policy <name>', `one release policy for every backend (default trace): ${POLICIES.map((p) => p.name).join(', ')}`)
+    .option('--backends <list>', `comma-separated backends (default: all): ${backendNames().join(', ')}`)
+    .option('--policy <name>', `one release policy for every backend (default trace): ${policyNames()}`)
     .option('--policies <list>', 'comma-separated policies to compare (on the default backend unless --backends is given)')
     .option('--json', 'print an array of result objects (the replay --json schema, plus placementMatch)')
-    .option('--chart', 'draw every backend\'s RSS over trace time after the table')
+    .option('--chart', "draw every backend's RSS over trace time after the table")
     .option('--lenient', 'skip bad rows instead of stopping at the first')
     .addHelpText(
       'after',
@@ -331,13 +255,15 @@ Exit codes: 0 done, 1 a backend ran the simulated program out of memory, 2 bad i
     .action(async (trace: string, flags: CompareFlags) => {
       process.exitCode = await compareCommand(trace, { ...flags, color: program.opts().color });
     });
+}
 
+function genProgram(program: Command): void {
   program
     .command('gen')
     .description('generate a workload as a trace (streams; the same seed gives the same bytes)')
     .argument('<workload>', WORKLOADS.map((w) => w.name).join(', '))
-    .option('--seed <n>', 'random seed', (v) => intFlag(v, '--seed'), 1)
-    .option('--events <n>', 'rows to write', (v) => intFlag(v, '--events', 1))
+    .option('--seed <n>', 'random seed', (v) => parseInteger(v, '--seed'), 1)
+    .option('--events <n>', 'rows to write', (v) => parseInteger(v, '--events', 1))
     .option('--duration <time>', 'stop at this trace time (e.g. 10m, 90s)')
     .option('-o, --output <file>', 'write here instead of standard output')
     .addHelpText(
@@ -354,7 +280,9 @@ Examples:
     .action(async (workload: string, flags: GenFlags) => {
       process.exitCode = await genCommand(workload, flags);
     });
+}
 
+function checkProgram(program: Command): void {
   program
     .command('check')
     .description('replay traces and fail when a metric regressed against a baseline file')
@@ -380,7 +308,9 @@ Examples:
     .action(async (traces: string[], flags: CheckFlags) => {
       process.exitCode = await checkCommand(traces, { ...flags, color: program.opts().color });
     });
+}
 
+function listPrograms(program: Command): void {
   program
     .command('policies')
     .description('list the release policies')
@@ -388,7 +318,6 @@ Examples:
     .action(() => {
       for (const p of POLICIES) process.stdout.write(`${p.name.padEnd(8)} ${p.summary}\n`);
     });
-
   program
     .command('backends')
     .description('list the page heap backends')
@@ -398,29 +327,53 @@ Examples:
         process.stdout.write(`${b.name.padEnd(14)} ${b.goVersion.padEnd(8)} ${b.summary}${b.aliases.length ? ` (aliases: ${b.aliases.join(', ')})` : ''}\n`);
       }
     });
+}
+
+function buildProgram(): Command {
+  const program = new Command('heapsim')
+    .description("Replay page-level allocation traces through the Go runtime's page heaps on a simulated OS")
+    .option('--no-color', 'plain output (NO_COLOR is honoured too)')
+    .exitOverride()
+    .showHelpAfterError();
+  replayProgram(program);
+  compareProgram(program);
+  genProgram(program);
+  checkProgram(program);
+  listPrograms(program);
   return program;
+}
+
+/** One line for anything that escapes: a user error as itself, a bug as a bug. */
+function report(err: unknown): number {
+  if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_USAGE;
+  if (err instanceof OptionError) {
+    const flag = flagOf(err.option);
+    process.stderr.write(`heapsim: ${flag !== undefined ? `${flag}: ` : ''}${err.message}\n`);
+    return err.exitCode;
+  }
+  if (err instanceof HeapsimError) {
+    process.stderr.write(`heapsim: ${err.message}\n`);
+    return err.exitCode;
+  }
+  if (process.env.HEAPSIM_DEBUG) process.stderr.write(`heapsim: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+  else {
+    const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    process.stderr.write(`heapsim: internal error: ${what.slice(0, 500)}\n` + 'heapsim: this is a bug in heapsim; rerun with HEAPSIM_DEBUG=1 for the stack trace, and report it\n');
+  }
+  return EXIT_INTERNAL;
 }
 
 export async function main(argv: string[]): Promise<void> {
   // A reader that closes the pipe early (`heapsim gen ... | head`) ends us quietly.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw err;
+    process.stderr.write(`heapsim: cannot write standard output: ${err.message}\n`);
+    process.exit(EXIT_USAGE);
   });
-  const program = buildProgram();
   try {
-    await program.parseAsync(argv);
+    await buildProgram().parseAsync(argv);
   } catch (err) {
-    if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
-      return;
-    }
-    if (err instanceof HeapsimError) {
-      process.stderr.write(`heapsim: ${err.message}\n`);
-      process.exitCode = err.exitCode;
-      return;
-    }
-    throw err;
+    process.exitCode = report(err);
   }
 }
 

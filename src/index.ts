@@ -8,16 +8,18 @@ export { SimOS, AddressSpaceLimitError, type OsMemory, type OsOptions, type OsSt
 export type { PageHeap, BackendInfo, FreeStats, HeapOptions } from './heap/types.js';
 export { backends, defaultBackend, findBackend } from './heap/registry.js';
 export { createPolicy, findPolicy, POLICIES, POLICY_NAMES, TRIGGERS, TRIGGER_DOC, type PolicyContext, type PolicyInfo, type ReleasePolicy, type Trigger } from './policy/index.js';
-export { Replayer, DEFAULT_SEED, type ReplayOptions, type EmitSink } from './replay/engine.js';
-export { replayFile, replayReader, replayLoaded, compareLoaded, loadTrace, type CompareRun, type LoadedTrace, type ProgressOptions } from './replay/replay.js';
+export { Replayer, type ReplayOptions, type EmitSink } from './replay/engine.js';
+export { DEFAULTS, RUN_OPTIONS, OptionError, resolveRunOptions, type RunOptions, type ResolvedRunOptions, type OptionSpec } from './options.js';
+export { METERS, FIGURES, findFigure, type Figure, type Meter, type ReplayState, type EventRecord, type ReleaseRecord } from './metrics/index.js';
+export { replayFile, replayReader, replayLoaded, compareLoaded, planComparison, loadTrace, type CompareRun, type ComparePlan, type CompareOptions, type LoadedTrace, type ProgressOptions } from './replay/replay.js';
 export type { ReplayResult, LatencyStats } from './replay/result.js';
 export { renderReplay, renderCompare, renderCheck, type RenderOptions } from './report/tables.js';
 export { renderChart, type Series } from './report/chart.js';
 export { CsvEmitter } from './report/emit.js';
 export { Timeline, TIMELINE_HEADER } from './metrics/timeline.js';
 export { COST, modelledNs } from './metrics/cost-model.js';
-export { parseBytes, formatBytes } from './report/format.js';
-export { generate, parseDuration, type GenOptions } from './gen/generate.js';
+export { formatBytes } from './report/format.js';
+export { generate, type GenOptions } from './gen/generate.js';
 export { WORKLOADS, findWorkload, type Workload } from './gen/workloads.js';
 export {
   BASELINE_SCHEMA,
@@ -25,7 +27,11 @@ export {
   compareWithBaseline,
   entryOf,
   metricsOf,
+  measureTraces,
+  readBaseline,
+  baselineText,
   parseTolerances,
+  type CheckOptions,
   type BaselineEntry,
   type BaselineFile,
   type CheckReport,

@@ -8,8 +8,11 @@
 // they are noise on shared machines. Every other figure is deterministic.
 
 import { basename } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { HeapsimError, UsageError } from '../errors.js';
 import type { ReplayResult } from '../replay/result.js';
+import { FIGURES, findFigure } from '../metrics/index.js';
+import { compareLoaded, loadTrace, planComparison } from '../replay/replay.js';
 
 export const BASELINE_SCHEMA = 'heapsim.baseline/1';
 
@@ -46,49 +49,19 @@ export interface CheckReport {
 /** Baseline mismatches: the baseline describes other traces or is missing entries. */
 export class BaselineMismatchError extends HeapsimError {}
 
-const IDENTITY = new Set([
-  'summary.ops',
-  'summary.allocs',
-  'summary.frees',
-  'summary.scavenges',
-  'summary.gcs',
-  'summary.limits',
-  'summary.traceDurationNs',
-  'summary.peakInUseBytes',
-  'summary.finalInUseBytes',
-  'summary.addrChecked',
-]);
-const HIGHER_IS_BETTER = new Set(['summary.addrMatch', 'fragmentation.largestFreeRunBytesAtPeak']);
-const INFORMATIONAL = new Set([
-  'summary.releasedBytes',
-  'summary.runtimeReleasedBytes',
-  'summary.osReleasedBytes',
-  'summary.scavengedBytesReused',
-  'summary.lastGcLiveBytes',
-  'summary.limitBytes',
-  'fragmentation.freeBytesAtPeak',
-  'fragmentation.inUseBytesAtPeak',
-]);
-const WALL = /^latency\.\w+\.(p50Ns|p90Ns|p99Ns|maxNs|meanNs)$/;
-
 /** Default relative tolerances: 1%, and 5% for work and modelled latency. */
 export function defaultTolerance(metric: string): number {
   return metric.startsWith('latency.') ? 0.05 : 0.01;
 }
 
-/** The deterministic metrics of a result, flattened to dotted names. */
+/** A result's deterministic figures (and wall-clock ones when asked), by metric name. */
 export function metricsOf(r: ReplayResult, includeWall = false): Record<string, number> {
   const out: Record<string, number> = {};
-  const put = (prefix: string, obj: object) => {
-    for (const [k, v] of Object.entries(obj)) {
-      if (typeof v === 'number' && Number.isFinite(v)) out[`${prefix}.${k}`] = v;
-    }
-  };
-  put('summary', r.summary);
-  put('fragmentation', r.fragmentation);
-  for (const [trigger, st] of Object.entries(r.summary.releases ?? {})) put(`releases.${trigger}`, st);
-  for (const [op, stats] of Object.entries(r.latency)) put(`latency.${op}`, stats);
-  for (const k of Object.keys(out)) if (!includeWall && WALL.test(k)) delete out[k];
+  for (const f of FIGURES) {
+    if (f.role === 'wall' && !includeWall) continue;
+    const v = f.value(r);
+    if (typeof v === 'number' && Number.isFinite(v)) out[f.key] = v;
+  }
   return out;
 }
 
@@ -127,24 +100,65 @@ export function compareWithBaseline(now: BaselineEntry[], baseline: BaselineFile
   for (const e of now) {
     const b = base.get(key(e));
     if (!b) throw new BaselineMismatchError(`the baseline has no entry for ${key(e)}: update it with --update-baseline`);
-    for (const metric of IDENTITY) {
-      if (metric in b.metrics && b.metrics[metric] !== e.metrics[metric]) {
-        throw new BaselineMismatchError(`${key(e)}: ${metric} is ${e.metrics[metric]}, the baseline says ${b.metrics[metric]}: the baseline was made from another trace`);
-      }
-    }
     for (const [metric, was] of Object.entries(b.metrics)) {
+      const f = findFigure(metric);
       const is = e.metrics[metric];
-      if (is === undefined || IDENTITY.has(metric) || INFORMATIONAL.has(metric) || WALL.test(metric) && !(metric in e.metrics)) continue;
+      if (f?.role === 'identity' && is !== was) {
+        throw new BaselineMismatchError(`${key(e)}: ${metric} is ${is}, the baseline says ${was}: the baseline was made from another trace`);
+      }
+      // Figures this version does not declare, informational ones, and wall time not measured now.
+      if (f === undefined || f.better === null || f.role === 'identity' || f.role === 'info' || is === undefined) continue;
       report.checked++;
       if (is === was) continue;
       const tolerance = toleranceFor(metric, tolerances);
       const change = was === 0 ? (is > 0 ? Infinity : -Infinity) : (is - was) / Math.abs(was);
-      const worse = HIGHER_IS_BETTER.has(metric) ? is < was : is > was;
-      const row: Regression = { trace: e.trace, backend: e.backend, policy: e.policy, metric, baseline: was, now: is, change, tolerance };
       if (Math.abs(change) <= tolerance) continue;
+      const worse = f.better === 'higher' ? is < was : is > was;
+      const row: Regression = { trace: e.trace, backend: e.backend, policy: e.policy, metric, baseline: was, now: is, change, tolerance };
       if (worse) report.regressions.push(row);
       else report.improvements.push(row);
     }
   }
   return report;
+}
+
+export interface CheckOptions {
+  /** Backends to replay on (default: all). */
+  backends?: string[];
+  /** Release policy (default: trace). */
+  policy?: string;
+  /** Compare wall-clock latencies too (noisy on shared machines). */
+  includeWall?: boolean;
+  lenient?: boolean;
+}
+
+/** Replays each trace on each backend and flattens the results into baseline entries. */
+export async function measureTraces(traces: string[], options: CheckOptions = {}): Promise<BaselineEntry[]> {
+  const plan = planComparison({ backends: options.backends, policies: options.policy === undefined ? undefined : [options.policy] });
+  const includeWall = options.includeWall === true;
+  const entries: BaselineEntry[] = [];
+  for (const trace of traces) {
+    const loaded = await loadTrace(trace, { lenient: options.lenient });
+    for (const r of compareLoaded(loaded, plan.runs, { timing: includeWall })) {
+      if (r.outcome === 'oom') throw new UsageError(`${trace} on ${r.backend}: the simulated program ran out of memory; a baseline needs complete runs`);
+      entries.push(entryOf(trace, r, includeWall));
+    }
+  }
+  return entries;
+}
+
+/** Reads a baseline file, with a user-facing error when it is missing or not JSON. */
+export function readBaseline(path: string): BaselineFile {
+  if (!existsSync(path)) throw new UsageError(`baseline ${path} does not exist: create it with --update-baseline`);
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as BaselineFile;
+  } catch (err) {
+    throw new UsageError(`baseline ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** A baseline file's text for these entries. */
+export function baselineText(entries: BaselineEntry[]): string {
+  const file: BaselineFile = { schema: BASELINE_SCHEMA, entries };
+  return JSON.stringify(file, null, 1) + '\n';
 }

@@ -17,7 +17,7 @@ const CHUNK_CHARS = 1 << 16;
 /** Writes the workload to `out`; resolves with the number of rows written. */
 export async function generate(workload: string, options: GenOptions, out: Writable): Promise<number> {
   const w = findWorkload(workload);
-  if (options.events === undefined && options.durationNs === undefined) throw new UsageError('gen needs --events or --duration');
+  if (options.events === undefined && options.durationNs === undefined) throw new UsageError('a workload needs a number of events or a duration');
   const events = options.events ?? Number.MAX_SAFE_INTEGER;
   const source = w.make(mulberry32(options.seed), options.events ?? 1_000_000);
   let buf =
@@ -40,12 +40,4 @@ export async function generate(workload: string, options: GenOptions, out: Writa
   }
   if (buf.length > 0) await write(buf);
   return rows;
-}
-
-/** Parses "90s", "5m", "2h", "1500ms" or a number of seconds into nanoseconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`--duration takes a time such as 90s, 5m or 1h, got "${text}"`);
-  const unit: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-  return Math.round(Number(m[1]) * unit[m[2] ?? 's']);
 }

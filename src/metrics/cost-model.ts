@@ -28,3 +28,60 @@ export function modelledNs(work: number, syscalls: number, releasedBytes: number
     hugeFaults * (COST.pageFaultNs + ((2 << 20) / 1024) * COST.zeroPerKiBNs)
   );
 }
+
+/** The counters an operation's cost is priced from. */
+interface Counted {
+  readonly work: number;
+}
+interface OsCounted {
+  readonly mmapCalls: number;
+  readonly madviseCalls: number;
+  readonly munmapCalls: number;
+  readonly releasedBytes: number;
+  readonly pageFaults: number;
+  readonly hugeFaults: number;
+  readonly physPageBytes: number;
+}
+
+/**
+ * Prices one operation: begin() before it, then work() and modelNs() after it read what
+ * it did from the backend's and the OS's counters. One probe is reused for every
+ * operation (no allocation on the hot path).
+ */
+export class CostProbe {
+  private work0 = 0;
+  private sys0 = 0;
+  private released0 = 0;
+  private faults0 = 0;
+  private huge0 = 0;
+
+  constructor(
+    private readonly heap: Counted,
+    private readonly os: OsCounted,
+  ) {}
+
+  begin(): void {
+    const os = this.os;
+    this.work0 = this.heap.work;
+    this.sys0 = os.mmapCalls + os.madviseCalls + os.munmapCalls;
+    this.released0 = os.releasedBytes;
+    this.faults0 = os.pageFaults;
+    this.huge0 = os.hugeFaults;
+  }
+
+  /** Work units since begin(). */
+  work(): number {
+    return this.heap.work - this.work0;
+  }
+
+  /**
+   * Modelled ns since begin(). `minSyscalls`: a scavenger working in fixed quanta makes
+   * at least one madvise per quantum, whatever the OS layer merged. `withHuge`: price
+   * huge-page faults as 2 MiB zeroing (the allocation path; releases never fault).
+   */
+  modelNs(minSyscalls = 0, withHuge = true): number {
+    const os = this.os;
+    const syscalls = os.mmapCalls + os.madviseCalls + os.munmapCalls - this.sys0;
+    return modelledNs(this.work(), Math.max(syscalls, minSyscalls), os.releasedBytes - this.released0, os.pageFaults - this.faults0, os.physPageBytes, withHuge ? os.hugeFaults - this.huge0 : 0);
+  }
+}

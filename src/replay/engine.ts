@@ -1,155 +1,82 @@
-// The replay engine: trace events -> policy -> backend -> OS layer, measured.
+// The replay engine: the event loop. Trace events, in trace order, go to the policy
+// (when to release), the backend (which pages) and the OS (what is resident); meters
+// (src/metrics) watch and measure. The engine itself keeps only what the simulation needs
+// to run: the live spans' addresses, the in-use page count, the memory limit in force.
 //
 // Invariants:
-// - One pass, in trace order; per event no allocation and no string work (the emit
+// - One pass, in trace order; per event no allocation and no string work (the --emit
 //   sink, when asked for, is the one exception and is off by default).
 // - The backend only sees alloc/free/release; the engine touches what the program
-//   writes (default touch model: every page of a span is written when it is
-//   allocated) and owns the in-use figure, from the spans the trace says are live.
+//   writes (touch model: every page of a span is written when it is allocated) and owns
+//   the in-use figure, from the spans the trace says are live.
+// - Before an event at time t, the policy runs its timers and background work up to t;
+//   each release it makes is dispatched to the meters with its own time and trigger.
 // - A simulated out-of-memory (the OS refused address space) stops the replay at that
 //   event; the result says where, and everything measured up to it is reported.
 // - A Replayer is fed batches synchronously, so `compare` can feed one parsed trace to
 //   several replayers without reading it again.
 
-import { AddressSpaceLimitError, SimOS, type ThpMode } from '../os/sim-os.js';
+import { AddressSpaceLimitError, SimOS } from '../os/sim-os.js';
 import { defaultBackend, findBackend } from '../heap/registry.js';
 import type { BackendInfo, PageHeap, ReserveMode } from '../heap/types.js';
-import { UsageError } from '../errors.js';
-import { createPolicy, TRIGGERS, type PolicyContext, type ReleasePolicy, type Trigger } from '../policy/index.js';
-import { Histogram } from '../metrics/histogram.js';
-import { modelledNs } from '../metrics/cost-model.js';
-import { EventBatch, NOT_GIVEN, OP_ALLOC, OP_FREE, OP_GC, OP_LIMIT, OP_NAMES, OP_SCAVENGE, type ReadStats, type TraceMeta } from '../trace/events.js';
-import type { LatencyStats, ReplayResult } from './result.js';
+import { createPolicy, type PolicyContext, type ReleasePolicy, type Trigger } from '../policy/index.js';
+import { CostProbe } from '../metrics/cost-model.js';
+import { METERS } from '../metrics/index.js';
+import type { EventRecord, Meter, ReleaseRecord, ReplayState } from '../metrics/meter.js';
+import { newEventRecord } from '../metrics/meter.js';
+import { AddressMeter } from '../metrics/address-meter.js';
+import { EmitMeter, TimelineMeter, type EmitSink } from '../metrics/outputs.js';
 import type { Timeline } from '../metrics/timeline.js';
+import { OptionError, resolveRunOptions, type ResolvedRunOptions, type RunOptions } from '../options.js';
+import { EventBatch, NOT_GIVEN, OP_ALLOC, OP_FREE, OP_LIMIT, OP_NAMES, OP_SCAVENGE, OP_GC, type ReadStats, type TraceMeta } from '../trace/events.js';
+import type { ReplayResult } from './result.js';
 
-export interface ReplayOptions {
-  /** Backend name or alias (default: the newest era). */
+export interface ReplayOptions extends Omit<RunOptions, 'backend'> {
+  /** Backend name or alias, or the backend itself (default: the newest era). */
   backend?: string | BackendInfo;
-  policy?: string;
-  /** Seed for backends with random choices. */
-  seed?: number;
-  physPageBytes?: number;
-  ulimitVBytes?: number;
-  /** Release with MADV_DONTNEED (default) or MADV_FREE. */
-  madvise?: 'dontneed' | 'free';
-  /** Transparent huge pages: never (default), madvise, always. */
-  thp?: ThpMode;
-  /** Address-space strategy (default: the backend's era). */
-  reserve?: ReserveMode;
-  /** Measure wall time around each backend call (default true). */
-  timing?: boolean;
   /** Receives one row per op (--emit). */
   emit?: EmitSink;
-  /** Keep every allocation's address, in trace order (compare's placementMatch). */
-  recordAddrs?: boolean;
   /** Receives memory figures against trace time (--timeline). */
   timeline?: Timeline;
-  /** GOGC for the heap goal (default: the trace's `gogc` metadata, else 100; negative: off). */
-  gogc?: number;
-  /** GOMAXPROCS: Go 1.19's scavenger may use 1% of this many CPUs (default: metadata, else 1). */
-  gomaxprocs?: number;
-  /** Memory limit at start, bytes (--memory-limit); `limit` rows change it. */
-  memoryLimitBytes?: number;
+  /** Keep every allocation's address, in trace order (compare's placementMatch). */
+  recordAddrs?: boolean;
+  /** Further meters, run after the built-in ones. */
+  meters?: ((state: ReplayState) => Meter)[];
 }
 
-export interface EmitSink {
-  row(seq: number, time: number, op: string, id: string, pages: number, addr: number, scavPages: number, releasedBytes: number, work: number, ns: number): void;
-}
+export type { EmitSink };
 
-export const DEFAULT_SEED = 1;
-
-/** Per release trigger: bytes released, calls, modelled CPU time. */
-class TriggerStats {
-  bytes = 0;
-  calls = 0;
-  modelNs = 0;
-}
-
-class OpStats {
-  readonly ns = new Histogram();
-  readonly work = new Histogram();
-  readonly model = new Histogram();
-
-  add(ns: number, work: number, model: number): void {
-    this.ns.add(ns);
-    this.work.add(work);
-    this.model.add(model);
-  }
-
-  result(): LatencyStats {
-    return {
-      count: this.ns.count,
-      p50Ns: Math.round(this.ns.quantile(0.5)),
-      p90Ns: Math.round(this.ns.quantile(0.9)),
-      p99Ns: Math.round(this.ns.quantile(0.99)),
-      maxNs: Math.round(this.ns.max),
-      meanNs: Math.round(this.ns.mean),
-      meanWork: this.work.mean,
-      p99Work: this.work.quantile(0.99),
-      maxWork: this.work.max,
-      modelMeanNs: Math.round(this.model.mean),
-      modelP99Ns: Math.round(this.model.quantile(0.99)),
-      modelMaxNs: Math.round(this.model.max),
-    };
-  }
-}
-
-export class Replayer {
+export class Replayer implements ReplayState {
   readonly os: SimOS;
   readonly heap: PageHeap;
   readonly backend: BackendInfo;
   readonly policy: ReleasePolicy;
-  private readonly pageBytes: number;
-  private readonly timing: boolean;
-  private readonly seed: number;
-  private readonly reserve: ReserveMode;
-  private readonly emit: EmitSink | undefined;
-  private readonly timeline: Timeline | undefined;
+  readonly pageBytes: number;
+  readonly options: ResolvedRunOptions;
+  readonly reserve: ReserveMode;
 
+  // ReplayState: what meters read.
+  inUsePages = 0;
+  limitBytes: number;
+  seq = 0;
+
+  private readonly meters: Meter[];
+  private readonly advanceHooks: Meter[];
+  private readonly beforeHooks: Meter[];
+  private readonly eventHooks: Meter[];
+  private readonly releaseHooks: Meter[];
+  private readonly addressMeter: AddressMeter;
+  private readonly rec: EventRecord = newEventRecord();
+  private readonly rel: ReleaseRecord = { time: 0, trigger: 'trace', bytes: 0, modelNs: 0 };
+  private readonly opCost: CostProbe;
+  private readonly releaseCost: CostProbe;
+
+  /** Base address of the live span in each id slot. */
   private slotBase = new Float64Array(1024);
-  private readonly recordAddrs: boolean;
-  private allocAddrs = new Float64Array(0);
-  private nallocAddrs = 0;
-  private seq = 0;
   private stopped = false;
   private oom: ReplayResult['oom'] = null;
   private wallNs = 0;
-
-  // Counts and peaks.
-  private readonly opCounts = new Float64Array(5);
-  private inUsePages = 0;
-  private peakInUsePages = 0;
-  private peakHeapPages = 0;
-  private peakRssBytes = 0;
-  private peakRssNoLazyBytes = 0;
-  private peakVsizeBytes = 0;
-  private releasedBytes = 0;
-  private scavengedPagesReused = 0;
-  private addrChecked = 0;
-  private addrMatched = 0;
-  private firstAddrMiss: ReplayResult['summary']['firstAddrMiss'] = null;
-  private lastGcLiveBytes = NOT_GIVEN;
-  private limitBytes = NOT_GIVEN;
-  private aboveLimitNs = 0;
-  private readonly byTrigger = new Map<Trigger, TriggerStats>(TRIGGERS.map((t) => [t, new TriggerStats()]));
   private lastReleaseNs = 0;
-  private readonly gogc: number;
-  private readonly gomaxprocs: number;
-  private readonly initialLimit: number | null;
-
-  // Time-weighted RSS.
-  private firstTime = NOT_GIVEN;
-  private lastTime = 0;
-  private lastRss = 0;
-  private rssArea = 0;
-  private rssSamples = 0;
-  private rssSampleSum = 0;
-
-  // Free-space snapshot when the heap last reached its peak.
-  private atPeak = { freePages: 0, freeRuns: 0, largestFreeRunPages: 0, inUsePages: 0 };
-  private snapshotPending = false;
-
-  private readonly lat = [new OpStats(), new OpStats(), new OpStats()];
 
   constructor(
     readonly meta: TraceMeta,
@@ -158,46 +85,50 @@ export class Replayer {
     const b = options.backend;
     this.backend = typeof b === 'object' ? b : b !== undefined ? findBackend(b) : defaultBackend();
     this.pageBytes = meta.pageBytes;
-    const metaProcs = Number(meta.metadata.gomaxprocs);
-    this.gogc = options.gogc ?? meta.gogc;
-    this.gomaxprocs = options.gomaxprocs ?? (Number.isInteger(metaProcs) && metaProcs > 0 ? metaProcs : 1);
-    if (options.memoryLimitBytes !== undefined && Number.isFinite(options.memoryLimitBytes)) this.limitBytes = options.memoryLimitBytes;
-    this.initialLimit = this.limitBytes === NOT_GIVEN ? null : this.limitBytes;
-    if (options.thp !== undefined && options.thp !== 'never' && (options.physPageBytes ?? 4096) !== 4096) {
-      throw new UsageError(`--thp ${options.thp} models 2 MiB huge pages over 4 KiB pages; drop --phys-page ${options.physPageBytes}`);
+    this.options = resolveRunOptions(options, meta);
+    this.limitBytes = this.options.memoryLimitBytes;
+    this.reserve = options.reserve ?? this.backend.reserveModes[0];
+    if (!this.backend.reserveModes.includes(this.reserve)) {
+      throw new OptionError('reserve', `backend ${this.backend.name} (${this.backend.goVersion}) models reservation modes ${this.backend.reserveModes.join(', ')}, not ${this.reserve}`);
     }
-    this.os = new SimOS({ physPageBytes: options.physPageBytes, ulimitVBytes: options.ulimitVBytes, madvise: options.madvise, thp: options.thp });
-    this.seed = options.seed ?? DEFAULT_SEED;
-    const reserve = options.reserve ?? this.backend.reserveModes[0];
-    if (!this.backend.reserveModes.includes(reserve)) {
-      throw new UsageError(`backend ${this.backend.name} (${this.backend.goVersion}) models --reserve ${this.backend.reserveModes.join('|')}, not ${reserve}`);
-    }
-    this.reserve = reserve;
-    let heap: PageHeap;
+    const o = this.options;
+    this.os = new SimOS({ physPageBytes: o.physPageBytes, ulimitVBytes: o.ulimitVBytes, madvise: o.madvise, thp: o.thp });
+    this.heap = this.createHeap();
+    this.policy = createPolicy(options.policy ?? 'trace', this.policyContext(), { memoryLimitBytes: Number.isNaN(o.memoryLimitBytes) ? undefined : o.memoryLimitBytes });
+    const policy = this.policy;
+    const heap = this.heap;
+    heap.growHook = (bytes: number) => policy.onGrow(heap.now, bytes);
+    this.opCost = new CostProbe(heap, this.os);
+    this.releaseCost = new CostProbe(heap, this.os);
+
+    this.addressMeter = new AddressMeter(options.recordAddrs ?? false);
+    this.meters = METERS.map((m) => (m.name === 'address' ? this.addressMeter : m.create(this, { recordAddrs: false })));
+    if (options.timeline !== undefined) this.meters.push(new TimelineMeter(this, options.timeline));
+    if (options.emit !== undefined) this.meters.push(new EmitMeter(options.emit));
+    for (const make of options.meters ?? []) this.meters.push(make(this));
+    this.advanceHooks = this.meters.filter((m) => m.advance !== undefined);
+    this.beforeHooks = this.meters.filter((m) => m.before !== undefined);
+    this.eventHooks = this.meters.filter((m) => m.event !== undefined);
+    this.releaseHooks = this.meters.filter((m) => m.release !== undefined);
+  }
+
+  /** The heap; a program that cannot even start (out of address space) gets an empty one. */
+  private createHeap(): PageHeap {
+    const { pageBytes, reserve } = this;
+    const seed = this.options.seed;
     try {
-      heap = this.backend.create({ os: this.os, pageBytes: meta.pageBytes, seed: this.seed, reserve });
+      return this.backend.create({ os: this.os, pageBytes, seed, reserve });
     } catch (err) {
       if (!(err instanceof AddressSpaceLimitError)) throw err;
-      // The program could not even start: report it, with an empty heap for the figures.
       this.oom = { seq: 0, time: 0, line: 0, op: 'start', message: err.message };
       this.stopped = true;
-      heap = this.backend.create({ os: new SimOS({ physPageBytes: options.physPageBytes }), pageBytes: meta.pageBytes, seed: this.seed, reserve });
-      this.peakVsizeBytes = this.os.vsizeBytes;
+      return this.backend.create({ os: new SimOS({ physPageBytes: this.options.physPageBytes }), pageBytes, seed, reserve });
     }
-    this.heap = heap;
-    this.policy = createPolicy(options.policy ?? 'trace', this.policyContext(), { memoryLimitBytes: options.memoryLimitBytes });
-    const policy = this.policy;
-    heap.growHook = (bytes: number) => policy.onGrow(heap.now, bytes);
-    this.timing = options.timing ?? true;
-    this.emit = options.emit;
-    this.timeline = options.timeline;
-    this.recordAddrs = options.recordAddrs ?? false;
-    if (this.recordAddrs) this.allocAddrs = new Float64Array(1024);
   }
 
   /** Every allocation's address in trace order (only with recordAddrs). */
   get allocationAddresses(): Float64Array {
-    return this.allocAddrs.subarray(0, this.nallocAddrs);
+    return this.addressMeter.addresses;
   }
 
   get done(): boolean {
@@ -217,191 +148,93 @@ export class Replayer {
       for (; i < n; i++) this.event(batch, i);
     } catch (err) {
       if (!(err instanceof AddressSpaceLimitError)) throw err;
-      this.oom = {
-        seq: this.seq,
-        time: batch.time[i],
-        line: batch.line[i],
-        op: OP_NAMES[batch.op[i]],
-        message: err.message,
-      };
+      this.oom = { seq: this.seq, time: batch.time[i], line: batch.line[i], op: OP_NAMES[batch.op[i]], message: err.message };
       this.stopped = true;
       return false;
     }
     return true;
   }
 
+  private advance(time: number): void {
+    const hooks = this.advanceHooks;
+    for (let k = 0; k < hooks.length; k++) hooks[k].advance!(time);
+  }
+
   private event(b: EventBatch, i: number): void {
-    const heap = this.heap;
-    const os = this.os;
     const op = b.op[i];
     const time = b.time[i];
-    if (this.firstTime === NOT_GIVEN) {
-      this.firstTime = time;
-      this.lastTime = time;
-    }
-    // The policy's timers and background scavenger run up to this event first.
+    // Meters start their clocks at the first event; then the policy's timers and
+    // background scavenger run up to this event, releasing at their own times.
+    if (this.seq === 0) this.advance(time);
     this.policy.advance(time);
-    heap.now = time;
+    this.heap.now = time;
     this.seq++;
-    this.opCounts[op]++;
-    this.accrue(time);
-
-    if (op === OP_ALLOC || op === OP_FREE || op === OP_SCAVENGE) {
-      const work0 = heap.work;
-      const sys0 = os.mmapCalls + os.madviseCalls + os.munmapCalls;
-      const rel0 = os.releasedBytes;
-      const faults0 = os.pageFaults;
-      const huge0 = os.hugeFaults;
-      const t0 = this.timing ? performance.now() : 0;
-      let addr = NOT_GIVEN;
-      let scav = 0;
-      let released = 0;
-      const pages = b.pages[i];
-      if (op === OP_ALLOC) {
-        const heap0 = heap.heapPages;
-        addr = heap.alloc(pages, b.p[i]);
-        // Inline scavenging (Go 1.12-1.19) is part of the allocation and of its latency.
-        this.policy.afterAlloc(time, pages, heap.lastScavengedPages * this.pageBytes, (heap.heapPages - heap0) * this.pageBytes);
-      } else if (op === OP_FREE) {
-        if (this.snapshotPending) this.takeSnapshot();
-        addr = this.slotBase[b.slot[i]];
-        heap.free(addr, pages, b.p[i]);
-      } else {
-        released = this.policy.onScavengeRow(time, b.bytes[i]);
-      }
-      const ns = this.timing ? Math.round((performance.now() - t0) * 1e6) : 0;
-      if (op === OP_ALLOC) {
-        os.touch(addr, pages * this.pageBytes);
-        scav = heap.lastScavengedPages;
-        this.scavengedPagesReused += scav;
-        this.inUsePages += pages;
-        if (this.inUsePages > this.peakInUsePages) this.peakInUsePages = this.inUsePages;
-        const slot = b.slot[i];
-        if (slot >= this.slotBase.length) this.growSlots(slot);
-        this.slotBase[slot] = addr;
-        if (this.recordAddrs) {
-          if (this.nallocAddrs === this.allocAddrs.length) {
-            const grown = new Float64Array(this.allocAddrs.length * 2);
-            grown.set(this.allocAddrs);
-            this.allocAddrs = grown;
-          }
-          this.allocAddrs[this.nallocAddrs++] = addr;
-        }
-        const want = b.addr[i];
-        if (want !== NOT_GIVEN) {
-          this.addrChecked++;
-          if (want === addr) this.addrMatched++;
-          else if (this.firstAddrMiss === null) this.firstAddrMiss = { seq: this.seq, line: b.line[i], want, got: addr };
-        }
-      } else if (op === OP_FREE) {
-        this.inUsePages -= pages;
-      }
-      const work = heap.work - work0;
-      const model = modelledNs(work, os.mmapCalls + os.madviseCalls + os.munmapCalls - sys0, os.releasedBytes - rel0, os.pageFaults - faults0, os.physPageBytes, os.hugeFaults - huge0);
-      this.lat[op].add(ns, work, model);
-      if (this.emit !== undefined) {
-        this.emit.row(this.seq, time, OP_NAMES[op], b.ids[i], op === OP_SCAVENGE ? NOT_GIVEN : pages, addr, scav, released, work, ns);
-      }
-    } else if (op === OP_GC) {
-      this.lastGcLiveBytes = b.bytes[i];
-      this.policy.onGc(time, b.bytes[i]);
-    } else if (op === OP_LIMIT) {
-      this.limitBytes = b.bytes[i] > 0 ? b.bytes[i] : NOT_GIVEN;
-      this.policy.onLimit(time, b.bytes[i] > 0 ? b.bytes[i] : Infinity);
+    this.advance(time);
+    const e = this.fill(b, i);
+    if (op <= OP_SCAVENGE) this.operate(e, b.slot[i]);
+    else if (op === OP_GC) this.policy.onGc(time, e.bytes);
+    else if (op === OP_LIMIT) {
+      this.limitBytes = e.bytes > 0 ? e.bytes : NaN;
+      this.policy.onLimit(time, e.bytes > 0 ? e.bytes : Infinity);
     }
+    const hooks = this.eventHooks;
+    for (let k = 0; k < hooks.length; k++) hooks[k].event!(e);
+  }
 
-    const rss = os.rssBytes;
-    this.lastRss = rss;
-    this.rssSamples++;
-    this.rssSampleSum += rss;
-    if (rss > this.peakRssBytes) this.peakRssBytes = rss;
-    const noLazy = rss - os.lazyFreeBytes;
-    if (noLazy > this.peakRssNoLazyBytes) this.peakRssNoLazyBytes = noLazy;
-    if (os.vsizeBytes > this.peakVsizeBytes) this.peakVsizeBytes = os.vsizeBytes;
-    if (this.timeline !== undefined) {
-      const pb = this.pageBytes;
-      this.timeline.sample(time, this.inUsePages * pb, heap.heapPages * pb, rss, heap.releasedPages * pb, os.vsizeBytes, this.limitBytes);
+  /** The reused event record, filled from row i of the batch. */
+  private fill(b: EventBatch, i: number): EventRecord {
+    const e = this.rec;
+    e.seq = this.seq;
+    e.time = b.time[i];
+    e.op = b.op[i];
+    e.line = b.line[i];
+    e.id = b.ids[i] ?? '';
+    e.pages = b.pages[i];
+    e.p = b.p[i];
+    e.bytes = b.bytes[i];
+    e.traceAddr = b.op[i] === OP_ALLOC ? b.addr[i] : NOT_GIVEN;
+    e.addr = NOT_GIVEN;
+    e.scavengedPages = 0;
+    e.releasedBytes = 0;
+    e.work = 0;
+    e.wallNs = 0;
+    e.modelNs = 0;
+    return e;
+  }
+
+  /** Runs an alloc, free or scavenge row through the policy and backend, priced. */
+  private operate(e: EventRecord, slot: number): void {
+    const hooks = this.beforeHooks;
+    for (let k = 0; k < hooks.length; k++) hooks[k].before!(e);
+    const heap = this.heap;
+    const timing = this.options.timing;
+    this.opCost.begin();
+    const t0 = timing ? performance.now() : 0;
+    if (e.op === OP_ALLOC) {
+      const heap0 = heap.heapPages;
+      e.addr = heap.alloc(e.pages, e.p);
+      // Inline scavenging (Go 1.12-1.19) is part of the allocation and of its latency.
+      this.policy.afterAlloc(e.time, e.pages, heap.lastScavengedPages * this.pageBytes, (heap.heapPages - heap0) * this.pageBytes);
+    } else if (e.op === OP_FREE) {
+      e.addr = this.slotBase[slot];
+      heap.free(e.addr, e.pages, e.p);
+    } else {
+      e.releasedBytes = this.policy.onScavengeRow(e.time, e.bytes);
     }
-    // The fragmentation snapshot is the most in-use moment while the heap is at its
-    // peak. It is taken lazily: a rise in in-use only marks it pending, and it is
-    // computed just before in-use falls (the next free) or at the end, so freeStats runs
-    // once per local maximum rather than once per allocation. Growth makes any pending
-    // snapshot of the smaller heap obsolete.
-    if (heap.heapPages > this.peakHeapPages) {
-      this.peakHeapPages = heap.heapPages;
-      this.atPeak.inUsePages = -1;
-      this.snapshotPending = true;
-    } else if (heap.heapPages === this.peakHeapPages && this.inUsePages > this.atPeak.inUsePages) {
-      this.snapshotPending = true;
-    }
+    e.wallNs = timing ? Math.round((performance.now() - t0) * 1e6) : 0;
+    if (e.op === OP_ALLOC) this.allocated(e, slot);
+    else if (e.op === OP_FREE) this.inUsePages -= e.pages;
+    e.work = this.opCost.work();
+    e.modelNs = this.opCost.modelNs();
   }
 
-  /** Accrues time-weighted figures (RSS area, time above the limit) up to `time`. */
-  private accrue(time: number): void {
-    const dt = time - this.lastTime;
-    if (dt <= 0) return;
-    this.rssArea += this.lastRss * dt;
-    if (this.limitBytes !== NOT_GIVEN && this.lastRss > this.limitBytes) this.aboveLimitNs += dt;
-    this.lastTime = time;
-  }
-
-  /** Go 1.19's mappedReady: the retained heap plus the metadata Go counts as Ready. */
-  private mappedReadyBytes(): number {
-    const h = this.heap;
-    return (h.heapPages - h.releasedPages) * this.pageBytes + (h.metadataReadyBytes ?? 0);
-  }
-
-  /** What policies see and may do (src/policy/types.ts). */
-  private policyContext(): PolicyContext {
-    const self = this;
-    const heap = () => this.heap;
-    const pb = this.pageBytes;
-    const counted = (time: number, trigger: Trigger, quantumBytes: number, run: () => number): number => {
-      if (time > self.lastTime) self.accrue(time);
-      const h = heap();
-      const os = self.os;
-      const work0 = h.work;
-      const sys0 = os.mmapCalls + os.madviseCalls + os.munmapCalls;
-      const rel0 = os.releasedBytes;
-      const faults0 = os.pageFaults;
-      const released = run();
-      const syscalls = os.mmapCalls + os.madviseCalls + os.munmapCalls - sys0;
-      // A scavenger working in quanta makes at least one madvise per quantum.
-      const quantumCalls = quantumBytes > 0 ? Math.ceil(released / quantumBytes) : 0;
-      const ns = modelledNs(h.work - work0, Math.max(syscalls, quantumCalls), os.releasedBytes - rel0, os.pageFaults - faults0, os.physPageBytes);
-      const st = self.byTrigger.get(trigger) as TriggerStats;
-      st.bytes += released;
-      st.calls++;
-      st.modelNs += ns;
-      self.lastReleaseNs = ns;
-      self.releasedBytes += released;
-      const rss = os.rssBytes;
-      self.lastRss = rss;
-      if (self.timeline !== undefined && released > 0) {
-        self.timeline.sample(time, self.inUsePages * pb, h.heapPages * pb, rss, h.releasedPages * pb, os.vsizeBytes, self.limitBytes);
-      }
-      return released;
-    };
-    return {
-      pageBytes: pb,
-      physPageBytes: this.os.physPageBytes,
-      gogc: this.gogc,
-      gomaxprocs: this.gomaxprocs,
-      retainedBytes: () => (heap().heapPages - heap().releasedPages) * pb,
-      inUseBytes: () => self.inUsePages * pb,
-      mappedReadyBytes: () => self.mappedReadyBytes(),
-      release: (time, nbytes, trigger, quantumBytes = 0) => counted(time, trigger, quantumBytes, () => heap().release(nbytes)),
-      releaseIdle: (time, cutoff, trigger) => counted(time, trigger, 0, () => heap().releaseIdle(cutoff)),
-      get lastReleaseNs() {
-        return self.lastReleaseNs;
-      },
-    };
-  }
-
-  private takeSnapshot(): void {
-    const fs = this.heap.freeStats();
-    this.atPeak = { freePages: fs.freePages, freeRuns: fs.freeRuns, largestFreeRunPages: fs.largestFreeRunPages, inUsePages: this.inUsePages };
-    this.snapshotPending = false;
+  /** After an allocation: the program writes its span; the slot remembers where it is. */
+  private allocated(e: EventRecord, slot: number): void {
+    this.os.touch(e.addr, e.pages * this.pageBytes);
+    e.scavengedPages = this.heap.lastScavengedPages;
+    this.inUsePages += e.pages;
+    if (slot >= this.slotBase.length) this.growSlots(slot);
+    this.slotBase[slot] = e.addr;
   }
 
   private growSlots(slot: number): void {
@@ -412,103 +245,79 @@ export class Replayer {
     this.slotBase = grown;
   }
 
+  /** A release a policy asked for: run it, price it, tell the meters. */
+  private release(time: number, trigger: Trigger, quantumBytes: number, run: () => number): number {
+    this.advance(time);
+    this.releaseCost.begin();
+    const released = run();
+    // A scavenger working in quanta makes at least one madvise per quantum.
+    const quantumCalls = quantumBytes > 0 ? Math.ceil(released / quantumBytes) : 0;
+    const r = this.rel;
+    r.time = time;
+    r.trigger = trigger;
+    r.bytes = released;
+    r.modelNs = this.releaseCost.modelNs(quantumCalls, false);
+    this.lastReleaseNs = r.modelNs;
+    const hooks = this.releaseHooks;
+    for (let k = 0; k < hooks.length; k++) hooks[k].release!(r);
+    return released;
+  }
+
+  /** What policies see and may do (src/policy/types.ts). */
+  private policyContext(): PolicyContext {
+    const self = this;
+    const pb = this.pageBytes;
+    return {
+      pageBytes: pb,
+      physPageBytes: this.os.physPageBytes,
+      gogc: this.options.gogc,
+      gomaxprocs: this.options.gomaxprocs,
+      retainedBytes: () => (self.heap.heapPages - self.heap.releasedPages) * pb,
+      inUseBytes: () => self.inUsePages * pb,
+      mappedReadyBytes: () => (self.heap.heapPages - self.heap.releasedPages) * pb + (self.heap.metadataReadyBytes ?? 0),
+      release: (time, nbytes, trigger, quantumBytes = 0) => self.release(time, trigger, quantumBytes, () => self.heap.release(nbytes)),
+      releaseIdle: (time, cutoff, trigger) => self.release(time, trigger, 0, () => self.heap.releaseIdle(cutoff)),
+      get lastReleaseNs() {
+        return self.lastReleaseNs;
+      },
+    };
+  }
+
   addWallNs(ns: number): void {
     this.wallNs += ns;
   }
 
-  /** The result of everything replayed so far. */
+  /** The result of everything replayed so far: the run's identity, then each meter's slice. */
   result(stats: ReadStats): ReplayResult {
-    if (this.snapshotPending) this.takeSnapshot();
-    const pb = this.pageBytes;
+    const o = this.options;
     const os = this.os;
-    const heap = this.heap;
-    const duration = this.firstTime === NOT_GIVEN ? 0 : this.lastTime - this.firstTime;
-    const meanRss = duration > 0 ? this.rssArea / duration : this.rssSamples > 0 ? this.rssSampleSum / this.rssSamples : 0;
-    const peakInUse = this.peakInUsePages * pb;
-    const peakHeap = this.peakHeapPages * pb;
-    const free = this.atPeak.freePages;
-    const ratio = (num: number, den: number): number | null => (den > 0 ? num / den : null);
-    let cpuNs = 0;
-    const releases: ReplayResult['summary']['releases'] = {};
-    for (const [t, st] of this.byTrigger) {
-      cpuNs += st.modelNs;
-      if (st.calls > 0) releases[t] = { bytes: st.bytes, calls: st.calls, modelNs: Math.round(st.modelNs) };
-    }
-    return {
+    const r: ReplayResult = {
       schema: 'heapsim.result/1',
-      trace: {
-        file: this.meta.file,
-        metadata: this.meta.metadata,
-        pageBytes: pb,
-        events: stats.events,
-        rows: stats.rows,
-        skipped: stats.skipped,
-        skippedByKind: stats.skippedByKind,
-      },
+      trace: { file: this.meta.file, metadata: this.meta.metadata, pageBytes: this.pageBytes, events: stats.events, rows: stats.rows, skipped: stats.skipped, skippedByKind: stats.skippedByKind },
       backend: this.backend.name,
       goVersion: this.backend.goVersion,
       policy: this.policy.name,
-      options: { reserve: this.reserve, madvise: os.madvise, physPageBytes: os.physPageBytes, ulimitVBytes: Number.isFinite(os.ulimitVBytes) ? os.ulimitVBytes : null, seed: this.seed, timing: this.timing, thp: os.thp, gogc: this.gogc, gomaxprocs: this.gomaxprocs, memoryLimitBytes: this.initialLimit },
+      options: {
+        reserve: this.reserve,
+        madvise: os.madvise,
+        physPageBytes: os.physPageBytes,
+        ulimitVBytes: Number.isFinite(os.ulimitVBytes) ? os.ulimitVBytes : null,
+        seed: o.seed,
+        timing: o.timing,
+        thp: os.thp,
+        gogc: o.gogc,
+        gomaxprocs: o.gomaxprocs,
+        memoryLimitBytes: Number.isNaN(o.memoryLimitBytes) ? null : o.memoryLimitBytes,
+      },
       outcome: this.oom === null ? 'ok' : 'oom',
       oom: this.oom,
-      summary: {
-        ops: this.seq,
-        allocs: this.opCounts[OP_ALLOC],
-        frees: this.opCounts[OP_FREE],
-        scavenges: this.opCounts[OP_SCAVENGE],
-        gcs: this.opCounts[OP_GC],
-        limits: this.opCounts[OP_LIMIT],
-        traceDurationNs: duration,
-        peakInUseBytes: peakInUse,
-        finalInUseBytes: this.inUsePages * pb,
-        peakHeapBytes: peakHeap,
-        finalHeapBytes: heap.heapPages * pb,
-        peakRssBytes: this.peakRssBytes,
-        finalRssBytes: os.rssBytes,
-        lazyFreeBytes: os.lazyFreeBytes,
-        peakRssExcludingLazyBytes: this.peakRssNoLazyBytes,
-        finalRssExcludingLazyBytes: os.rssBytes - os.lazyFreeBytes,
-        meanRssBytes: Math.round(meanRss),
-        peakVsizeBytes: this.peakVsizeBytes,
-        finalVsizeBytes: os.vsizeBytes,
-        committedBytes: os.committedBytes,
-        metadataReservedBytes: heap.metadataReservedBytes ?? 0,
-        metadataCommittedBytes: heap.metadataCommittedBytes ?? 0,
-        releasedBytes: this.releasedBytes,
-        runtimeReleasedBytes: heap.releasedPages * pb,
-        runtimeRetainedBytes: (heap.heapPages - heap.releasedPages) * pb,
-        osReleasedBytes: os.releasedBytes,
-        scavengedBytesReused: this.scavengedPagesReused * pb,
-        mmapCalls: os.mmapCalls,
-        madviseCalls: os.madviseCalls,
-        munmapCalls: os.munmapCalls,
-        pageFaults: os.pageFaults,
-        hugePageFaults: os.hugeFaults,
-        refaults: os.refaults,
-        lastGcLiveBytes: this.lastGcLiveBytes === NOT_GIVEN ? null : this.lastGcLiveBytes,
-        limitBytes: this.limitBytes === NOT_GIVEN ? null : this.limitBytes,
-        mappedReadyBytes: this.mappedReadyBytes(),
-        timeAboveLimitNs: this.aboveLimitNs,
-        scavengerCpuNs: Math.round(cpuNs),
-        scavengerCpuShare: duration > 0 ? cpuNs / duration : null,
-        releases,
-        addrMatch: this.addrChecked > 0 ? this.addrMatched / this.addrChecked : null,
-        addrChecked: this.addrChecked,
-        firstAddrMiss: this.firstAddrMiss,
-      },
-      fragmentation: {
-        externalAtPeak: free > 0 ? 1 - this.atPeak.largestFreeRunPages / free : 0,
-        heapOverhead: ratio(peakHeap - peakInUse, peakInUse),
-        rssOverhead: ratio(this.peakRssBytes - peakInUse, peakInUse),
-        largestFreeRunBytesAtPeak: this.atPeak.largestFreeRunPages * pb,
-        freeBytesAtPeak: free * pb,
-        freeRunsAtPeak: this.atPeak.freeRuns,
-        inUseBytesAtPeak: this.atPeak.inUsePages * pb,
-      },
-      latency: { alloc: this.lat[OP_ALLOC].result(), free: this.lat[OP_FREE].result(), scavenge: this.lat[OP_SCAVENGE].result() },
-      shape: heap.shape(),
+      summary: {} as ReplayResult['summary'],
+      fragmentation: {} as ReplayResult['fragmentation'],
+      latency: {} as ReplayResult['latency'],
+      shape: this.heap.shape(),
       wall: { replayNs: Math.round(this.wallNs), eventsPerSecond: this.wallNs > 0 ? Math.round((this.seq * 1e9) / this.wallNs) : null },
     };
+    for (const m of this.meters) m.contribute(r);
+    return r;
   }
 }
-

@@ -75,6 +75,8 @@ export interface ReplayResult {
     /** Of pageFaults, those that mapped a whole 2 MiB transparent huge page. */
     hugePageFaults: number;
     refaults: number;
+    /** Allocations that had to grow the heap first (the slow path). */
+    growthAllocs: number;
     lastGcLiveBytes: number | null;
     limitBytes: number | null;
     /** Go 1.19's mappedReady at the end: retained heap + metadata Go counts as Ready. */

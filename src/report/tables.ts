@@ -4,96 +4,25 @@
 
 import Table from 'cli-table3';
 import { Chalk, type ChalkInstance } from 'chalk';
-import type { LatencyStats, ReplayResult } from '../replay/result.js';
+import type { ReplayResult } from '../replay/result.js';
 import type { Regression } from '../check/check.js';
 import { formatBytes, formatCount, formatNs, formatRatio } from './format.js';
-import { TRIGGERS } from '../policy/types.js';
+import { FIGURES, type Figure, type Section, type Unit } from '../metrics/index.js';
+import { LATENCY_COLUMNS, LATENCY_OPS, LATENCY_TABLE_KEYS, latencyShown } from '../metrics/latency-meter.js';
 
-type Kind = 'bytes' | 'count' | 'ratio' | 'ns' | 'work';
-type Better = 'lower' | 'higher' | null;
-
-interface Metric {
-  label: string;
-  kind: Kind;
-  better: Better;
-  get(r: ReplayResult): number | null;
+/** The figures a table shows in a section, in declaration order. */
+function tableFigures(section: Section): Figure[] {
+  return FIGURES.filter((f) => f.section === section && f.hidden !== true);
 }
 
-const m = (label: string, kind: Kind, better: Better, get: (r: ReplayResult) => number | null): Metric => ({ label, kind, better, get });
+/** A figure's value as a table shows it: null when undefined or not shown for this run. */
+function shownValue(f: Figure, r: ReplayResult): number | null {
+  return f.shown !== undefined && !f.shown(r) ? null : f.value(r);
+}
 
-export const SUMMARY_METRICS: Metric[] = [
-  m('ops', 'count', null, (r) => r.summary.ops),
-  m('allocs', 'count', null, (r) => r.summary.allocs),
-  m('frees', 'count', null, (r) => r.summary.frees),
-  m('scavenge rows', 'count', null, (r) => r.summary.scavenges),
-  m('gc rows', 'count', null, (r) => r.summary.gcs),
-  m('peak in-use', 'bytes', null, (r) => r.summary.peakInUseBytes),
-  m('peak heap', 'bytes', 'lower', (r) => r.summary.peakHeapBytes),
-  m('peak RSS', 'bytes', 'lower', (r) => r.summary.peakRssBytes),
-  m('mean RSS (time-weighted)', 'bytes', 'lower', (r) => r.summary.meanRssBytes),
-  m('final RSS', 'bytes', 'lower', (r) => r.summary.finalRssBytes),
-  m('final RSS without lazily freed pages (MADV_FREE)', 'bytes', 'lower', (r) => (r.options.madvise === 'free' ? r.summary.finalRssExcludingLazyBytes : null)),
-  m('peak RSS without lazily freed pages (MADV_FREE)', 'bytes', 'lower', (r) => (r.options.madvise === 'free' ? r.summary.peakRssExcludingLazyBytes : null)),
-  m('final retained, runtime view (heap - released)', 'bytes', 'lower', (r) => r.summary.runtimeRetainedBytes),
-  m('peak VSIZE', 'bytes', 'lower', (r) => r.summary.peakVsizeBytes),
-  m('allocator metadata reserved', 'bytes', 'lower', (r) => (r.summary.metadataReservedBytes > 0 ? r.summary.metadataReservedBytes : null)),
-  m('allocator metadata committed', 'bytes', 'lower', (r) => (r.summary.metadataReservedBytes > 0 ? r.summary.metadataCommittedBytes : null)),
-  m('released (runtime count)', 'bytes', null, (r) => r.summary.releasedBytes),
-  m('released, runtime view at end', 'bytes', null, (r) => r.summary.runtimeReleasedBytes),
-  m('madvise calls', 'count', 'lower', (r) => r.summary.madviseCalls),
-  m('mmap calls', 'count', 'lower', (r) => r.summary.mmapCalls),
-  m('page faults', 'count', 'lower', (r) => r.summary.pageFaults),
-  m('re-faults of released pages', 'count', 'lower', (r) => r.summary.refaults),
-  m('huge page faults (THP, 2 MiB each)', 'count', null, (r) => (r.options.thp !== 'never' ? r.summary.hugePageFaults : null)),
-  m('addr match (vs trace)', 'ratio', 'higher', (r) => r.summary.addrMatch),
-];
-
-export const FRAGMENTATION_METRICS: Metric[] = [
-  m('external fragmentation at peak heap', 'ratio', 'lower', (r) => r.fragmentation.externalAtPeak),
-  m('heap overhead (peak heap / peak in-use - 1)', 'ratio', 'lower', (r) => r.fragmentation.heapOverhead),
-  m('RSS overhead (peak RSS / peak in-use - 1)', 'ratio', 'lower', (r) => r.fragmentation.rssOverhead),
-  m('largest free run at peak heap', 'bytes', 'higher', (r) => r.fragmentation.largestFreeRunBytesAtPeak),
-  m('free at peak heap', 'bytes', null, (r) => r.fragmentation.freeBytesAtPeak),
-  m('free runs at peak heap', 'count', 'lower', (r) => r.fragmentation.freeRunsAtPeak),
-];
-
-/** Release figures: per trigger, the scavenger's modelled CPU, and the memory limit. */
-export const RELEASE_METRICS: Metric[] = [
-  ...TRIGGERS.map((t) => m(`released: ${t}`, 'bytes', null, (r) => r.summary.releases?.[t]?.bytes ?? null)),
-  m('release CPU (modelled)', 'ns', 'lower', (r) => (r.summary.scavengerCpuNs > 0 ? r.summary.scavengerCpuNs : null)),
-  m('release CPU share of one CPU', 'ratio', 'lower', (r) => (r.summary.scavengerCpuNs > 0 ? r.summary.scavengerCpuShare : null)),
-  m('memory limit (at end)', 'bytes', null, (r) => r.summary.limitBytes),
-  m('time with RSS above the limit', 'ns', 'lower', (r) => (r.summary.limitBytes !== null || r.summary.timeAboveLimitNs > 0 ? r.summary.timeAboveLimitNs : null)),
-];
-
-const OPS = ['alloc', 'free', 'scavenge'] as const;
-const LATENCY_COLUMNS: { label: string; kind: Kind; key: keyof LatencyStats }[] = [
-  { label: 'count', kind: 'count', key: 'count' },
-  { label: 'p50', kind: 'ns', key: 'p50Ns' },
-  { label: 'p90', kind: 'ns', key: 'p90Ns' },
-  { label: 'p99', kind: 'ns', key: 'p99Ns' },
-  { label: 'max', kind: 'ns', key: 'maxNs' },
-  { label: 'work mean', kind: 'work', key: 'meanWork' },
-  { label: 'work p99', kind: 'work', key: 'p99Work' },
-  { label: 'work max', kind: 'work', key: 'maxWork' },
-  { label: 'model mean', kind: 'ns', key: 'modelMeanNs' },
-  { label: 'model p99', kind: 'ns', key: 'modelP99Ns' },
-];
-
-/** Wall-time columns mean nothing when the replay did not measure them. */
-const WALL_KEYS = new Set<keyof LatencyStats>(['p50Ns', 'p90Ns', 'p99Ns', 'maxNs', 'meanNs']);
-
-export const LATENCY_METRICS: Metric[] = OPS.flatMap((op) =>
-  LATENCY_COLUMNS.filter((c) => c.key !== 'count').map((c) =>
-    m(`${op} ${c.label}`, c.kind, 'lower', (r) =>
-      r.latency[op].count > 0 && (r.options.timing || !WALL_KEYS.has(c.key)) ? (r.latency[op][c.key] as number) : null,
-    ),
-  ),
-);
-
-function fmt(kind: Kind, v: number | null): string {
+function fmt(unit: Unit, v: number | null): string {
   if (v === null || Number.isNaN(v)) return '–';
-  switch (kind) {
+  switch (unit) {
     case 'bytes':
       return formatBytes(v);
     case 'ratio':
@@ -148,26 +77,22 @@ function outcomeLines(r: ReplayResult, c: ChalkInstance): string[] {
 export function renderReplay(r: ReplayResult, options: RenderOptions): string {
   const c = new Chalk({ level: options.color ? 1 : 0 });
   const parts: string[] = [header(r, c), `${c.bold('backend')} ${r.backend} (${r.goVersion})  ${c.bold('policy')} ${r.policy}`];
-  for (const [title, metrics] of [
-    ['Summary', SUMMARY_METRICS],
-    ['Fragmentation', FRAGMENTATION_METRICS],
-    ['Releases', RELEASE_METRICS],
-  ] as const) {
+  for (const title of ['Summary', 'Fragmentation', 'Releases'] as const) {
     const t = makeTable([title, ''], c);
-    const optional = title === 'Releases';
     let rows = 0;
-    for (const x of metrics) {
-      if (x.get(r) === null && (x.kind === 'bytes' || optional)) continue;
-      t.push([x.label, { hAlign: 'right', content: fmt(x.kind, x.get(r)) }]);
+    for (const f of tableFigures(title)) {
+      const v = shownValue(f, r);
+      // Sizes that do not apply, and release figures of triggers that never fired, are left out.
+      if (v === null && (f.unit === 'bytes' || title === 'Releases')) continue;
+      t.push([f.label, { hAlign: 'right', content: fmt(f.unit, v) }]);
       rows++;
     }
     if (rows > 0) parts.push(t.toString());
   }
-  const lt = makeTable(['Latency', ...LATENCY_COLUMNS.map((x) => x.label)], c);
-  for (const op of OPS) {
-    const s = r.latency[op];
-    const shown = (x: (typeof LATENCY_COLUMNS)[number]) => x.key === 'count' || (s.count > 0 && (r.options.timing || !WALL_KEYS.has(x.key)));
-    lt.push([op, ...LATENCY_COLUMNS.map((x) => ({ hAlign: 'right' as const, content: shown(x) ? fmt(x.kind, s[x.key] as number) : '–' }))]);
+  const columns = LATENCY_COLUMNS.filter((x) => LATENCY_TABLE_KEYS.has(x.key));
+  const lt = makeTable(['Latency', ...columns.map((x) => x.label)], c);
+  for (const op of LATENCY_OPS) {
+    lt.push([op, ...columns.map((x) => ({ hAlign: 'right' as const, content: latencyShown(r, op, x.key) ? fmt(x.unit, r.latency[op][x.key]) : '–' }))]);
   }
   parts.push(lt.toString());
   parts.push(c.dim('p50..max: wall time around the backend call in this process; work: nodes/words visited; model: work + syscalls + page faults priced as in docs/metrics.md'));
@@ -177,11 +102,11 @@ export function renderReplay(r: ReplayResult, options: RenderOptions): string {
   return parts.join('\n') + '\n';
 }
 
-function diff(x: Metric, base: number | null, v: number | null, c: ChalkInstance): string {
+function diff(x: Figure, base: number | null, v: number | null, c: ChalkInstance): string {
   if (base === null || v === null) return '';
   if (v === base) return c.dim(' =');
   const rel = base !== 0 ? (v - base) / Math.abs(base) : null;
-  const text = x.kind === 'ratio' ? ` ${v > base ? '+' : ''}${((v - base) * 100).toFixed(1)}pp` : rel === null ? ' new' : ` ${rel > 0 ? '+' : ''}${(rel * 100).toFixed(1)}%`;
+  const text = x.unit === 'ratio' ? ` ${v > base ? '+' : ''}${((v - base) * 100).toFixed(1)}pp` : rel === null ? ' new' : ` ${rel > 0 ? '+' : ''}${(rel * 100).toFixed(1)}%`;
   if (x.better === null) return c.dim(text);
   const better = x.better === 'lower' ? v < base : v > base;
   return better ? c.green(text) : c.red(text);
@@ -194,18 +119,13 @@ export function renderCompare(results: ReplayResult[], options: RenderOptions, c
   const parts: string[] = [header(first, c)];
   const t = makeTable(['metric', ...results.map(columnLabel)], c);
   const section = (name: string) => t.push([c.bold.underline(name), ...results.map(() => '')]);
-  for (const [name, metrics] of [
-    ['Summary', SUMMARY_METRICS],
-    ['Fragmentation', FRAGMENTATION_METRICS],
-    ['Releases', RELEASE_METRICS],
-    ['Latency', LATENCY_METRICS],
-  ] as const) {
-    if (metrics.every((x) => results.every((r) => x.get(r) === null))) continue;
+  for (const name of ['Summary', 'Fragmentation', 'Releases', 'Latency'] as const) {
+    const rows = tableFigures(name).filter((f) => results.some((r) => shownValue(f, r) !== null));
+    if (rows.length === 0) continue;
     section(name);
-    for (const x of metrics) {
-      const base = x.get(first);
-      if (results.every((r) => x.get(r) === null)) continue;
-      t.push([x.label, ...results.map((r, i) => ({ hAlign: 'right' as const, content: fmt(x.kind, x.get(r)) + (i > 0 ? diff(x, base, x.get(r), c) : '') }))]);
+    for (const f of rows) {
+      const base = shownValue(f, first);
+      t.push([f.label, ...results.map((r, i) => ({ hAlign: 'right' as const, content: fmt(f.unit, shownValue(f, r)) + (i > 0 ? diff(f, base, shownValue(f, r), c) : '') }))]);
     }
   }
   parts.push(t.toString());
