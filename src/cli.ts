@@ -6,7 +6,6 @@
 // error — a bug in heapsim — printed as one line with how to get the stack
 // (HEAPSIM_DEBUG=1).
 
-import { createWriteStream, writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import {
   WORKLOADS,
@@ -36,7 +35,11 @@ import {
   UsageError,
   type ReplayResult,
 } from './index.js';
+import { checkOutputPlan, checkReplaceable, guardStandardStreams, openOutput, writeOutputFile } from './io/outputs.js';
 import { addRunOptions, flagOf, parseDuration, parseInteger, runOptionsFrom } from './cli-args.js';
+
+/** Standard output, as an output that must not be one of the inputs (`replay t.csv > t.csv`). */
+const STDOUT = { flag: 'standard output', path: '-' };
 
 const EXIT_OOM = 1;
 const EXIT_USAGE = 2;
@@ -95,6 +98,8 @@ interface ReplayFlags extends CommonFlags {
 }
 
 async function replayCommand(trace: string, flags: ReplayFlags): Promise<number> {
+  const outputs = [{ flag: '--emit', path: flags.emit }, { flag: '--timeline', path: flags.timeline }, STDOUT];
+  checkOutputPlan({ inputs: [trace], outputs });
   findPolicy(flags.policy);
   const reader = await openTrace(trace, { lenient: flags.lenient, keepIds: flags.emit !== undefined });
   printWarnings(reader.stats.warnings);
@@ -104,11 +109,14 @@ async function replayCommand(trace: string, flags: ReplayFlags): Promise<number>
   let result: ReplayResult;
   try {
     result = await replayReader(reader, { ...runOptionsFrom(flags), backend: flags.backend, policy: flags.policy, emit, timeline, onProgress: p.onProgress });
+  } catch (err) {
+    emit?.abort();
+    throw err;
   } finally {
     p.done();
-    emit?.close();
   }
-  if (timeline && flags.timeline) writeFileSync(flags.timeline, timeline.toCsv());
+  emit?.close();
+  if (timeline && flags.timeline) writeOutputFile(flags.timeline, timeline.toCsv());
   const color = useColor(flags.color);
   if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else process.stdout.write(renderReplay(result, { color }));
@@ -128,6 +136,7 @@ interface CompareFlags extends CommonFlags {
 const list = (text: string | undefined): string[] | undefined => text?.split(',').map((n) => n.trim());
 
 async function compareCommand(trace: string, flags: CompareFlags): Promise<number> {
+  checkOutputPlan({ inputs: [trace], outputs: [STDOUT] });
   if (flags.policy !== undefined && flags.policies !== undefined) throw new UsageError('give --policy or --policies, not both');
   const plan = planComparison({ backends: list(flags.backends), policies: list(flags.policies ?? flags.policy) });
   const loaded = await loadTrace(trace, { lenient: flags.lenient });
@@ -161,12 +170,26 @@ interface GenFlags {
   events?: number;
   duration?: string;
   output?: string;
+  force?: boolean;
 }
 
 async function genCommand(workload: string, flags: GenFlags): Promise<number> {
-  const out = flags.output && flags.output !== '-' ? createWriteStream(flags.output) : process.stdout;
-  await generate(workload, { seed: flags.seed, events: flags.events, durationNs: flags.duration ? parseDuration(flags.duration) : undefined }, out);
-  if (out !== process.stdout) await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  const path = flags.output ?? '-';
+  checkOutputPlan({ inputs: [], outputs: [{ flag: '-o', path }] });
+  checkReplaceable(path, flags.force === true, '-o');
+  const options = { seed: flags.seed, events: flags.events, durationNs: flags.duration ? parseDuration(flags.duration) : undefined };
+  if (path === '-') {
+    await generate(workload, options, process.stdout);
+    return 0;
+  }
+  const out = openOutput(path);
+  try {
+    await generate(workload, options, out.writable());
+  } catch (err) {
+    out.abort();
+    throw err;
+  }
+  await out.commit();
   return 0;
 }
 
@@ -183,11 +206,16 @@ interface CheckFlags {
 }
 
 async function checkCommand(traces: string[], flags: CheckFlags): Promise<number> {
+  checkOutputPlan(
+    flags.updateBaseline
+      ? { inputs: traces, outputs: [{ flag: '--baseline', path: flags.baseline }] }
+      : { inputs: [...traces, flags.baseline], outputs: [STDOUT] },
+  );
   const tolerances = parseTolerances(flags.tolerance);
   const baseline = flags.updateBaseline ? undefined : readBaseline(flags.baseline);
   const entries = await measureTraces(traces, { backends: list(flags.backends), policy: flags.policy, includeWall: flags.includeWall, lenient: flags.lenient });
   if (baseline === undefined) {
-    writeFileSync(flags.baseline, baselineText(entries));
+    writeOutputFile(flags.baseline, baselineText(entries));
     process.stderr.write(`heapsim: wrote ${entries.length} entries for ${traces.length} traces to ${flags.baseline}\n`);
     return 0;
   }
@@ -266,6 +294,7 @@ function genProgram(program: Command): void {
     .option('--events <n>', 'rows to write', (v) => parseInteger(v, '--events', 1))
     .option('--duration <time>', 'stop at this trace time (e.g. 10m, 90s)')
     .option('-o, --output <file>', 'write here instead of standard output')
+    .option('--force', 'let -o replace a file that is not a heapsim trace')
     .addHelpText(
       'after',
       `
@@ -364,12 +393,8 @@ function report(err: unknown): number {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  // A reader that closes the pipe early (`heapsim gen ... | head`) ends us quietly.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    process.stderr.write(`heapsim: cannot write standard output: ${err.message}\n`);
-    process.exit(EXIT_USAGE);
-  });
+  // EPIPE (`heapsim gen ... | head`) ends us quietly; other stdout errors are one line, exit 2.
+  guardStandardStreams();
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
