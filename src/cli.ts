@@ -18,6 +18,7 @@ import {
   findPolicy,
   generate,
   HeapsimError,
+  InvariantError,
   loadTrace,
   measureTraces,
   OptionError,
@@ -382,6 +383,10 @@ function report(err: unknown): number {
   }
   if (err instanceof HeapsimError) {
     process.stderr.write(`heapsim: ${err.message}\n`);
+    return err.exitCode;
+  }
+  if (err instanceof InvariantError) {
+    process.stderr.write(`heapsim: ${err.message}\nheapsim: this is a bug in heapsim: please report it with the trace\n`);
     return err.exitCode;
   }
   if (process.env.HEAPSIM_DEBUG) process.stderr.write(`heapsim: internal error: ${(err as Error)?.stack ?? String(err)}\n`);

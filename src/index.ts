@@ -9,6 +9,7 @@ export type { PageHeap, BackendInfo, FreeStats, HeapOptions } from './heap/types
 export { backends, defaultBackend, findBackend } from './heap/registry.js';
 export { createPolicy, findPolicy, POLICIES, POLICY_NAMES, TRIGGERS, TRIGGER_DOC, type PolicyContext, type PolicyInfo, type ReleasePolicy, type Trigger } from './policy/index.js';
 export { Replayer, type ReplayOptions, type EmitSink } from './replay/engine.js';
+export { InvariantError } from './replay/invariants.js';
 export { DEFAULTS, RUN_OPTIONS, OptionError, resolveRunOptions, type RunOptions, type ResolvedRunOptions, type OptionSpec } from './options.js';
 export { METERS, FIGURES, findFigure, type Figure, type Meter, type ReplayState, type EventRecord, type ReleaseRecord } from './metrics/index.js';
 export { replayFile, replayReader, replayLoaded, compareLoaded, planComparison, loadTrace, type CompareRun, type ComparePlan, type CompareOptions, type LoadedTrace, type ProgressOptions } from './replay/replay.js';

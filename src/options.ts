@@ -40,6 +40,8 @@ export interface RunOptions {
   gomaxprocs?: number;
   /** Memory limit at start in bytes (default: the trace's memory_limit metadata, else none). */
   memoryLimitBytes?: number;
+  /** Verify the backend's and the OS's invariants after every operation (slow). */
+  check?: boolean;
 }
 
 /** The defaults, in one place. */
@@ -129,6 +131,7 @@ export const RUN_OPTIONS: { [K in Exclude<keyof RunOptions, 'backend' | 'policy'
     kind: 'bytes',
     help: "memory limit at start (GOMEMLIMIT; default: the trace's memory_limit metadata, else none; limit rows change it)",
   },
+  check: { flag: 'check', kind: 'flag', help: "verify the backend's and the OS's invariants after every operation and stop at the first violation (slow)" },
   timing: { flag: 'no-timing', kind: 'flag', default: DEFAULTS.timing, help: 'do not measure wall time per op (faster; wall-clock latency columns are left out)' },
 };
 

@@ -30,6 +30,7 @@ import type { Timeline } from '../metrics/timeline.js';
 import { OptionError, resolveRunOptions, type ResolvedRunOptions, type RunOptions } from '../options.js';
 import { EventBatch, NOT_GIVEN, OP_ALLOC, OP_FREE, OP_LIMIT, OP_NAMES, OP_SCAVENGE, OP_GC, type ReadStats, type TraceMeta } from '../trace/events.js';
 import type { ReplayResult } from './result.js';
+import { InvariantChecker } from './invariants.js';
 
 export interface ReplayOptions extends Omit<RunOptions, 'backend'> {
   /** Backend name or alias, or the backend itself (default: the newest era). */
@@ -106,6 +107,7 @@ export class Replayer implements ReplayState {
     if (options.timeline !== undefined) this.meters.push(new TimelineMeter(this, options.timeline));
     if (options.emit !== undefined) this.meters.push(new EmitMeter(options.emit));
     for (const make of options.meters ?? []) this.meters.push(make(this));
+    if (options.check === true) this.meters.push(new InvariantChecker(this));
     this.advanceHooks = this.meters.filter((m) => m.advance !== undefined);
     this.beforeHooks = this.meters.filter((m) => m.before !== undefined);
     this.eventHooks = this.meters.filter((m) => m.event !== undefined);
