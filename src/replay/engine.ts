@@ -97,6 +97,8 @@ class OpStats {
 export class Replayer {
   readonly os: SimOS;
   readonly heap: PageHeap;
+  /** Trace time the heap reads (HeapOptions.clock); set before each event. */
+  private readonly clock = { now: 0 };
   readonly backend: BackendInfo;
   readonly policy: ReleasePolicy;
   private readonly pageBytes: number;
@@ -174,20 +176,21 @@ export class Replayer {
     }
     this.reserve = reserve;
     let heap: PageHeap;
+    const clock = this.clock;
+    // The policy is created below, after the heap; growth only happens once events run.
+    const onGrow = (bytes: number): void => this.policy.onGrow(clock.now, bytes);
     try {
-      heap = this.backend.create({ os: this.os, pageBytes: meta.pageBytes, seed: this.seed, reserve });
+      heap = this.backend.create({ os: this.os, pageBytes: meta.pageBytes, seed: this.seed, reserve, clock, onGrow });
     } catch (err) {
       if (!(err instanceof AddressSpaceLimitError)) throw err;
       // The program could not even start: report it, with an empty heap for the figures.
       this.oom = { seq: 0, time: 0, line: 0, op: 'start', message: err.message };
       this.stopped = true;
-      heap = this.backend.create({ os: new SimOS({ physPageBytes: options.physPageBytes }), pageBytes: meta.pageBytes, seed: this.seed, reserve });
+      heap = this.backend.create({ os: new SimOS({ physPageBytes: options.physPageBytes }), pageBytes: meta.pageBytes, seed: this.seed, reserve, clock, onGrow });
       this.peakVsizeBytes = this.os.vsizeBytes;
     }
     this.heap = heap;
     this.policy = createPolicy(options.policy ?? 'trace', this.policyContext(), { memoryLimitBytes: options.memoryLimitBytes });
-    const policy = this.policy;
-    heap.growHook = (bytes: number) => policy.onGrow(heap.now, bytes);
     this.timing = options.timing ?? true;
     this.emit = options.emit;
     this.timeline = options.timeline;
@@ -241,7 +244,7 @@ export class Replayer {
     }
     // The policy's timers and background scavenger run up to this event first.
     this.policy.advance(time);
-    heap.now = time;
+    this.clock.now = time;
     this.seq++;
     this.opCounts[op]++;
     this.accrue(time);
