@@ -13,9 +13,9 @@ function heapRss(os: SimOS, heap: PageHeap): number {
   return heap.heapPages === 0 ? 0 : os.residentBytesIn(BASE, heap.heapPages * PAGE);
 }
 
-function fresh(b: BackendInfo, physPageBytes = 4096): { os: SimOS; heap: PageHeap } {
+function fresh(b: BackendInfo, physPageBytes = 4096, clock = { now: 0 }): { os: SimOS; heap: PageHeap } {
   const os = new SimOS({ physPageBytes });
-  return { os, heap: b.create({ os, pageBytes: PAGE, seed: 1 }) };
+  return { os, heap: b.create({ os, pageBytes: PAGE, seed: 1, clock }) };
 }
 
 /** Allocates like the engine does: the program writes every page it gets. */
@@ -104,6 +104,34 @@ describe.each(backends().map((b) => [b.name, b] as const))('conformance: %s', (n
     expect(heapRss(os, heap)).toBe(301 * PAGE - os.releasedBytes);
   });
 
+  maybe('a release from inside onGrow (scavenging on growth, Go 1.12+) leaves the heap consistent', () => {
+    const os = new SimOS({ physPageBytes: 4096 });
+    const grown: number[] = [];
+    let releasedOnGrow = 0;
+    const heap: PageHeap = b.create({
+      os,
+      pageBytes: PAGE,
+      seed: 1,
+      onGrow: (bytes) => {
+        grown.push(bytes);
+        releasedOnGrow += heap.release(bytes);
+      },
+    });
+    const keep = alloc(os, heap, 1);
+    heap.free(alloc(os, heap, 100), 100, -1);
+    const before = heap.heapPages;
+    const big = alloc(os, heap, before + 10);
+    expect(grown.length).toBeGreaterThanOrEqual(2);
+    expect(grown.every((bytes) => bytes > 0)).toBe(true);
+    expect(releasedOnGrow).toBeGreaterThanOrEqual(100 * PAGE);
+    expect(big >= keep + PAGE || big + (before + 10) * PAGE <= keep).toBe(true);
+    const fs = heap.freeStats();
+    expect(fs.freePages + 1 + before + 10).toBe(heap.heapPages);
+    expect(heap.releasedPages).toBeLessThanOrEqual(fs.freePages);
+    expect(os.residentBytesIn(keep, PAGE)).toBe(PAGE);
+    expect(os.residentBytesIn(big, (before + 10) * PAGE)).toBe((before + 10) * PAGE);
+  });
+
   maybe('work is counted', () => {
     const { os, heap } = fresh(b);
     const w0 = heap.work;
@@ -114,11 +142,12 @@ describe.each(backends().map((b) => [b.name, b] as const))('conformance: %s', (n
   maybe('random op streams keep the heap consistent', () => {
     for (const seed of [1, 2, 3]) {
       const rand = rng(seed);
-      const { os, heap } = fresh(b, seed === 3 ? 16384 : 4096);
+      const clock = { now: 0 };
+      const { os, heap } = fresh(b, seed === 3 ? 16384 : 4096, clock);
       const live: [number, number][] = [];
       let inUse = 0;
       for (let step = 0; step < 1500; step++) {
-        heap.now = step * 1000;
+        clock.now = step * 1000;
         const r = rand();
         if (r < 0.55 || live.length === 0) {
           const kind = rand();

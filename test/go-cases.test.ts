@@ -3,18 +3,9 @@
 // runs them against heapsim's bitmap layers is heapsim's.
 
 import { fillAligned, findBitRange64, hi64 } from '../src/heap/bitmap/bits64.js';
-import {
-  CHUNK_WORDS,
-  NOT_FOUND,
-  allocRange,
-  candidateSize,
-  find,
-  findScavengeCandidate,
-  setRange,
-  summarize,
-  summaryOut,
-} from '../src/heap/bitmap/palloc-bits.js';
-import { CHUNK_BYTES, PAGE_BYTES, PageCache, ScavengeIndex } from '../src/heap/bitmap/page-alloc.js';
+import { CHUNK_BYTES, CHUNK_WORDS, NOT_FOUND, PAGE_BYTES, allocRange, find, setRange, summarize, summaryOut } from '../src/heap/bitmap/palloc-bits.js';
+import { PageCache } from '../src/heap/bitmap/page-cache.js';
+import { ScavengeIndex, candidateSize, findScavengeCandidate } from '../src/heap/bitmap/scavenge.js';
 import { MAX_PACKED, pack, packedHi, sumEnd, sumMax, sumStart } from '../src/heap/bitmap/summary.js';
 import { rng } from './helpers.js';
 

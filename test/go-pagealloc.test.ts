@@ -9,8 +9,10 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CHUNK_WORDS, PALLOC_CHUNK_PAGES, allocRange, candidateSize, clearRange, findScavengeCandidate, setRange } from '../src/heap/bitmap/palloc-bits.js';
-import { CHUNK_BYTES, PageAlloc, PageCache, chunkBase } from '../src/heap/bitmap/page-alloc.js';
+import { CHUNK_BYTES, CHUNK_WORDS, PALLOC_CHUNK_PAGES, allocRange, chunkBase, clearRange, setRange } from '../src/heap/bitmap/palloc-bits.js';
+import { PageAlloc } from '../src/heap/bitmap/page-alloc.js';
+import { PageCache, allocToCache } from '../src/heap/bitmap/page-cache.js';
+import { candidateSize, findScavengeCandidate, scavenge } from '../src/heap/bitmap/scavenge.js';
 import { FIXTURES, rng } from './helpers.js';
 
 type Ranges = Record<string, [number, number][]>;
@@ -127,7 +129,7 @@ describe('mgcscavenge_test.go', () => {
     const b = newPageAlloc(c.beforeAlloc, c.beforeScav);
     c.expect.forEach(([request, want], k) => {
       const r = request >= 2 ** 63 ? Infinity : request;
-      expect([k, b.scavenge(r)]).toEqual([k, want]);
+      expect([k, scavenge(b, r)]).toEqual([k, want]);
     });
     checkPageAlloc(newPageAlloc(c.beforeAlloc, c.afterScav), b);
   });
@@ -171,7 +173,7 @@ describe('mpagecache_test.go', () => {
     const c = new PageCache();
     c.base = chunkBase(0x200c000) + base * 8192;
     [c.cacheLo, c.cacheHi, c.scavLo, c.scavHi] = [cLo, cHi, sLo, sHi];
-    b.flushCache(c);
+    c.flush(b);
     expect(c.empty()).toBe(true);
     const want = newPageAlloc({ [BASE]: ranges(~cLo >>> 0, ~cHi >>> 0, base) }, { [BASE]: ranges(sLo, sHi, base) });
     checkPageAlloc(want, b);
@@ -183,7 +185,7 @@ describe('mpagecache_test.go', () => {
     const b = newPageAlloc(c.beforeAlloc, c.beforeScav);
     c.hits.forEach((h, k) => {
       const got = new PageCache();
-      b.allocToCache(got);
+      allocToCache(b, got);
       const word = (lo: number, hi: number) => '0x' + ((BigInt(hi) << 32n) | BigInt(lo)).toString(16);
       expect([k, got.base, word(got.cacheLo, got.cacheHi), word(got.scavLo, got.scavHi)]).toEqual([k, h.base, h.cache, h.scav]);
     });

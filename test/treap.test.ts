@@ -5,7 +5,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { Span } from '../src/heap/spans/span-heap.js';
+import { Span } from '../src/heap/span-heap.js';
 import { SizeTreap } from '../src/heap/treap/index.js';
 import { AddressTreap, ITER_HUGE, ITER_SCAV, treapFilter, type AddrSpan } from '../src/heap/treap-aoff/address-treap.js';
 import { SimOS, compareLoaded, findBackend, loadTrace } from '../src/index.js';
@@ -110,7 +110,7 @@ describe("Go 1.13 treap_test.go, ported as data", () => {
     const end = Math.floor(((s.page + s.npages) * PAGE) / HUGE) * HUGE;
     return s.npages >= HUGE / PAGE && start < end;
   };
-  const spans = (): AddrSpan[] => spanDesc.map(([base, npages, scavenged]) => ({ page: base / PAGE, npages, scavenged, node: null }));
+  const spans = (): AddrSpan[] => spanDesc.map(([base, npages, scavenged]) => ({ page: base / PAGE, npages, scavenged, unusedSince: 0, node: null }));
   const kind = (s: AddrSpan) => (s.scavenged ? ITER_SCAV : 0) | (holdsHuge(s) ? ITER_HUGE : 0);
   const matches = (s: AddrSpan, mask: number, match: number) => (kind(s) & mask) === match;
   const build = (seed = 1) => {

@@ -8,8 +8,22 @@
 //
 // Units: pages are runtime pages of `pageBytes` (8 KiB in Go); addresses are bytes.
 // Ranges are half-open: a span is [base, base + npages*pageBytes).
+//
+// The seam with the engine is HeapOptions: the engine owns the clock (trace time) and the
+// growth callback, and hands both over at construction; the heap never has fields set on
+// it from outside.
 
+import { HeapsimError } from '../errors.js';
 import type { OsMemory } from '../os/sim-os.js';
+
+/** A configuration the backend cannot model (page size, reservation strategy): a user error. */
+export class HeapConfigError extends HeapsimError {}
+
+/** Trace time as the engine advances it: a backend reads `now` when it needs the time. */
+export interface HeapClock {
+  /** Trace time (ns) of the operation running or about to run. */
+  readonly now: number;
+}
 
 export interface FreeStats {
   /** Free pages in the heap (obtained from the OS, not in use). */
@@ -28,15 +42,28 @@ export interface PageHeap {
   /** Pages the runtime's own accounting believes are released to the OS. */
   readonly releasedPages: number;
   /** Deterministic work counter: list nodes, tree nodes or bitmap words visited. */
-  work: number;
-  /** Trace time (ns) of the operation about to run; set by the engine. */
-  now: number;
+  readonly work: number;
   /** After alloc: how many pages of the returned span had been scavenged. */
   lastScavengedPages: number;
   /**
    * Allocates npages contiguous pages and returns the base address. `p` is the
    * processor (Go's P) when the trace knows it, else -1. Throws the OS layer's
    * AddressSpaceLimitError when the heap cannot grow.
+   *
+   * When the heap must grow, alloc calls HeapOptions.onGrow first, and the policy behind
+   * it may release memory from inside this call (Go 1.12+ scavenges on growth): onGrow
+   * re-enters `release`. Every backend guarantees that at that moment its free structures
+   * are consistent and do not yet hold the new memory (it is mapped, not free), and that
+   * alloc searches them afresh once the callback returns; work done by the nested release
+   * counts in `work` once. What the release may change differs:
+   * - span-list, treap, treap-bestfit: it only marks free pages released; the span alloc
+   *   returns is the one it would have returned without the callback.
+   * - treap-aoff: it splits off and merges scavenged spans, and scavenged and unscavenged
+   *   spans do not coalesce, so it can move where the allocation lands (as in Go 1.13).
+   * - bitmap: it flips scavenged bits only; the address is unaffected, the scavenged
+   *   pages the allocation reuses (lastScavengedPages) may not be. When the growth
+   *   reserves arenas that do not continue the current one, the current one's unused
+   *   rest is already free when the callback runs (mheap.grow frees it first).
    */
   alloc(npages: number, p: number): number;
   /** Frees the span [base, base + npages*pageBytes) that alloc returned. */
@@ -54,12 +81,6 @@ export interface PageHeap {
    * span's); a backend without spans says how it approximates this in its header.
    */
   releaseIdle(cutoff: number): number;
-  /**
-   * Called by the backend when it grows, with the bytes it is adding, before the new
-   * memory joins its free structures (where Go 1.12 and 1.13 scavenged on growth). The
-   * engine wires it to the policy; null when nobody listens.
-   */
-  growHook: ((grownBytes: number) => void) | null;
   freeStats(): FreeStats;
   /** Backend-specific shape figures (tree depth, list lengths...). */
   shape(): Record<string, number>;
@@ -75,10 +96,11 @@ export interface PageHeap {
 }
 
 /**
- * How the heap gets address space (seed 004): `upfront` reserves the whole arena and its
- * metadata as PROT_NONE at start (the 2011 design that broke under ulimit -v); `pretend`
- * assumes the range is free and maps pieces on demand (Go 1.8 on 64-bit Linux);
- * `arenas` reserves 64 MiB arenas as the heap grows (Go 1.11 and later).
+ * How the heap gets address space: `upfront` reserves the whole arena and its metadata as
+ * PROT_NONE at start (the design that broke under ulimit -v, the "mmap fiasco" thread on
+ * golang-dev in 2011); `pretend` assumes the range is free and maps pieces on demand
+ * (Go 1.8 on 64-bit Linux); `arenas` reserves 64 MiB arenas as the heap grows (Go 1.11
+ * and later).
  */
 export type ReserveMode = 'upfront' | 'pretend' | 'arenas';
 
@@ -90,7 +112,21 @@ export interface HeapOptions {
   pageBytes: number;
   /** Seed for backends that draw random numbers (treap priorities). */
   seed: number;
+  /**
+   * Trace time, owned and advanced by the caller; backends read it to stamp free spans
+   * with their unused-since time (for releaseIdle). Without one, time stands at 0.
+   */
+  clock?: HeapClock;
+  /**
+   * Called by the backend when it grows, with the bytes it is adding, after mapping them
+   * and before the new memory joins its free structures (where Go 1.12 and 1.13 scavenged
+   * on growth). It may call back into the heap's `release` (see PageHeap.alloc).
+   */
+  onGrow?: (grownBytes: number) => void;
 }
+
+/** The clock of a heap created without one. */
+export const STILL_CLOCK: HeapClock = { now: 0 };
 
 export interface BackendInfo {
   name: string;

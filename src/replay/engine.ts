@@ -55,6 +55,8 @@ export class Replayer implements ReplayState {
   readonly pageBytes: number;
   readonly options: ResolvedRunOptions;
   readonly reserve: ReserveMode;
+  /** Trace time the heap reads (HeapOptions.clock); set before each event. */
+  private readonly clock = { now: 0 };
 
   // ReplayState: what meters read.
   inUsePages = 0;
@@ -96,9 +98,7 @@ export class Replayer implements ReplayState {
     this.os = new SimOS({ physPageBytes: o.physPageBytes, ulimitVBytes: o.ulimitVBytes, madvise: o.madvise, thp: o.thp });
     this.heap = this.createHeap();
     this.policy = createPolicy(options.policy ?? 'trace', this.policyContext(), { memoryLimitBytes: Number.isNaN(o.memoryLimitBytes) ? undefined : o.memoryLimitBytes });
-    const policy = this.policy;
     const heap = this.heap;
-    heap.growHook = (bytes: number) => policy.onGrow(heap.now, bytes);
     this.opCost = new CostProbe(heap, this.os);
     this.releaseCost = new CostProbe(heap, this.os);
 
@@ -116,15 +116,17 @@ export class Replayer implements ReplayState {
 
   /** The heap; a program that cannot even start (out of address space) gets an empty one. */
   private createHeap(): PageHeap {
-    const { pageBytes, reserve } = this;
+    const { pageBytes, reserve, clock } = this;
     const seed = this.options.seed;
+    // The policy is created after the heap; growth only happens once events run.
+    const onGrow = (bytes: number): void => this.policy.onGrow(clock.now, bytes);
     try {
-      return this.backend.create({ os: this.os, pageBytes, seed, reserve });
+      return this.backend.create({ os: this.os, pageBytes, seed, reserve, clock, onGrow });
     } catch (err) {
       if (!(err instanceof AddressSpaceLimitError)) throw err;
       this.oom = { seq: 0, time: 0, line: 0, op: 'start', message: err.message };
       this.stopped = true;
-      return this.backend.create({ os: new SimOS({ physPageBytes: this.options.physPageBytes }), pageBytes, seed, reserve });
+      return this.backend.create({ os: new SimOS({ physPageBytes: this.options.physPageBytes }), pageBytes, seed, reserve, clock, onGrow });
     }
   }
 
@@ -169,7 +171,7 @@ export class Replayer implements ReplayState {
     // background scavenger run up to this event, releasing at their own times.
     if (this.seq === 0) this.advance(time);
     this.policy.advance(time);
-    this.heap.now = time;
+    this.clock.now = time;
     this.seq++;
     this.advance(time);
     const e = this.fill(b, i);

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SimOS } from '../../src/index.js';
 import { BitmapHeap } from '../../src/heap/bitmap/index.js';
-import { OFFSET } from '../../src/heap/bitmap/page-alloc.js';
+import { OFFSET } from '../../src/heap/bitmap/addr-ranges.js';
 import { mulberry32 } from '../../src/util/rng.js';
 
 /** The Go sources of the oracle (also when this file runs compiled, from dist/). */

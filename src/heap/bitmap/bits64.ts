@@ -34,7 +34,7 @@ export function popcount32(x: number): number {
 }
 
 /** x >> s for 0 <= s <= 63. */
-export function shr64(lo: number, hi: number, s: number): number {
+function shr64(lo: number, hi: number, s: number): number {
   if (s === 0) {
     hi64 = hi;
     return lo;
@@ -45,20 +45,6 @@ export function shr64(lo: number, hi: number, s: number): number {
   }
   hi64 = hi >>> s;
   return ((lo >>> s) | (hi << (32 - s))) >>> 0;
-}
-
-/** x << s for 0 <= s <= 63. */
-export function shl64(lo: number, hi: number, s: number): number {
-  if (s === 0) {
-    hi64 = hi;
-    return lo;
-  }
-  if (s >= 32) {
-    hi64 = (lo << (s - 32)) >>> 0;
-    return 0;
-  }
-  hi64 = ((hi << s) | (lo >>> (32 - s))) >>> 0;
-  return (lo << s) >>> 0;
 }
 
 /** Bits [i, i+n) set, 0 <= i, n >= 1, i + n <= 64. */

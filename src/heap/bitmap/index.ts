@@ -1,5 +1,10 @@
 // bitmap: Go 1.19's page heap (mheap.go's allocSpan, grow and freeSpanLocked over the
-// page allocator of page-alloc.ts, with per-P page caches).
+// page allocator of page-alloc.ts, with per-P page caches of page-cache.ts).
+//
+// The layers below, one file per Go file: bits64.ts (64-bit words), palloc-bits.ts
+// (chunks, mpallocbits.go), summary.ts (pallocSum), addr-ranges.ts (mranges.go),
+// scavenge.ts (mgcscavenge.go), page-cache.ts (mpagecache.go), page-alloc.ts
+// (mpagealloc.go). This file speaks user addresses; they speak offset addresses.
 //
 // What the runtime does, and heapsim with it:
 // - allocSpan: an allocation of fewer than 16 pages by a P goes to that P's page
@@ -20,28 +25,36 @@
 //   1 MiB chunk-bitmap array; each 64 MiB arena has a 2.07 MiB heapArena record. Metadata
 //   pages the allocator writes at growth become resident.
 //
+// Growth calls HeapOptions.onGrow just before the new memory goes to pageAlloc.grow; a
+// release from inside it only flips scavenged bits (see PageHeap.alloc).
+//
+// Work units: the page allocator's and the scavenge index's own counts (summary entries,
+// chunk words, index bytes) plus one per page-cache allocation and per chunk releaseIdle
+// looks at.
+//
 // Left out: the runtime's own inline scavenging in allocSpan (on growth and for the
 // memory limit) is policy; physically aligned stack allocation (OpenBSD only); mspan
 // structures.
 
-import type { BackendInfo, FreeStats, HeapOptions, PageHeap } from '../types.js';
+import { HeapConfigError, STILL_CLOCK, type BackendInfo, type FreeStats, type HeapClock, type HeapOptions, type PageHeap } from '../types.js';
 import type { OsMemory } from '../../os/sim-os.js';
-import { UsageError } from '../../errors.js';
+import { ARENA_BASE, HEAP_ARENA_BYTES, HUGE_PAGE_BYTES } from '../platform.js';
 import { ctz32, popcount32 } from './bits64.js';
-import { CHUNK_WORDS, PALLOC_CHUNK_PAGES, bitsWork } from './palloc-bits.js';
-import { CHUNK_BYTES, OFFSET, PAGE_BYTES, PageAlloc, PageCache, chunkIndex } from './page-alloc.js';
+import { OFFSET } from './addr-ranges.js';
+import { CHUNK_BYTES, CHUNK_WORDS, PAGE_BYTES, PALLOC_CHUNK_PAGES, chunkIndex } from './palloc-bits.js';
+import { PageAlloc } from './page-alloc.js';
+import { PAGE_CACHE_PAGES, PageCache, allocToCache } from './page-cache.js';
+import { scavenge, scavengeChunk } from './scavenge.js';
 import { LEVEL_BITS, LEVEL_SHIFT, SUMMARY_LEVELS } from './summary.js';
 
-/** heapArenaBytes on linux/amd64. */
-export const HEAP_ARENA_BYTES = 64 << 20;
-/** Where mallocinit's first arena hint points. */
-export const FIRST_ARENA_HINT = 0x00c0 * 2 ** 32;
-/** pageCachePages: one 64-bit bitmap. */
-export const PAGE_CACHE_PAGES = 64;
-/** physHugePageSize on linux/amd64 (transparent huge pages). */
-export const HUGE_PAGE_BYTES = 2 << 20;
-/** sizeof(heapArena) in Go 1.19 on linux/amd64: heap bitmap, spans, three page bitmaps. */
-const HEAP_ARENA_META_BYTES = (2 << 20) + 8192 * 8 + 3 * 1024 + 16;
+/** Runtime pages per heap arena. */
+const ARENA_PAGES = HEAP_ARENA_BYTES / PAGE_BYTES;
+/**
+ * sizeof(heapArena) in Go 1.19 on linux/amd64: the heap bitmap (2 bits per 8-byte word),
+ * one span pointer per page, three bitmaps of one bit per page, the checkmarks pointer
+ * and zeroedBase.
+ */
+const HEAP_ARENA_META_BYTES = HEAP_ARENA_BYTES / 32 + ARENA_PAGES * 8 + 3 * (ARENA_PAGES / 8) + 16;
 /** h.arenas' second level: 2^22 arena pointers. */
 const ARENA_L2_BYTES = (1 << 22) * 8;
 /** One second-level array of chunk bitmaps: 2^13 pallocData of 128 bytes. */
@@ -52,18 +65,19 @@ export class BitmapHeap implements PageHeap {
   readonly name = 'bitmap';
   readonly pageBytes = PAGE_BYTES;
   heapPages = 0;
-  now = 0;
   lastScavengedPages = 0;
   readonly pages: PageAlloc;
   private readonly caches: PageCache[] = [];
   private readonly os: OsMemory;
+  private readonly clock: HeapClock;
+  private readonly onGrow: ((grownBytes: number) => void) | undefined;
   private arenaBase = 0;
   private arenaEnd = 0;
-  private hint = FIRST_ARENA_HINT;
+  /** Where the next arenas are reserved: mallocinit's first arena hint, then upwards. */
+  private hint = ARENA_BASE;
   /** The runtime's heapReleased. */
   private releasedBytes = 0;
   private ownWork = 0;
-  private bitsWork = 0;
   // Metadata: where each structure's reservation starts, and the running figures.
   private readonly summaryBase: number[] = [];
   private readonly scavIndexBase: number;
@@ -72,16 +86,17 @@ export class BitmapHeap implements PageHeap {
   private readonly thp: boolean;
   /** Per chunk: the trace time a page in it was last freed (for releaseIdle). */
   private readonly chunkFreedAt = new Map<number, number>();
-  growHook: ((grownBytes: number) => void) | null = null;
   metadataReservedBytes = 0;
   metadataCommittedBytes = 0;
 
   /** hugePageBytes: physHugePageSize, 2 MiB on linux/amd64 (0 for none). */
   constructor(options: HeapOptions, hugePageBytes = HUGE_PAGE_BYTES) {
     if (options.pageBytes !== PAGE_BYTES) {
-      throw new UsageError(`the bitmap backend models Go's 8192-byte pages; this trace has page_size=${options.pageBytes}`);
+      throw new HeapConfigError(`the bitmap backend models Go's 8192-byte pages; this trace has page_size=${options.pageBytes}`);
     }
     this.os = options.os;
+    this.clock = options.clock ?? STILL_CLOCK;
+    this.onGrow = options.onGrow;
     this.thp = options.os.thp !== 'never';
     const phys = this.os.physPageBytes;
     this.pages = new PageAlloc(phys, hugePageBytes, {
@@ -101,7 +116,7 @@ export class BitmapHeap implements PageHeap {
   }
 
   get work(): number {
-    return this.ownWork + this.bitsWork + this.pages.work + this.pages.scav.work;
+    return this.ownWork + this.pages.work + this.pages.scav.work;
   }
 
   get releasedPages(): number {
@@ -256,7 +271,7 @@ export class BitmapHeap implements PageHeap {
     }
     const v = this.arenaBase;
     this.arenaBase = nBase;
-    if (this.growHook !== null) this.growHook(nBase - v);
+    if (this.onGrow !== undefined) this.onGrow(nBase - v);
     this.growInto(v, nBase - v);
   }
 
@@ -281,12 +296,11 @@ export class BitmapHeap implements PageHeap {
   }
 
   alloc(npages: number, p: number): number {
-    const w0 = bitsWork.n;
     let base = 0;
     let scav = 0;
     if (p >= 0 && npages < PAGE_CACHE_PAGES / 4) {
       const c = this.cacheOf(p);
-      if (c.empty()) this.pages.allocToCache(c);
+      if (c.empty()) allocToCache(this.pages, c);
       this.ownWork++;
       base = c.alloc(npages);
       scav = c.lastScav;
@@ -304,23 +318,19 @@ export class BitmapHeap implements PageHeap {
     this.lastScavengedPages = scav / PAGE_BYTES;
     // allocSpan: sysUsed the whole span when any of it was scavenged.
     if (scav !== 0) this.sysUsed(base - OFFSET, npages * PAGE_BYTES);
-    this.bitsWork += bitsWork.n - w0;
     return base - OFFSET;
   }
 
   free(base: number, npages: number): void {
-    const w0 = bitsWork.n;
     const o = base + OFFSET;
-    for (let ci = chunkIndex(o), last = chunkIndex(o + npages * PAGE_BYTES - 1); ci <= last; ci++) this.chunkFreedAt.set(ci, this.now);
+    const now = this.clock.now;
+    for (let ci = chunkIndex(o), last = chunkIndex(o + npages * PAGE_BYTES - 1); ci <= last; ci++) this.chunkFreedAt.set(ci, now);
     this.pages.free(o, npages, false);
-    this.bitsWork += bitsWork.n - w0;
   }
 
   release(nbytes: number): number {
-    const w0 = bitsWork.n;
-    const r = this.pages.scavenge(nbytes < 0 ? Infinity : nbytes);
+    const r = scavenge(this.pages, nbytes < 0 ? Infinity : nbytes);
     this.releasedBytes += r;
-    this.bitsWork += bitsWork.n - w0;
     return r;
   }
 
@@ -329,24 +339,22 @@ export class BitmapHeap implements PageHeap {
     // the last time a page in it was freed, and releases all of a chunk's free pages
     // once that time is older than the cutoff. Coarser than Go 1.11's per-span stamp
     // (one recent free keeps a whole chunk), and a cross-era what-if in any case.
-    const w0 = bitsWork.n;
     let released = 0;
     for (const [ci, at] of this.chunkFreedAt) {
       this.ownWork++;
       if (at < cutoff) {
-        released += this.pages.scavengeChunk(ci);
+        released += scavengeChunk(this.pages, ci);
         this.chunkFreedAt.delete(ci);
       }
     }
     this.releasedBytes += released;
-    this.bitsWork += bitsWork.n - w0;
     return released;
   }
 
   /** Flushes P's page cache back to the page allocator (procresize destroying a P). */
   flushCache(p: number): void {
     const c = this.caches[p];
-    if (c !== undefined) this.pages.flushCache(c);
+    if (c !== undefined) c.flush(this.pages);
   }
 
   freeStats(): FreeStats {

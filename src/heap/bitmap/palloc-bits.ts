@@ -1,36 +1,48 @@
-// Chunk bitmaps: Go 1.19's mpallocbits.go.
+// Chunks: their geometry (the chunk arithmetic of Go 1.19's mpagealloc.go) and their
+// bitmaps (mpallocbits.go).
 //
-// A chunk is 512 pages (4 MiB). Its pallocData is two 512-bit bitmaps, each eight
-// 64-bit words: the allocation bits (1 = in use) and the scavenged bits (1 = released
-// to the OS and free). Chunks live in a ChunkStore, sixteen 32-bit halves per bitmap
-// (see bits64.ts), at `o` (the allocation bits) and `o + 16` (the scavenged bits).
+// A chunk is 512 runtime pages of 8 KiB (4 MiB), aligned, numbered by offset address
+// (see addr-ranges.ts): chunk ci is [ci * 4 MiB, (ci+1) * 4 MiB). Its pallocData is two
+// 512-bit bitmaps, each eight 64-bit words: the allocation bits (1 = in use) and the
+// scavenged bits (1 = released to the OS and free). The page allocator stores a chunk as
+// sixteen 32-bit halves per bitmap (see bits64.ts) in a Uint32Array, at `o` (the
+// allocation bits) and `o + 16` (the scavenged bits); the functions here work on such an
+// array and offset and keep no state of their own.
 //
 // Invariant: a scavenged page is free (alloc clears scavenged bits). The searches are
 // Go's, word for word, because where they start and what they return decides addresses:
 // find1 and findSmallN/findLargeN start at the 64-bit word holding searchIdx and return
 // the first fit at or after that word's start, and the lowest free page from it as the
-// new search index. `work` counts 64-bit words visited.
+// new search index.
+//
+// Work units are 64-bit words visited. The functions do not count into any shared
+// counter: the updates return the words they touched, find leaves the words it visited
+// in `findWords`, and the page allocator adds them to its own count.
 
-import { clz64, ctz32, ctz64, fillAligned, findBitRange64, hi64, popcount32 } from './bits64.js';
+import { clz64, ctz32, ctz64, findBitRange64, popcount32 } from './bits64.js';
 
+/** _PageSize: the runtime page, 8 KiB on every platform. */
+export const PAGE_BYTES = 8192;
 export const PALLOC_CHUNK_PAGES = 512;
+/** pallocChunkBytes: 4 MiB. */
+export const CHUNK_BYTES = PALLOC_CHUNK_PAGES * PAGE_BYTES;
 /** 32-bit halves per 512-bit bitmap. */
 const HALVES = PALLOC_CHUNK_PAGES / 32;
 /** Halves per chunk: allocation bits then scavenged bits. */
 export const CHUNK_WORDS = 2 * HALVES;
-/** maxPagesPerPhysPage: the largest physical page is 64 pages (512 KiB). */
-export const MAX_PAGES_PER_PHYS_PAGE = 64;
+/** 64-bit words per bitmap: the work of a whole-bitmap operation. */
+const WORDS64 = HALVES / 2;
 
 export const NOT_FOUND = -1;
 
-/** Counts words visited by the bitmap searches (work units). */
-export const bitsWork = { n: 0 };
+/** The chunk holding offset address o. */
+export const chunkIndex = (o: number): number => Math.floor(o / CHUNK_BYTES);
+/** The offset address where chunk ci starts. */
+export const chunkBase = (ci: number): number => ci * CHUNK_BYTES;
+/** The page of its chunk that offset address o is in. */
+export const chunkPageIndex = (o: number): number => Math.floor((o % CHUNK_BYTES) / PAGE_BYTES);
 
 // ---- pageBits: ranges of bits in one bitmap (`b` at offset `o`). ----
-
-export function getBit(b: Uint32Array, o: number, i: number): number {
-  return (b[o + (i >>> 5)] >>> (i & 31)) & 1;
-}
 
 export function setRange(b: Uint32Array, o: number, i: number, n: number): void {
   const end = i + n;
@@ -79,10 +91,10 @@ export const summaryOut = { start: 0, max: 0, end: 0 };
 
 /**
  * summarize: the free pages at the start, the longest free run and the free pages at
- * the end. (Go computes max with a word-parallel trick; the value is the same.)
+ * the end, into summaryOut; returns the words read. (Go computes max with a
+ * word-parallel trick; the value is the same.)
  */
-export function summarize(b: Uint32Array, o: number): void {
-  bitsWork.n += HALVES / 2;
+export function summarize(b: Uint32Array, o: number): number {
   let start = -1;
   let max = 0;
   let cur = 0;
@@ -118,16 +130,21 @@ export function summarize(b: Uint32Array, o: number): void {
   }
   if (start < 0) {
     summaryOut.start = summaryOut.max = summaryOut.end = PALLOC_CHUNK_PAGES;
-    return;
+    return WORDS64;
   }
   if (cur > max) max = cur;
   summaryOut.start = start;
   summaryOut.max = max;
   summaryOut.end = cur;
+  return WORDS64;
 }
 
-/** find: the first run of npages free pages from searchIdx's word; sets findSearchIdx. */
+/**
+ * find: the first run of npages free pages from searchIdx's word, or NOT_FOUND; sets
+ * findSearchIdx (the new search index) and findWords (64-bit words visited).
+ */
 export let findSearchIdx = NOT_FOUND;
+export let findWords = 0;
 
 export function find(b: Uint32Array, o: number, npages: number, searchIdx: number): number {
   if (npages === 1) {
@@ -140,21 +157,23 @@ export function find(b: Uint32Array, o: number, npages: number, searchIdx: numbe
 }
 
 function find1(b: Uint32Array, o: number, searchIdx: number): number {
-  for (let i = searchIdx >>> 6; i < 8; i++) {
-    bitsWork.n++;
+  const i0 = searchIdx >>> 6;
+  for (let i = i0; i < 8; i++) {
     const lo = b[o + 2 * i];
     const hi = b[o + 2 * i + 1];
     if ((lo & hi) === -1 || (lo === 0xffffffff && hi === 0xffffffff)) continue;
+    findWords = i - i0 + 1;
     return i * 64 + ctz64(~lo >>> 0, ~hi >>> 0);
   }
+  findWords = 8 - i0;
   return NOT_FOUND;
 }
 
 function findSmallN(b: Uint32Array, o: number, npages: number, searchIdx: number): number {
   let end = 0;
   let newSearchIdx = NOT_FOUND;
-  for (let i = searchIdx >>> 6; i < 8; i++) {
-    bitsWork.n++;
+  const i0 = searchIdx >>> 6;
+  for (let i = i0; i < 8; i++) {
     const lo = b[o + 2 * i] >>> 0;
     const hi = b[o + 2 * i + 1] >>> 0;
     if (lo === 0xffffffff && hi === 0xffffffff) {
@@ -165,16 +184,19 @@ function findSmallN(b: Uint32Array, o: number, npages: number, searchIdx: number
     const start = ctz64(lo, hi);
     if (end + start >= npages) {
       findSearchIdx = newSearchIdx;
+      findWords = i - i0 + 1;
       return i * 64 - end;
     }
     const j = findBitRange64(~lo >>> 0, ~hi >>> 0, npages);
     if (j < 64) {
       findSearchIdx = newSearchIdx;
+      findWords = i - i0 + 1;
       return i * 64 + j;
     }
     end = clz64(lo, hi);
   }
   findSearchIdx = newSearchIdx;
+  findWords = 8 - i0;
   return NOT_FOUND;
 }
 
@@ -182,8 +204,8 @@ function findLargeN(b: Uint32Array, o: number, npages: number, searchIdx: number
   let start = NOT_FOUND;
   let size = 0;
   let newSearchIdx = NOT_FOUND;
-  for (let i = searchIdx >>> 6; i < 8; i++) {
-    bitsWork.n++;
+  const i0 = searchIdx >>> 6;
+  for (let i = i0; i < 8; i++) {
     const lo = b[o + 2 * i] >>> 0;
     const hi = b[o + 2 * i + 1] >>> 0;
     if (lo === 0xffffffff && hi === 0xffffffff) {
@@ -199,6 +221,7 @@ function findLargeN(b: Uint32Array, o: number, npages: number, searchIdx: number
     const s = ctz64(lo, hi);
     if (s + size >= npages) {
       findSearchIdx = newSearchIdx;
+      findWords = i - i0 + 1;
       return start;
     }
     if (s < 64) {
@@ -209,105 +232,35 @@ function findLargeN(b: Uint32Array, o: number, npages: number, searchIdx: number
     size += 64;
   }
   findSearchIdx = newSearchIdx;
+  findWords = 8 - i0;
   return size < npages ? NOT_FOUND : start;
 }
 
 // ---- pallocData: allocation and scavenged bits together. ----
+// Each returns the 64-bit words of the allocation bits it touched.
+
+/** The 64-bit words that pages [i, i+n) span. */
+const wordsSpanned = (i: number, n: number): number => ((i + n - 1) >>> 6) - (i >>> 6) + 1;
 
 /** allocRange: mark [i, i+n) in use; in-use pages are never scavenged. */
-export function allocRange(b: Uint32Array, o: number, i: number, n: number): void {
-  bitsWork.n += ((i + n - 1) >>> 6) - (i >>> 6) + 1;
+export function allocRange(b: Uint32Array, o: number, i: number, n: number): number {
   setRange(b, o, i, n);
   clearRange(b, o + HALVES, i, n);
+  return wordsSpanned(i, n);
 }
 
-export function allocAll(b: Uint32Array, o: number): void {
-  bitsWork.n += 8;
+export function allocAll(b: Uint32Array, o: number): number {
   fill(b, o, 0xffffffff);
   fill(b, o + HALVES, 0);
+  return WORDS64;
 }
 
-export function freeRange(b: Uint32Array, o: number, i: number, n: number): void {
-  bitsWork.n += ((i + n - 1) >>> 6) - (i >>> 6) + 1;
+export function freeRange(b: Uint32Array, o: number, i: number, n: number): number {
   clearRange(b, o, i, n);
+  return wordsSpanned(i, n);
 }
 
-export function freeAll(b: Uint32Array, o: number): void {
-  bitsWork.n += 8;
+export function freeAll(b: Uint32Array, o: number): number {
   fill(b, o, 0);
-}
-
-/**
- * findScavengeCandidate: the highest run of free, unscavenged pages at or below
- * searchIdx, at least `min` pages and `min`-aligned (a physical page), cut to `max`
- * pages from the top, but widened down to a huge-page boundary rather than break a
- * free and unscavenged huge page. Returns the start; the size is in candidateSize
- * (0: none).
- */
-export let candidateSize = 0;
-
-export function findScavengeCandidate(b: Uint32Array, o: number, searchIdx: number, min: number, max: number, pagesPerHugePage: number): number {
-  if ((min & (min - 1)) !== 0 || min === 0 || min > MAX_PAGES_PER_PHYS_PAGE) throw new Error(`findScavengeCandidate: bad min ${min}`);
-  max = max === 0 ? min : Math.ceil(max / min) * min;
-  const word = (i: number): number => {
-    bitsWork.n++;
-    const lo = (b[o + HALVES + 2 * i] | b[o + 2 * i]) >>> 0;
-    const hi = (b[o + HALVES + 2 * i + 1] | b[o + 2 * i + 1]) >>> 0;
-    return fillAligned(lo, hi, min);
-  };
-  let i = searchIdx >>> 6;
-  let xLo = 0;
-  let xHi = 0;
-  for (; i >= 0; i--) {
-    xLo = word(i);
-    xHi = hi64;
-    if (!(xLo === 0xffffffff && xHi === 0xffffffff)) break;
-  }
-  if (i < 0) {
-    candidateSize = 0;
-    return 0;
-  }
-  const z1 = clz64(~xLo >>> 0, ~xHi >>> 0);
-  let run: number;
-  const end = i * 64 + (64 - z1);
-  // x << z1
-  let sLo: number;
-  let sHi: number;
-  if (z1 >= 64) {
-    sLo = sHi = 0;
-  } else if (z1 >= 32) {
-    sHi = (xLo << (z1 - 32)) >>> 0;
-    sLo = 0;
-  } else if (z1 === 0) {
-    sLo = xLo;
-    sHi = xHi;
-  } else {
-    sHi = ((xHi << z1) | (xLo >>> (32 - z1))) >>> 0;
-    sLo = (xLo << z1) >>> 0;
-  }
-  if (sLo !== 0 || sHi !== 0) {
-    run = clz64(sLo, sHi);
-  } else {
-    run = 64 - z1;
-    for (let j = i - 1; j >= 0; j--) {
-      const yLo = word(j);
-      const yHi = hi64;
-      run += clz64(yLo, yHi);
-      if (yLo !== 0 || yHi !== 0) break;
-    }
-  }
-  let size = Math.min(run, max);
-  let start = end - size;
-  if (pagesPerHugePage > 1) {
-    const hugePageAbove = Math.ceil(start / pagesPerHugePage) * pagesPerHugePage;
-    if (hugePageAbove <= end) {
-      const hugePageBelow = Math.floor(start / pagesPerHugePage) * pagesPerHugePage;
-      if (hugePageBelow >= end - run) {
-        size = size + (start - hugePageBelow);
-        start = hugePageBelow;
-      }
-    }
-  }
-  candidateSize = size;
-  return start;
+  return WORDS64;
 }

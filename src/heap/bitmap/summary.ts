@@ -12,13 +12,13 @@
 // (2^14 root entries). A level is stored densely over the window of indices written so
 // far; a summary never written is 0, "no free pages", as in Go's zeroed memory.
 
-export const LOG_MAX_PACKED = 21;
+const LOG_MAX_PACKED = 21;
 export const MAX_PACKED = 1 << LOG_MAX_PACKED;
 const MASK21 = MAX_PACKED - 1;
 export const SUMMARY_LEVELS = 5;
 export const LEVEL_BITS = [14, 3, 3, 3, 3];
 export const LEVEL_SHIFT = [34, 31, 28, 25, 22];
-export const LEVEL_LOG_PAGES = [21, 18, 15, 12, 9];
+const LEVEL_LOG_PAGES = [21, 18, 15, 12, 9];
 /** 2^LEVEL_SHIFT[l]: bytes of address space per summary at level l. */
 export const LEVEL_SCALE = LEVEL_SHIFT.map((s) => 2 ** s);
 /** 2^LEVEL_LOG_PAGES[l]: pages per summary at level l. */

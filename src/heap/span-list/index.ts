@@ -4,12 +4,13 @@
 // 1 MiB or more lives in one unordered linked list (h.freelarge), inserted at the front
 // and searched in full for the best fit: the smallest span that fits, the lowest address
 // among equals (bestFit). That search is O(n) in the number of large free spans: the
-// cost Go issue 19393 measured on 100 GB heaps and seed 000 replaced with a treap.
+// cost Go issue 19393 measured on 100 GB heaps, and that Go 1.9's commit "runtime: redo
+// insert/remove of large spans" (2017) replaced with a treap.
 
 import type { BackendInfo } from '../types.js';
-import { SpanHeap, type LargeSpanSet, type Span } from '../spans/span-heap.js';
+import { SpanHeap, type LargeSpanSet, type Span } from '../span-heap.js';
 
-export class LinkedLargeSpans implements LargeSpanSet {
+class LinkedLargeSpans implements LargeSpanSet {
   private head: Span | null = null;
   count = 0;
   work = 0;

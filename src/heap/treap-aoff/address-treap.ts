@@ -8,7 +8,7 @@
 // A span kind is a 2-bit treapIterType (bit 0 scavenged, bit 1 contains a huge page); a
 // filter is a 4-bit set of kinds (Go's treapIterFilter), `1 << kind` for one span.
 
-import { TreapCore, TreapNode } from '../treap/treap-core.js';
+import { TreapCore, TreapNode } from '../treap-core.js';
 
 export const ITER_SCAV = 1;
 export const ITER_HUGE = 2;
@@ -21,14 +21,18 @@ export function treapFilter(mask: number, match: number): number {
   return allow;
 }
 
+/** A free span as Go 1.13's treap and mheap see it (the mspan fields they read). */
 export interface AddrSpan {
   page: number;
   npages: number;
   scavenged: boolean;
+  /** Trace time the span last became free (unusedsince; Go 1.13 still kept it). */
+  unusedSince: number;
+  /** The span's node while it is in the treap, owned by the treap. */
   node: AddrNode | null;
 }
 
-export class AddrNode extends TreapNode {
+export class AddrNode extends TreapNode<AddrNode> {
   maxPages = 0;
   types = 0;
   constructor(
@@ -58,8 +62,8 @@ export class AddressTreap extends TreapCore<AddrNode> {
     const k = t.types;
     t.maxPages = t.span.npages;
     t.types = this.kindOf(t.span);
-    const l = t.left as AddrNode | null;
-    const r = t.right as AddrNode | null;
+    const l = t.left;
+    const r = t.right;
     if (l !== null) {
       t.types |= l.types;
       if (l.maxPages > t.maxPages) t.maxPages = l.maxPages;
@@ -83,17 +87,20 @@ export class AddressTreap extends TreapCore<AddrNode> {
       parent = t;
       if (t.span.page === s.page) throw new Error(`treap-aoff: span at page ${s.page} inserted twice`);
       left = s.page < t.span.page;
-      t = (left ? t.left : t.right) as AddrNode | null;
+      t = left ? t.left : t.right;
     }
     this.link(node, parent, left);
   }
 
   /** removeSpan: descend by address to the span's node and remove it. */
   removeSpan(s: AddrSpan): void {
-    for (let t = this.root; t !== null && t.span !== s; t = (s.page < t.span.page ? t.left : t.right) as AddrNode | null) this.work++;
-    this.erase(s.node as AddrNode);
+    let t = this.root;
+    for (; t !== null && t.span !== s; t = s.page < t.span.page ? t.left : t.right) this.work++;
+    if (t === null) throw new Error(`treap-aoff: span at page ${s.page} is not in the treap`);
+    this.erase(t);
   }
 
+  /** Removes a node the caller holds (Go's erase of an iterator). */
   erase(t: AddrNode): void {
     this.work++;
     this.unlink(t);
@@ -102,7 +109,7 @@ export class AddressTreap extends TreapCore<AddrNode> {
 
   /** The span's size, base or kind changed in place (order preserved): fix summaries. */
   mutated(t: AddrNode): void {
-    for (let n: AddrNode | null = t; n !== null && this.update(n); n = n.parent as AddrNode | null) this.work++;
+    for (let n: AddrNode | null = t; n !== null && this.update(n); n = n.parent) this.work++;
   }
 
   /** The lowest-addressed node whose span has at least npages, or null (find). */
@@ -110,24 +117,24 @@ export class AddressTreap extends TreapCore<AddrNode> {
     let t = this.root;
     while (t !== null) {
       this.work++;
-      const l = t.left as AddrNode | null;
+      const l = t.left;
       if (l !== null && l.maxPages >= npages) t = l;
       else if (t.span.npages >= npages) return t;
       else {
-        const r = t.right as AddrNode | null;
+        const r = t.right;
         t = r !== null && r.maxPages >= npages ? r : null;
       }
     }
     return null;
   }
 
-  /** The highest-addressed node in t's subtree matching filter f (findMaximal). */
-  findMaximal(t: AddrNode | null, f: number): AddrNode | null {
-    if (t === null || (f & t.types) === 0) return null;
-    for (;;) {
+  /** The highest-addressed node in root's subtree matching filter f (findMaximal). */
+  findMaximal(root: AddrNode | null, f: number): AddrNode | null {
+    if (root === null || (f & root.types) === 0) return null;
+    for (let t: AddrNode = root; ; ) {
       this.work++;
-      const r = t.right as AddrNode | null;
-      const l = t.left as AddrNode | null;
+      const r = t.right;
+      const l = t.left;
       if (r !== null && (f & r.types) !== 0) t = r;
       else if ((f & this.kindOf(t.span)) !== 0) return t;
       else if (l !== null && (f & l.types) !== 0) t = l;
@@ -135,12 +142,12 @@ export class AddressTreap extends TreapCore<AddrNode> {
     }
   }
 
-  findMinimal(t: AddrNode | null, f: number): AddrNode | null {
-    if (t === null || (f & t.types) === 0) return null;
-    for (;;) {
+  findMinimal(root: AddrNode | null, f: number): AddrNode | null {
+    if (root === null || (f & root.types) === 0) return null;
+    for (let t: AddrNode = root; ; ) {
       this.work++;
-      const r = t.right as AddrNode | null;
-      const l = t.left as AddrNode | null;
+      const r = t.right;
+      const l = t.left;
       if (l !== null && (f & l.types) !== 0) t = l;
       else if ((f & this.kindOf(t.span)) !== 0) return t;
       else if (r !== null && (f & r.types) !== 0) t = r;
@@ -158,14 +165,14 @@ export class AddressTreap extends TreapCore<AddrNode> {
 
   /** The predecessor of t among nodes matching f (pred). */
   pred(t: AddrNode, f: number): AddrNode | null {
-    const l = t.left as AddrNode | null;
+    const l = t.left;
     if (l !== null && (f & l.types) !== 0) return this.findMaximal(l, f);
     let p: AddrNode = t;
-    for (let q = t.parent as AddrNode | null; q !== null; p = q, q = q.parent as AddrNode | null) {
+    for (let q = t.parent; q !== null; p = q, q = q.parent) {
       this.work++;
       if (q.right === p) {
         if ((f & this.kindOf(q.span)) !== 0) return q;
-        const ql = q.left as AddrNode | null;
+        const ql = q.left;
         if (ql !== null && (f & ql.types) !== 0) return this.findMaximal(ql, f);
       }
     }
@@ -174,14 +181,14 @@ export class AddressTreap extends TreapCore<AddrNode> {
 
   /** The successor of t among nodes matching f (succ). */
   succ(t: AddrNode, f: number): AddrNode | null {
-    const r = t.right as AddrNode | null;
+    const r = t.right;
     if (r !== null && (f & r.types) !== 0) return this.findMinimal(r, f);
     let p: AddrNode = t;
-    for (let q = t.parent as AddrNode | null; q !== null; p = q, q = q.parent as AddrNode | null) {
+    for (let q = t.parent; q !== null; p = q, q = q.parent) {
       this.work++;
       if (q.left === p) {
         if ((f & this.kindOf(q.span)) !== 0) return q;
-        const qr = q.right as AddrNode | null;
+        const qr = q.right;
         if (qr !== null && (f & qr.types) !== 0) return this.findMinimal(qr, f);
       }
     }
@@ -194,8 +201,8 @@ export class AddressTreap extends TreapCore<AddrNode> {
       if (t === null) return [0, 0];
       if (t.span.page < lo || t.span.page > hi) throw new Error('treap-aoff: out of order');
       for (const c of [t.left, t.right]) if (c !== null && (c.parent !== t || c.priority < t.priority)) throw new Error('treap-aoff: bad link or priority');
-      const [lm, lt] = check(t.left as AddrNode | null, lo, t.span.page - 1);
-      const [rm, rt] = check(t.right as AddrNode | null, t.span.page + 1, hi);
+      const [lm, lt] = check(t.left, lo, t.span.page - 1);
+      const [rm, rt] = check(t.right, t.span.page + 1, hi);
       const max = Math.max(t.span.npages, lm, rm);
       const types = this.kindOf(t.span) | lt | rt;
       if (max !== t.maxPages || types !== t.types) throw new Error('treap-aoff: summary invariant violated');

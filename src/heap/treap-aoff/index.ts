@@ -24,23 +24,20 @@
 //   and, so as not to break one, to the huge page); release it; coalesce it with its
 //   scavenged neighbours. An empty request (FreeOSMemory) releases everything.
 //
+// Growth calls HeapOptions.onGrow before the new span is added (growAddSpan); a release
+// from inside it may split and merge free spans (see PageHeap.alloc).
+//
 // Left out: the scavenger's pacing and retained-memory goal (scavengeIfNeededLocked on
 // allocation) are policy (src/policy), and the arena metadata (heapArena bitmaps and
 // span arrays) is not charged to the OS layer.
 
-import type { BackendInfo, FreeStats, HeapOptions, PageHeap } from '../types.js';
+import { STILL_CLOCK, type BackendInfo, type FreeStats, type HeapClock, type HeapOptions, type PageHeap } from '../types.js';
 import type { OsMemory } from '../../os/sim-os.js';
-import { ARENA_BASE } from '../spans/span-heap.js';
+import { ARENA_BASE, HEAP_ARENA_BYTES, HUGE_PAGE_BYTES } from '../platform.js';
 import { AddressTreap, ITER_HUGE, ITER_SCAV, treapFilter, type AddrNode, type AddrSpan } from './address-treap.js';
-
-/** heapArenaBytes on linux/amd64. */
-export const HEAP_ARENA_BYTES = 64 << 20;
-/** physHugePageSize on linux/amd64 with transparent huge pages. */
-export const HUGE_PAGE_BYTES = 2 << 20;
 
 class FreeSpan implements AddrSpan {
   scavenged = false;
-  /** Trace time the span last became free (unusedsince; Go 1.13 still kept it). */
   unusedSince = 0;
   node: AddrNode | null = null;
   constructor(
@@ -49,24 +46,26 @@ class FreeSpan implements AddrSpan {
   ) {}
 }
 
-export class AddressOrderedHeap implements PageHeap {
+class AddressOrderedHeap implements PageHeap {
   readonly name = 'treap-aoff';
   readonly pageBytes: number;
   heapPages = 0;
-  now = 0;
   lastScavengedPages = 0;
-  growHook: ((grownBytes: number) => void) | null = null;
   freePages = 0;
   /** Sum of released() over free spans: the runtime's heap_released. */
   private releasedBytes = 0;
   private ownWork = 0;
   private readonly os: OsMemory;
+  private readonly clock: HeapClock;
+  private readonly onGrow: ((grownBytes: number) => void) | undefined;
   readonly treap: AddressTreap;
-  private readonly byStart = new Map<number, FreeSpan>();
-  private readonly byEnd = new Map<number, FreeSpan>();
+  private readonly byStart = new Map<number, AddrSpan>();
+  private readonly byEnd = new Map<number, AddrSpan>();
 
   constructor(options: HeapOptions) {
     this.os = options.os;
+    this.clock = options.clock ?? STILL_CLOCK;
+    this.onGrow = options.onGrow;
     this.pageBytes = options.pageBytes;
     this.treap = new AddressTreap(options.seed, (s) => this.hugePages(s) > 0);
   }
@@ -109,7 +108,7 @@ export class AddressOrderedHeap implements PageHeap {
   }
 
   // Free-span bookkeeping: the treap plus first/last-page indexes (spanOf).
-  private add(s: FreeSpan): void {
+  private add(s: AddrSpan): void {
     this.treap.insert(s);
     this.byStart.set(s.page, s);
     this.byEnd.set(s.page + s.npages - 1, s);
@@ -117,8 +116,9 @@ export class AddressOrderedHeap implements PageHeap {
     this.releasedBytes += this.released(s);
   }
 
-  private drop(s: FreeSpan, viaNode: boolean): void {
-    if (viaNode) this.treap.erase(s.node as AddrNode);
+  /** Takes s out; `held` is its node when the caller has it (no descent), else null. */
+  private drop(s: AddrSpan, held: AddrNode | null): void {
+    if (held !== null) this.treap.erase(held);
     else this.treap.removeSpan(s);
     this.byStart.delete(s.page);
     this.byEnd.delete(s.page + s.npages - 1);
@@ -133,11 +133,11 @@ export class AddressOrderedHeap implements PageHeap {
       t = this.treap.find(npages);
       if (t === null) throw new Error('treap-aoff: grew heap, but no adequate free span found');
     }
-    const s = t.span as FreeSpan;
+    const s = t.span;
     const wasScavenged = s.scavenged;
     let page: number;
     if (s.npages === npages) {
-      this.drop(s, true);
+      this.drop(s, t);
       page = s.page;
     } else {
       // Trim off the low pages in place; the rest keeps its place in the treap.
@@ -158,7 +158,7 @@ export class AddressOrderedHeap implements PageHeap {
 
   free(base: number, npages: number): void {
     const s = new FreeSpan((base - ARENA_BASE) / this.pageBytes, npages);
-    s.unusedSince = this.now;
+    s.unusedSince = this.clock.now;
     this.coalesce(s);
     this.add(s);
   }
@@ -169,22 +169,22 @@ export class AddressOrderedHeap implements PageHeap {
     this.os.reserve(base, bytes);
     this.os.map(base, bytes);
     // growAddSpan: scavengeIfNeededLocked(size) runs before the new span is added.
-    if (this.growHook !== null) this.growHook(bytes);
+    if (this.onGrow !== undefined) this.onGrow(bytes);
     const s = new FreeSpan(this.heapPages, bytes / this.pageBytes);
     s.scavenged = true;
-    s.unusedSince = this.now;
+    s.unusedSince = this.clock.now;
     this.heapPages += s.npages;
     this.coalesce(s);
     this.add(s);
   }
 
   /** Merges s (not in the treap) with free neighbours of the same scavenged state. */
-  private coalesce(s: FreeSpan): void {
+  private coalesce(s: AddrSpan): void {
     this.ownWork += 2;
     const before = this.byEnd.get(s.page - 1);
     if (before !== undefined) {
       if (before.scavenged === s.scavenged) {
-        this.drop(before, false);
+        this.drop(before, null);
         s.page = before.page;
         s.npages += before.npages;
       } else this.realign(before, s, before);
@@ -192,17 +192,17 @@ export class AddressOrderedHeap implements PageHeap {
     const after = this.byStart.get(s.page + s.npages);
     if (after !== undefined) {
       if (after.scavenged === s.scavenged) {
-        this.drop(after, false);
+        this.drop(after, null);
         s.npages += after.npages;
       } else this.realign(s, after, after);
     }
   }
 
   /** Moves the a|b boundary to a physical page boundary, towards the scavenged one. */
-  private realign(a: FreeSpan, b: FreeSpan, other: FreeSpan): void {
+  private realign(a: AddrSpan, b: AddrSpan, other: AddrSpan): void {
     const phys = this.os.physPageBytes;
     if (this.pageBytes >= phys) return;
-    this.drop(other, false);
+    this.drop(other, null);
     const at = this.base(b);
     const boundary = a.scavenged ? Math.floor(at / phys) * phys : Math.ceil(at / phys) * phys;
     const boundaryPage = (boundary - ARENA_BASE) / this.pageBytes;
@@ -221,7 +221,7 @@ export class AddressOrderedHeap implements PageHeap {
       const f = treapFilter(mask, match);
       let t = this.treap.end(f);
       while (released < want && t !== null) {
-        const s = t.span as FreeSpan;
+        const s = t.span;
         const [start, end] = this.physBounds(s);
         if (start >= end) {
           t = this.treap.pred(t, f);
@@ -232,7 +232,7 @@ export class AddressOrderedHeap implements PageHeap {
         let victim = this.scavengeSplit(t, want - released);
         if (victim === null) {
           victim = s;
-          this.drop(s, true);
+          this.drop(s, t);
         }
         released += this.scavenge(victim);
         this.coalesce(victim);
@@ -248,10 +248,10 @@ export class AddressOrderedHeap implements PageHeap {
     // The Go 1.11 rule on Go 1.13's spans (a cross-era what-if: Go 1.13 replaced it with
     // the background scavenger): release each unscavenged free span idle since before
     // cutoff, whole, and coalesce it with its scavenged neighbours.
-    const idle: FreeSpan[] = [];
+    const idle: AddrSpan[] = [];
     this.treap.forEachNode((n) => {
       this.ownWork++;
-      const s = n.span as FreeSpan;
+      const s = n.span;
       if (!s.scavenged && s.unusedSince < cutoff) idle.push(s);
     });
     let released = 0;
@@ -260,7 +260,7 @@ export class AddressOrderedHeap implements PageHeap {
       if (this.byStart.get(s.page) !== s || s.scavenged) continue;
       const [start, end] = this.physBounds(s);
       if (start >= end) continue;
-      this.drop(s, false);
+      this.drop(s, null);
       released += this.scavenge(s);
       this.coalesce(s);
       this.add(s);
@@ -269,8 +269,8 @@ export class AddressOrderedHeap implements PageHeap {
   }
 
   /** Splits the top of t's span off as a new span of about `size` bytes, or null. */
-  private scavengeSplit(t: AddrNode, size: number): FreeSpan | null {
-    const s = t.span as FreeSpan;
+  private scavengeSplit(t: AddrNode, size: number): AddrSpan | null {
+    const s = t.span;
     const [start, end] = this.physBounds(s);
     if (end <= start || end - start <= size) return null;
     const align = Math.max(this.os.physPageBytes, this.pageBytes);
@@ -292,7 +292,7 @@ export class AddressOrderedHeap implements PageHeap {
   }
 
   /** mspan.scavenge: release the span's whole physical pages. */
-  private scavenge(s: FreeSpan): number {
+  private scavenge(s: AddrSpan): number {
     const [start, end] = this.physBounds(s);
     if (end <= start) return 0;
     this.ownWork++;

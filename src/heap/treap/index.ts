@@ -1,8 +1,9 @@
-// treap and treap-bestfit: Go 1.9's page heap (seed 000; go1.9-go1.11 mgclarge.go).
+// treap and treap-bestfit: Go 1.9's page heap (Go commit "runtime: redo insert/remove
+// of large spans", 2017; go1.9-go1.11 mgclarge.go).
 //
 // Go 1.9 kept Go 1.8's length-indexed lists for spans under 1 MiB and replaced the
 // linked list of large spans with a treap ordered by (npages, span). Insert, removeSpan
-// and the rotations follow the seed. Two searches are offered:
+// and the rotations follow that commit. Two searches are offered:
 //
 // - `treap` (as shipped, Go 1.9 to 1.12): descend right while the node is too small;
 //   go left only while the left child itself is big enough; otherwise take this node.
@@ -16,10 +17,10 @@
 // it the span base). heapsim has no mspan addresses, so it uses the span base address.
 
 import type { BackendInfo } from '../types.js';
-import { SpanHeap, type LargeSpanSet, type Span } from '../spans/span-heap.js';
-import { TreapCore, TreapNode } from './treap-core.js';
+import { SpanHeap, type LargeSpanSet, type Span } from '../span-heap.js';
+import { TreapCore, TreapNode } from '../treap-core.js';
 
-export class SizeNode extends TreapNode {
+export class SizeNode extends TreapNode<SizeNode> {
   constructor(
     priority: number,
     readonly span: Span,
@@ -48,26 +49,24 @@ export class SizeTreap extends TreapCore<SizeNode> implements LargeSpanSet {
 
   insert(s: Span): void {
     const node = new SizeNode(this.priority(), s, s.npages);
-    s.node = node;
     let parent: SizeNode | null = null;
     let left = false;
     for (let t = this.root; t !== null; ) {
       this.work++;
       parent = t;
       left = before(s.npages, s.page, t);
-      t = (left ? t.left : t.right) as SizeNode | null;
+      t = left ? t.left : t.right;
     }
     this.link(node, parent, left);
   }
 
   remove(s: Span): void {
     // removeSpan descends by key to the node; each node on the way is work.
-    for (let t = this.root; t !== null && t.span !== s; t = (before(s.npages, s.page, t) ? t.left : t.right) as SizeNode | null) {
-      this.work++;
-    }
+    let t = this.root;
+    for (; t !== null && t.span !== s; t = before(s.npages, s.page, t) ? t.left : t.right) this.work++;
+    if (t === null) throw new Error(`treap: span at page ${s.page} is not in the treap`);
     this.work++;
-    this.unlink(s.node as SizeNode);
-    s.node = null;
+    this.unlink(t);
   }
 
   /** The node the era's search picks for npages, or null. */
@@ -76,8 +75,8 @@ export class SizeTreap extends TreapCore<SizeNode> implements LargeSpanSet {
     if (this.search === 'shipped') {
       while (t !== null) {
         this.work++;
-        if (t.npages < npages) t = t.right as SizeNode | null;
-        else if (t.left !== null && (t.left as SizeNode).npages >= npages) t = t.left as SizeNode;
+        if (t.npages < npages) t = t.right;
+        else if (t.left !== null && t.left.npages >= npages) t = t.left;
         else return t;
       }
       return null;
@@ -87,8 +86,8 @@ export class SizeTreap extends TreapCore<SizeNode> implements LargeSpanSet {
       this.work++;
       if (t.npages >= npages) {
         best = t;
-        t = t.left as SizeNode | null;
-      } else t = t.right as SizeNode | null;
+        t = t.left;
+      } else t = t.right;
     }
     return best;
   }
@@ -97,7 +96,6 @@ export class SizeTreap extends TreapCore<SizeNode> implements LargeSpanSet {
     const t = this.find(npages);
     if (t === null) return null;
     this.unlink(t);
-    t.span.node = null;
     return t.span;
   }
 
@@ -108,7 +106,7 @@ export class SizeTreap extends TreapCore<SizeNode> implements LargeSpanSet {
   maxPages(): number {
     let t = this.root;
     if (t === null) return 0;
-    while (t.right !== null) t = t.right as SizeNode;
+    while (t.right !== null) t = t.right;
     return t.npages;
   }
 

@@ -2,6 +2,9 @@
 // Go 1.13, shared by the size-ordered treap (treap, treap-bestfit) and the
 // address-ordered one (treap-aoff).
 //
+// A backend's node type extends TreapNode<itself>, so links are typed as that node type
+// and no code downcasts.
+//
 // Invariants: in-order by the subclass's key; a min-heap on `priority` (a parent's
 // priority is <= its children's, as Go's "rotate up while parent.priority >
 // t.priority"); `update(node)` recomputes any per-subtree summary (Go 1.13's maxPages)
@@ -11,16 +14,17 @@
 // child of smaller priority) until it is a leaf, as Go's removeNode does. Rotations and
 // nodes visited count as work units.
 
-import { mulberry32u } from '../../util/rng.js';
+import { mulberry32u } from '../util/rng.js';
 
-export class TreapNode {
-  left: TreapNode | null = null;
-  right: TreapNode | null = null;
-  parent: TreapNode | null = null;
+/** The links of a node whose own type is N. */
+export class TreapNode<N extends TreapNode<N>> {
+  left: N | null = null;
+  right: N | null = null;
+  parent: N | null = null;
   constructor(readonly priority: number) {}
 }
 
-export abstract class TreapCore<N extends TreapNode> {
+export abstract class TreapCore<N extends TreapNode<N>> {
   root: N | null = null;
   count = 0;
   work = 0;
@@ -43,35 +47,34 @@ export abstract class TreapCore<N extends TreapNode> {
     else if (left) parent.left = node;
     else parent.right = node;
     this.count++;
-    for (let p = parent; p !== null && this.update(p); p = p.parent as N | null) this.work++;
-    while (node.parent !== null && node.parent.priority > node.priority) {
-      if (node.parent.left === node) this.rotateRight(node.parent as N);
-      else this.rotateLeft(node.parent as N);
+    for (let p = parent; p !== null && this.update(p); p = p.parent) this.work++;
+    for (let p = node.parent; p !== null && p.priority > node.priority; p = node.parent) {
+      if (p.left === node) this.rotateRight(p, node);
+      else this.rotateLeft(p, node);
     }
   }
 
   /** Removes a node: rotate it down to a leaf, then cut it off. */
   protected unlink(t: N): void {
-    while (t.left !== null || t.right !== null) {
-      if (t.right === null || (t.left !== null && t.left.priority < t.right.priority)) this.rotateRight(t);
-      else this.rotateLeft(t);
+    for (let l = t.left, r = t.right; l !== null || r !== null; l = t.left, r = t.right) {
+      if (l !== null && (r === null || l.priority < r.priority)) this.rotateRight(t, l);
+      else if (r !== null) this.rotateLeft(t, r);
     }
-    const p = t.parent as N | null;
+    const p = t.parent;
     if (p === null) this.root = null;
     else {
       if (p.left === t) p.left = null;
       else p.right = null;
-      for (let q: N | null = p; q !== null && this.update(q); q = q.parent as N | null) this.work++;
+      for (let q: N | null = p; q !== null && this.update(q); q = q.parent) this.work++;
     }
     t.parent = null;
     this.count--;
   }
 
-  /** (x a (y b c)) -> (y (x a b) c) */
-  protected rotateLeft(x: N): void {
+  /** (x a (y b c)) -> (y (x a b) c), y being x's right child. */
+  protected rotateLeft(x: N, y: N): void {
     this.work++;
     const p = x.parent;
-    const y = x.right as N;
     const b = y.left;
     x.right = b;
     if (b !== null) b.parent = x;
@@ -85,11 +88,10 @@ export abstract class TreapCore<N extends TreapNode> {
     this.update(y);
   }
 
-  /** (y (x a b) c) -> (x a (y b c)) */
-  protected rotateRight(y: N): void {
+  /** (y (x a b) c) -> (x a (y b c)), x being y's left child. */
+  protected rotateRight(y: N, x: N): void {
     this.work++;
     const p = y.parent;
-    const x = y.left as N;
     const b = x.right;
     y.left = b;
     if (b !== null) b.parent = y;
@@ -107,14 +109,12 @@ export abstract class TreapCore<N extends TreapNode> {
   forEachNode(fn: (n: N) => void): void {
     const stack: N[] = [];
     let t = this.root;
-    while (t !== null || stack.length > 0) {
-      while (t !== null) {
-        stack.push(t);
-        t = t.left as N | null;
-      }
-      const n = stack.pop() as N;
+    for (;;) {
+      for (; t !== null; t = t.left) stack.push(t);
+      const n = stack.pop();
+      if (n === undefined) return;
       fn(n);
-      t = n.right as N | null;
+      t = n.right;
     }
   }
 
@@ -123,13 +123,20 @@ export abstract class TreapCore<N extends TreapNode> {
     if (this.root === null) return { treapNodes: 0, treapMaxDepth: 0, treapMeanDepth: 0, treapDepthOverLog2: 0 };
     let max = 0;
     let sum = 0;
-    const stack: [N, number][] = [[this.root, 1]];
-    while (stack.length > 0) {
-      const [n, d] = stack.pop() as [N, number];
+    const nodes: N[] = [this.root];
+    const depths: number[] = [1];
+    for (let n = nodes.pop(); n !== undefined; n = nodes.pop()) {
+      const d = depths.pop() ?? 0;
       sum += d;
       if (d > max) max = d;
-      if (n.left !== null) stack.push([n.left as N, d + 1]);
-      if (n.right !== null) stack.push([n.right as N, d + 1]);
+      if (n.left !== null) {
+        nodes.push(n.left);
+        depths.push(d + 1);
+      }
+      if (n.right !== null) {
+        nodes.push(n.right);
+        depths.push(d + 1);
+      }
     }
     const ideal = Math.max(1, Math.ceil(Math.log2(this.count + 1)));
     return { treapNodes: this.count, treapMaxDepth: max, treapMeanDepth: sum / this.count, treapDepthOverLog2: max / ideal };

@@ -21,27 +21,29 @@
 //   the order of Go 1.12's scavengeLargest walking its treap from the end), each rounded
 //   in to physical pages as mspan.scavenge / scavengeTreapNode do, until N is reached.
 //
+// Growth calls HeapOptions.onGrow after mapping and before the new span is freed in;
+// a release from inside it only marks free spans released (see PageHeap.alloc).
+//
 // Invariants: no two free spans are adjacent; every free span is in exactly one list or
 // in the large set, and indexed by its first and last page; freePages and releasedPages
 // are the sums of the free spans' npages and npreleased.
 
-import type { FreeStats, HeapOptions, PageHeap } from '../types.js';
-import type { OsMemory } from '../../os/sim-os.js';
-
-/** Where Go 1.x placed the heap arena on linux/amd64. */
-export const ARENA_BASE = 0xc000000000;
+import { STILL_CLOCK, type FreeStats, type HeapClock, type HeapOptions, type PageHeap } from './types.js';
+import type { OsMemory } from '../os/sim-os.js';
+import { ARENA_BASE, HEAP_ARENA_BYTES } from './platform.js';
 /** _HeapAllocChunk: the smallest growth, 1 MiB. */
 const MIN_GROW_BYTES = 1 << 20;
 /** Growth is a multiple of 64 KiB "to reduce the number of mappings". */
 const GROW_ALIGN_BYTES = 64 << 10;
 /** _MaxMHeapList covers spans below 1 MiB. */
-export const SMALL_LIMIT_BYTES = 1 << 20;
+const SMALL_LIMIT_BYTES = 1 << 20;
 /** Go 1.8 on linux/amd64: _MaxMem, the arena reserved up front, and its metadata. */
-export const UPFRONT_ARENA_BYTES = 512 * 2 ** 30;
+const UPFRONT_ARENA_BYTES = 512 * 2 ** 30;
 const UPFRONT_BITMAP_BYTES = UPFRONT_ARENA_BYTES / 16;
 const UPFRONT_SPANS_BYTES = (UPFRONT_ARENA_BYTES / 8192) * 8;
-/** heapArenaBytes, for the `arenas` strategy. */
-const ARENA_BYTES = 64 << 20;
+
+/** Span.where of a span in the large set. */
+const LARGE = -1;
 
 export class Span {
   prev: Span | null = null;
@@ -52,8 +54,6 @@ export class Span {
   npreleased = 0;
   /** Trace time the span last became free (unusedsince). */
   unusedSince = 0;
-  /** Large-set bookkeeping (a treap node), owned by the set. */
-  node: unknown = null;
   constructor(
     /** First page, counted from ARENA_BASE. */
     public page: number,
@@ -61,7 +61,6 @@ export class Span {
   ) {}
 }
 
-export const LARGE = -1;
 
 /** The set of free spans too large for the length-indexed lists. */
 export interface LargeSpanSet {
@@ -83,12 +82,12 @@ export class SpanHeap implements PageHeap {
   heapPages = 0;
   releasedPages = 0;
   freePages = 0;
-  now = 0;
   lastScavengedPages = 0;
-  growHook: ((grownBytes: number) => void) | null = null;
   private ownWork = 0;
 
   private readonly os: OsMemory;
+  private readonly clock: HeapClock;
+  private readonly onGrow: ((grownBytes: number) => void) | undefined;
   private readonly small: (Span | null)[];
   /** Bit i set when small list i is non-empty: finds the first list >= n in a few words. */
   private readonly smallNonEmpty: Uint32Array;
@@ -107,6 +106,8 @@ export class SpanHeap implements PageHeap {
     smallLimitPages = SMALL_LIMIT_BYTES / options.pageBytes,
   ) {
     this.os = options.os;
+    this.clock = options.clock ?? STILL_CLOCK;
+    this.onGrow = options.onGrow;
     this.pageBytes = options.pageBytes;
     this.smallLimitPages = smallLimitPages;
     this.small = new Array<Span | null>(smallLimitPages).fill(null);
@@ -173,7 +174,7 @@ export class SpanHeap implements PageHeap {
 
   free(base: number, npages: number): void {
     const s = new Span((base - ARENA_BASE) / this.pageBytes, npages);
-    s.unusedSince = this.now;
+    s.unusedSince = this.clock.now;
     this.freeSpan(s);
   }
 
@@ -250,15 +251,15 @@ export class SpanHeap implements PageHeap {
     const at = this.addr(this.heapPages);
     if (this.reserve === 'arenas') {
       while (this.reservedEnd < at + pages * this.pageBytes) {
-        this.os.reserve(this.reservedEnd, ARENA_BYTES);
-        this.reservedEnd += ARENA_BYTES;
+        this.os.reserve(this.reservedEnd, HEAP_ARENA_BYTES);
+        this.reservedEnd += HEAP_ARENA_BYTES;
       }
     }
     this.os.map(at, pages * this.pageBytes);
     // Go 1.12's mheap.grow scavenged (scavengeLargest) before freeing the new span in.
-    if (this.growHook !== null) this.growHook(pages * this.pageBytes);
+    if (this.onGrow !== undefined) this.onGrow(pages * this.pageBytes);
     const s = new Span(this.heapPages, pages);
-    s.unusedSince = this.now;
+    s.unusedSince = this.clock.now;
     this.heapPages += pages;
     this.freeSpan(s);
   }
