@@ -19,6 +19,9 @@ export class UsageError extends HeapsimError {}
 /** Kinds of trace error, used to count rows skipped under --lenient. */
 export type TraceErrorKind =
   | 'encoding'
+  | 'line-ending'
+  | 'line-too-long'
+  | 'quote'
   | 'header'
   | 'metadata'
   | 'bad-number'

@@ -14,8 +14,11 @@ export const OP_FREE = 1;
 export const OP_SCAVENGE = 2;
 export const OP_GC = 3;
 export const OP_LIMIT = 4;
-export type OpCode = 0 | 1 | 2 | 3 | 4;
-export const OP_NAMES = ['alloc', 'free', 'scavenge', 'gc', 'limit'] as const;
+/** A measurement, not an event: the recorded process's resident heap bytes (and huge-page bytes). */
+export const OP_RSS = 5;
+export type OpCode = 0 | 1 | 2 | 3 | 4 | 5;
+/** Indexed by op code. */
+export const OP_NAMES = ['alloc', 'free', 'scavenge', 'gc', 'limit', 'rss'] as const;
 export type OpName = (typeof OP_NAMES)[number];
 
 /** A value that the row did not give (empty cell or absent column). */
@@ -30,7 +33,10 @@ export class EventBatch {
   readonly pages: Float64Array;
   readonly bytes: Float64Array;
   readonly p: Int32Array;
+  /** On alloc: where the recorded program got the span; on scavenge: the base of the released range. */
   readonly addr: Float64Array;
+  /** On rss rows: the bytes backed by transparent huge pages (`huge` column). */
+  readonly huge: Float64Array;
   /** 1-based line of the row in its file, for messages. */
   readonly line: Float64Array;
   /** The id token as written, for --emit; '' when the row has none (empty unless the reader keeps ids). */
@@ -44,6 +50,7 @@ export class EventBatch {
     this.bytes = new Float64Array(capacity);
     this.p = new Int32Array(capacity);
     this.addr = new Float64Array(capacity);
+    this.huge = new Float64Array(capacity);
     this.line = new Float64Array(capacity);
     this.ids = new Array<string>(capacity);
   }
@@ -57,15 +64,25 @@ export interface TraceMeta {
   pageBytes: number;
   /** GOGC from `# gogc=`, default 100; -1 for `off`. */
   gogc: number;
+  /** The recorded program's GOMAXPROCS (`# gomaxprocs=`, an integer >= 1), or null when not given. */
+  gomaxprocs: number | null;
+  /** The recorded program's Go version (`# go_version=`, e.g. `go1.19.8`), or null when not given. */
+  goVersion: string | null;
+  /**
+   * The GOMEMLIMIT the program started with, in bytes (`# memory_limit=`); Infinity for
+   * no limit (`off`, or Go's default 9223372036854775807); null when not given.
+   */
+  memoryLimitBytes: number | null;
   /** Every `# key=value` before the header, as written. */
   metadata: Record<string, string>;
   columns: string[];
   unknownColumns: string[];
   hasAddr: boolean;
   hasP: boolean;
+  hasHuge: boolean;
 }
 
-/** Rows read and rows skipped (only under lenient reading) by kind. */
+/** Rows read (lines that are neither empty nor comments) and rows skipped (only under lenient reading) by kind. */
 export interface ReadStats {
   rows: number;
   events: number;

@@ -4,8 +4,34 @@
 // Linear probing with backward-shift deletion (no tombstones), load factor <= 1/2.
 // A built-in Map with numeric keys boxes keys beyond 2^30 and was the single largest
 // cost of reading the recorded traces, whose ids are 40-bit addresses.
+//
+// Ids are compared as text (`0x0a`, `0xA` and `0xa` are three ids). Only ids in
+// canonical hex are keyed by value here (canonicalHexKey); every other id is keyed by
+// its text elsewhere. Canonical texts and their values correspond one to one, so keying
+// by value never merges two ids that the text would keep apart.
 
 const EMPTY = -1;
+
+/** 13 hex digits = 52 bits: every such value is exact in a double. */
+const MAX_KEY_HEX_DIGITS = 13;
+
+/**
+ * The key of an id written in canonical hex: `0x`, then 1 to 13 lowercase hex digits
+ * without a leading zero (zero itself is `0x0`). -1 for any other text.
+ */
+export function canonicalHexKey(s: string, start: number, end: number): number {
+  const ndigits = end - start - 2;
+  if (ndigits < 1 || ndigits > MAX_KEY_HEX_DIGITS || s.charCodeAt(start) !== 48 || s.charCodeAt(start + 1) !== 120) return EMPTY;
+  if (ndigits > 1 && s.charCodeAt(start + 2) === 48) return EMPTY;
+  let v = 0;
+  for (let i = start + 2; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) v = v * 16 + (c - 48);
+    else if (c >= 97 && c <= 102) v = v * 16 + (c - 87);
+    else return EMPTY;
+  }
+  return v;
+}
 
 function hash(key: number, mask: number): number {
   const lo = key >>> 0;

@@ -1,24 +1,28 @@
 // Streaming reader for trace format v1 (docs/trace-format.md).
 //
 // Invariants:
-// - Memory is bounded by one input chunk, one batch of events and the set of live span
-//   ids, never by the file: a 10 GB trace streams through.
+// - Memory is bounded by one input chunk, one line (at most 1 MiB, lines.ts), one batch
+//   of events and the set of live span ids, never by the file: a 10 GB trace streams
+//   through, and work is linear in its size.
 // - Every row is fully validated before it is handed on; the first bad row stops the
-//   read with a TraceError naming file:line:column, unless reading is lenient, in which
-//   case the row is skipped and counted by kind.
+//   read with a TraceError naming file:line:column (the column is the row's cell), unless
+//   reading is lenient, in which case the row is skipped and counted by kind. Lines that
+//   are not UTF-8, hold a NUL, a `"` or a lone CR, or pass the length cap are bad rows
+//   like any other. Problems before the header row is read are never skipped.
+// - Messages quote at most SHOWN_CHARS characters of a cell, then say how long it was.
 // - Input may be plain or gzip-compressed (recognised by its magic bytes, whatever the
 //   file is called) and may come from standard input (`-`).
 //
-// The scanner is hand-written: lines are found with indexOf, cells are parsed in place
-// from character codes, and only the id cell becomes a string (it keys the live-span
-// map). `npm run bench` compares it with csv-parse on the same input.
+// The scanner is hand-written: lines.ts hands over blocks of whole lines; here lines are
+// found with indexOf, cells are parsed in place from character codes, and only an id
+// that is not canonical hex becomes a string (it keys the live-span map). `npm run bench`
+// compares it with csv-parse on the same input.
 
 import { createReadStream } from 'node:fs';
-import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import { HeapsimError, TraceError, type TraceErrorKind } from '../errors.js';
-import { IntMap } from './id-map.js';
+import { IntMap, canonicalHexKey } from './id-map.js';
+import { InputFault, LineFault, LONE_CR, traceLines, type LineItem } from './lines.js';
 import {
   EventBatch,
   NOT_GIVEN,
@@ -26,6 +30,8 @@ import {
   OP_FREE,
   OP_GC,
   OP_LIMIT,
+  OP_NAMES,
+  OP_RSS,
   OP_SCAVENGE,
   type ReadStats,
   type TraceMeta,
@@ -49,8 +55,16 @@ const DEFAULT_BATCH = 8192;
 const MAX_INT = Number.MAX_SAFE_INTEGER;
 /** 13 hex digits = 52 bits, enough for a 48-bit address space and exact in a double. */
 const MAX_HEX_DIGITS = 13;
+/** Largest `p` and `gomaxprocs`: Go counts Ps in an int32. */
+const MAX_P = 0x7fffffff;
+/** Go's default GOMEMLIMIT (math.MaxInt64): no limit. */
+const GO_NO_MEMORY_LIMIT = '9223372036854775807';
+/** A release (go1.19.8, go1.21rc2) or a development build (`devel go1.22-…`). */
+const GO_VERSION = /^(go[1-9][0-9]*(\.[0-9]+){0,2}((rc|beta)[0-9]+)?|devel [^,"]+)$/;
+/** How much of a cell a message quotes: enough to recognise it, never a whole hostile cell. */
+const SHOWN_CHARS = 40;
 
-const KNOWN_COLUMNS = ['time', 'op', 'id', 'pages', 'bytes', 'p', 'addr'] as const;
+const KNOWN_COLUMNS = ['time', 'op', 'id', 'pages', 'bytes', 'p', 'addr', 'huge'] as const;
 const ROLE_UNKNOWN = -1;
 const ROLE_TIME = 0;
 const ROLE_OP = 1;
@@ -59,6 +73,7 @@ const ROLE_PAGES = 3;
 const ROLE_BYTES = 4;
 const ROLE_P = 5;
 const ROLE_ADDR = 6;
+const ROLE_HUGE = 7;
 
 /** parseInteger's answer for a cell that is not a non-negative decimal integer. */
 const BAD = -2;
@@ -116,75 +131,47 @@ function scanCell(s: string, start: number, end: number): void {
   cellEnd = i < 0 || i > end ? end : i;
 }
 
+/**
+ * s[start, end) as a message quotes it: in double quotes (a cell never holds one),
+ * control characters escaped, and cut after SHOWN_CHARS characters with its length.
+ */
+function shown(s: string, start = 0, end = s.length): string {
+  const n = end - start;
+  let cut = n <= SHOWN_CHARS ? end : start + SHOWN_CHARS;
+  const c = s.charCodeAt(cut - 1);
+  if (cut < end && c >= 0xd800 && c <= 0xdbff) cut--; // never split a surrogate pair
+  const text = s.slice(start, cut).replace(/[\u0000-\u001f\u007f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return cut === end ? `"${text}"` : `"${text}…" (${n} characters)`;
+}
+
+/** 1-based cell of position `at` in the line starting at `start`. */
+function cellOf(s: string, start: number, at: number): number {
+  let cell = 1;
+  for (let i = start; i < at; i++) if (s.charCodeAt(i) === 44) cell++;
+  return cell;
+}
+
+/** The index of `ch` in s at or after `from`, or s.length when there is none. */
+function nextIndex(s: string, ch: string, from: number): number {
+  const i = s.indexOf(ch, from);
+  return i < 0 ? s.length : i;
+}
+
 /** Opens a trace and reads its metadata and header; rows follow from batches(). */
 export async function openTrace(path: string, options: ReadOptions = {}): Promise<TraceReader> {
-  const file = path === '-' ? '<stdin>' : path;
-  let source: Readable;
-  if (path === '-') {
-    source = options.stdin ?? process.stdin;
-  } else {
-    source = createReadStream(path, { highWaterMark: 1 << 20 });
-  }
-  const reader = new TraceReader(file, textChunks(source, file), options);
-  await reader.readHeader();
-  return reader;
+  if (path === '-') return openStream(options.stdin ?? process.stdin, '<stdin>', options);
+  return openStream(createReadStream(path, { highWaterMark: 1 << 20 }), path, options);
 }
 
 /** Opens a trace held in memory (tests, generated traces). */
 export async function openTraceText(text: string, file = '<memory>', options: ReadOptions = {}): Promise<TraceReader> {
-  return openTrace('-', { ...options, stdin: Readable.from([Buffer.from(text, 'utf8')]) }).then((r) => {
-    r.meta.file = file;
-    r.file = file;
-    return r;
-  });
+  return openStream(Readable.from([Buffer.from(text, 'utf8')]), file, options);
 }
 
-async function* prepend(first: Buffer, rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
-  yield first;
-  for (;;) {
-    const next = await rest.next();
-    if (next.done) return;
-    yield next.value;
-  }
-}
-
-async function* textChunks(source: Readable, file: string): AsyncGenerator<string> {
-  const it = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  let first: IteratorResult<Buffer>;
-  try {
-    first = await it.next();
-  } catch (err) {
-    throw new HeapsimError(`cannot read trace ${file}: ${(err as Error).message}`);
-  }
-  if (first.done) return;
-  const head = Buffer.isBuffer(first.value) ? first.value : Buffer.from(first.value);
-  let bytes: AsyncIterable<Buffer> = prepend(head, it);
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
-    const gunzip = createGunzip();
-    Readable.from(bytes).pipe(gunzip);
-    bytes = gunzip;
-  }
-  const decoder = new StringDecoder('utf8');
-  try {
-    for await (const chunk of bytes) {
-      const text = decoder.write(chunk);
-      if (text.length > 0) yield text;
-    }
-  } catch (err) {
-    if (err instanceof HeapsimError) throw err;
-    throw new TraceError(file, 1, 1, 'encoding', `cannot read trace: ${(err as Error).message}`);
-  }
-  const tail = decoder.end();
-  if (tail.length > 0) yield tail;
-}
-
-/** Thrown inside row parsing; caught at the row loop, which stops or skips. */
-class RowFault {
-  constructor(
-    readonly column: number,
-    readonly kind: TraceErrorKind,
-    readonly detail: string,
-  ) {}
+async function openStream(source: Readable, file: string, options: ReadOptions): Promise<TraceReader> {
+  const reader = new TraceReader(file, traceLines(source, file), options);
+  await reader.readHeader();
+  return reader;
 }
 
 export class TraceReader {
@@ -193,19 +180,19 @@ export class TraceReader {
 
   private readonly lenient: boolean;
   private readonly batchEvents: number;
-  /** Unconsumed input: complete lines from `pos`, then perhaps an unfinished one. */
+  /** The current block of whole lines (each ends in LF) and the start of the next unread one. */
   private text = '';
   private pos = 0;
-  private eof = false;
   private lineNo = 0;
-  private started = false;
+  /** Past the header: a bad line is a bad row (skippable), no longer a fatal one. */
+  private inRows = false;
   private roles: Int8Array = new Int8Array(0);
   private lastTime = 0;
 
-  // Live spans: id -> slot, with the slot's page count. Freed slots are reused. Hex ids
-  // (the recorded traces' span addresses) are keyed by their value in an IntMap, which
-  // spares making and hashing a string per row, so 0xA and 0xa name one span; other
-  // ids are keyed by their text.
+  // Live spans: id -> slot, with the slot's page count. Freed slots are reused. Ids are
+  // compared as text; those in canonical hex (the recorded traces' span addresses) are
+  // keyed by their value in an IntMap, which spares making and hashing a string per row,
+  // and all others by their text (id-map.ts says why the two never mix).
   private readonly live = new Map<string, number>();
   private readonly liveNumeric = new IntMap();
   private readonly keepIds: boolean;
@@ -216,7 +203,7 @@ export class TraceReader {
 
   constructor(
     public file: string,
-    private readonly chunks: AsyncGenerator<string>,
+    private readonly chunks: AsyncGenerator<LineItem>,
     options: ReadOptions,
   ) {
     this.lenient = options.lenient ?? false;
@@ -226,11 +213,15 @@ export class TraceReader {
       file,
       pageBytes: DEFAULT_PAGE_BYTES,
       gogc: DEFAULT_GOGC,
+      gomaxprocs: null,
+      goVersion: null,
+      memoryLimitBytes: null,
       metadata: {},
       columns: [],
       unknownColumns: [],
       hasAddr: false,
       hasP: false,
+      hasHuge: false,
     };
   }
 
@@ -240,45 +231,42 @@ export class TraceReader {
   }
 
   private fail(line: number, column: number, kind: TraceErrorKind, detail: string): never {
+    // Stop the input (a gzip stream, a file) rather than leave it open behind the error;
+    // this error is the one to report, so a failure while closing is not.
+    this.chunks.return(undefined).catch(() => undefined);
     throw new TraceError(this.file, line, column, kind, detail);
   }
 
-  private checkText(text: string, base: number): void {
-    let bad = text.indexOf('\u0000');
-    const repl = text.indexOf('\uFFFD');
-    if (bad < 0 || (repl >= 0 && repl < bad)) bad = repl;
-    if (bad < 0) return;
-    let line = base;
-    let col = 1;
-    for (let i = 0; i < bad; i++) {
-      if (text.charCodeAt(i) === 10) {
-        line++;
-        col = 1;
-      } else col++;
-    }
-    this.fail(line, col, 'encoding', 'binary data: a trace is UTF-8 CSV text');
+  /** A bad row at the current line: stops the read, or under lenient reading is counted and skipped. */
+  private skip(fault: LineFault): void {
+    if (!this.lenient) this.fail(this.lineNo, fault.column, fault.kind, fault.detail);
+    this.stats.skipped++;
+    this.stats.skippedByKind[fault.kind] = (this.stats.skippedByKind[fault.kind] ?? 0) + 1;
   }
 
-  /** Appends the next chunk to the unconsumed text; false at end of input. */
+  /** Moves to the next block of lines; false at end of input. A bad line met on the way is one line. */
   private async more(): Promise<boolean> {
-    if (this.eof) return false;
-    const next = await this.chunks.next();
-    let rest = this.text.slice(this.pos);
-    this.pos = 0;
-    if (next.done) {
-      this.eof = true;
-      // A last line without a newline still counts as a line.
-      this.text = rest.length > 0 ? rest + '\n' : rest;
-      return rest.length > 0;
+    for (;;) {
+      let next: IteratorResult<LineItem>;
+      try {
+        next = await this.chunks.next();
+      } catch (err) {
+        if (!(err instanceof InputFault)) throw err;
+        const rows = this.stats.rows;
+        this.fail(this.lineNo + 1, 1, 'encoding', `${err.message}: ${rows} ${rows === 1 ? 'row' : 'rows'} read before it`);
+      }
+      if (next.done) return false;
+      const item = next.value;
+      if (typeof item === 'string') {
+        this.text = item;
+        this.pos = 0;
+        return true;
+      }
+      this.lineNo++;
+      if (!this.inRows) this.fail(this.lineNo, item.column, item.kind, item.detail);
+      this.stats.rows++;
+      this.skip(item);
     }
-    let chunk = next.value;
-    this.checkText(chunk, this.lineNo + 1);
-    if (!this.started) {
-      this.started = true;
-      if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
-    }
-    this.text = rest + chunk;
-    return true;
   }
 
   /** Reads comment and metadata lines up to and including the header. */
@@ -294,14 +282,23 @@ export class TraceReader {
       let line = this.text.slice(this.pos, nl);
       this.pos = nl + 1;
       if (line.endsWith('\r')) line = line.slice(0, -1);
+      const cr = line.indexOf('\r');
+      if (cr >= 0) this.fail(this.lineNo, cellOf(line, 0, cr), 'line-ending', LONE_CR);
       if (line.length === 0) continue;
       if (line.charCodeAt(0) === 35 /* # */) {
         this.readMetadata(line);
         continue;
       }
+      const quote = line.indexOf('"');
+      if (quote >= 0) this.fail(this.lineNo, cellOf(line, 0, quote), 'quote', 'a `"` in the header: cells are never quoted and hold no quotes');
       this.readColumns(line);
+      this.inRows = true;
       return;
     }
+  }
+
+  private metadataError(key: string, expected: string, value: string): never {
+    this.fail(this.lineNo, 1, 'metadata', `${key} must be ${expected}, got ${shown(value)}`);
   }
 
   private readMetadata(line: string): void {
@@ -310,16 +307,40 @@ export class TraceReader {
     const key = m[1];
     const value = m[2];
     this.meta.metadata[key] = value;
-    if (key === 'page_size') {
-      const v = parseInteger(value, 0, value.length);
-      if (v < 512 || (v & (v - 1)) !== 0 || v > 1 << 24) {
-        this.fail(this.lineNo, 1, 'metadata', `page_size must be a power of two between 512 and 16777216 bytes, got "${value}"`);
+    const meta = this.meta;
+    switch (key) {
+      case 'page_size': {
+        const v = parseInteger(value, 0, value.length);
+        if (v < 512 || (v & (v - 1)) !== 0 || v > 1 << 24) this.metadataError(key, 'a power of two between 512 and 16777216 bytes', value);
+        meta.pageBytes = v;
+        break;
       }
-      this.meta.pageBytes = v;
-    } else if (key === 'gogc') {
-      const v = value === 'off' ? -1 : parseInteger(value, 0, value.length);
-      if (v === BAD || v === NOT_GIVEN) this.fail(this.lineNo, 1, 'metadata', `gogc must be an integer >= 0 or "off", got "${value}"`);
-      this.meta.gogc = v;
+      case 'gogc': {
+        const v = value === 'off' ? -1 : parseInteger(value, 0, value.length);
+        if (v === BAD || v === NOT_GIVEN) this.metadataError(key, 'an integer >= 0 or "off"', value);
+        meta.gogc = v;
+        break;
+      }
+      case 'gomaxprocs': {
+        const v = parseInteger(value, 0, value.length);
+        if (v < 1 || v > MAX_P) this.metadataError(key, 'an integer >= 1', value);
+        meta.gomaxprocs = v;
+        break;
+      }
+      case 'go_version':
+        if (!GO_VERSION.test(value)) this.metadataError(key, 'a Go version such as go1.19.8', value);
+        meta.goVersion = value;
+        break;
+      case 'memory_limit': {
+        if (value === 'off' || value === GO_NO_MEMORY_LIMIT) {
+          meta.memoryLimitBytes = Infinity;
+          break;
+        }
+        const v = parseInteger(value, 0, value.length);
+        if (v < 0) this.metadataError(key, `an integer number of bytes >= 0, or "off" (or ${GO_NO_MEMORY_LIMIT}) for none`, value);
+        meta.memoryLimitBytes = v;
+        break;
+      }
     }
   }
 
@@ -329,24 +350,25 @@ export class TraceReader {
     const seen = new Set<string>();
     names.forEach((name, i) => {
       if (name.length === 0) this.fail(this.lineNo, i + 1, 'header', `header column ${i + 1} has no name`);
-      if (seen.has(name)) this.fail(this.lineNo, i + 1, 'header', `header names column "${name}" twice`);
+      if (seen.has(name)) this.fail(this.lineNo, i + 1, 'header', `header names column ${shown(name)} twice`);
       seen.add(name);
       const role = (KNOWN_COLUMNS as readonly string[]).indexOf(name);
       roles[i] = role;
       if (role === ROLE_UNKNOWN) {
         this.meta.unknownColumns.push(name);
-        this.stats.warnings.push(`${this.file}:${this.lineNo}:${i + 1}: unknown column "${name}" is ignored`);
+        this.stats.warnings.push(`${this.file}:${this.lineNo}:${i + 1}: unknown column ${shown(name)} is ignored`);
       }
     });
     for (const required of ['time', 'op']) {
       if (!seen.has(required)) {
-        this.fail(this.lineNo, 1, 'header', `header has no "${required}" column (got "${line.slice(0, 80)}")`);
+        this.fail(this.lineNo, 1, 'header', `header has no "${required}" column (got ${shown(line)})`);
       }
     }
     this.roles = roles;
     this.meta.columns = names;
     this.meta.hasAddr = seen.has('addr');
     this.meta.hasP = seen.has('p');
+    this.meta.hasHuge = seen.has('huge');
   }
 
   /** The remaining rows, in batches. Each batch is a new object the consumer may keep. */
@@ -355,10 +377,25 @@ export class TraceReader {
     for (;;) {
       const text = this.text;
       let pos = this.pos;
+      // Where the next `"` and CR are, found once per block and moved past as rows go by:
+      // most blocks have none, and the check then costs nothing per row.
+      let quote = nextIndex(text, '"', pos);
+      let cr = nextIndex(text, '\r', pos);
       for (;;) {
         const nl = text.indexOf('\n', pos);
         if (nl < 0) break;
         this.lineNo++;
+        if (quote < nl || cr < nl) {
+          const fault = this.shapeFault(text, pos, nl, quote, cr);
+          if (quote < nl) quote = nextIndex(text, '"', nl + 1);
+          if (cr < nl) cr = nextIndex(text, '\r', nl + 1);
+          if (fault !== null) {
+            this.stats.rows++;
+            this.skip(fault);
+            pos = nl + 1;
+            continue;
+          }
+        }
         this.row(text, pos, nl, batch);
         pos = nl + 1;
         if (batch.length === batch.capacity) {
@@ -371,6 +408,27 @@ export class TraceReader {
       if (!(await this.more())) break;
     }
     if (batch.length > 0) yield batch;
+    const { rows, events } = this.stats;
+    if (rows > 0 && events === 0) {
+      const kinds = Object.entries(this.stats.skippedByKind)
+        .map(([k, n]) => `${k}: ${n}`)
+        .join(', ');
+      throw new HeapsimError(`${this.file}: --lenient skipped ${rows === 1 ? 'the only row' : `all ${rows} rows`} (${kinds}): nothing to replay`);
+    }
+  }
+
+  /**
+   * The fault of the line [start, nl) holding the quote or CR at `quote` or `cr` (the
+   * first at or after start), or null: a CR just before the LF ends the line, and a
+   * comment may quote.
+   */
+  private shapeFault(text: string, start: number, nl: number, quote: number, cr: number): LineFault | null {
+    const loneCr = cr < nl - 1;
+    const quoted = quote < nl && text.charCodeAt(start) !== 35; /* # */
+    if (quoted && (!loneCr || quote < cr)) {
+      return new LineFault(cellOf(text, start, quote), 'quote', 'a `"` in a row: cells are never quoted and hold no quotes');
+    }
+    return loneCr ? new LineFault(cellOf(text, start, cr), 'line-ending', LONE_CR) : null;
   }
 
   private row(text: string, start: number, end: number, batch: EventBatch): void {
@@ -381,10 +439,8 @@ export class TraceReader {
     try {
       this.parseRow(text, start, end, batch);
     } catch (e) {
-      if (!(e instanceof RowFault)) throw e;
-      if (!this.lenient) this.fail(this.lineNo, e.column, e.kind, e.detail);
-      this.stats.skipped++;
-      this.stats.skippedByKind[e.kind] = (this.stats.skippedByKind[e.kind] ?? 0) + 1;
+      if (!(e instanceof LineFault)) throw e;
+      this.skip(e);
     }
   }
 
@@ -398,6 +454,7 @@ export class TraceReader {
     let bytes = NOT_GIVEN;
     let p = NOT_GIVEN;
     let addr = NOT_GIVEN;
+    let huge = NOT_GIVEN;
     let idCol = 0;
     let pagesCol = 0;
     let bytesCol = 0;
@@ -406,7 +463,7 @@ export class TraceReader {
     let col = 0;
     while (start <= end) {
       if (col >= roles.length) {
-        throw new RowFault(col + 1, 'extra-cells', `row has more cells than the header's ${roles.length} columns`);
+        throw new LineFault(col + 1, 'extra-cells', `row has more cells than the header's ${roles.length} columns`);
       }
       let stop: number;
       switch (roles[col]) {
@@ -420,8 +477,7 @@ export class TraceReader {
           stop = cellEnd;
           op = parseOp(line, start, stop);
           if (op < 0) {
-            const got = line.slice(start, stop);
-            throw new RowFault(col + 1, got === '' ? 'missing-cell' : 'bad-op', `op must be one of alloc, free, scavenge, gc, limit, got "${got}"`);
+            throw new LineFault(col + 1, start === stop ? 'missing-cell' : 'bad-op', `op must be one of ${OP_NAMES.join(', ')}, got ${shown(line, start, stop)}`);
           }
           break;
         case ROLE_ID:
@@ -446,15 +502,20 @@ export class TraceReader {
         case ROLE_P:
           p = scanInt(line, start, end);
           stop = cellEnd;
-          if (p === BAD || p > 0x7fffffff) this.badNumber(col, 'p', 'an integer >= 0', line, start, stop, BAD);
+          if (p === BAD || p > MAX_P) this.badNumber(col, 'p', 'an integer >= 0', line, start, stop, BAD);
           break;
         case ROLE_ADDR:
           scanCell(line, start, end);
           stop = cellEnd;
           addr = parseHex(line, start, stop);
           if (addr === BAD) {
-            throw new RowFault(col + 1, 'bad-addr', `addr must be a hex address such as 0xc000000000 (at most ${MAX_HEX_DIGITS} digits), got "${line.slice(start, stop)}"`);
+            throw new LineFault(col + 1, 'bad-addr', `addr must be a hex address such as 0xc000000000 (at most ${MAX_HEX_DIGITS} digits), got ${shown(line, start, stop)}`);
           }
+          break;
+        case ROLE_HUGE:
+          huge = scanInt(line, start, end);
+          stop = cellEnd;
+          if (huge === BAD) this.badNumber(col, 'huge', 'an integer >= 0', line, start, stop, BAD);
           break;
         default:
           scanCell(line, start, end);
@@ -464,31 +525,31 @@ export class TraceReader {
       col++;
       start = stop + 1;
     }
-    if (time === NOT_GIVEN) throw new RowFault(roles.indexOf(ROLE_TIME) + 1, 'missing-cell', 'time is required');
-    if (op < 0) throw new RowFault(roles.indexOf(ROLE_OP) + 1, 'missing-cell', 'op is required');
+    if (time === NOT_GIVEN) throw new LineFault(roles.indexOf(ROLE_TIME) + 1, 'missing-cell', 'time is required');
+    if (op < 0) throw new LineFault(roles.indexOf(ROLE_OP) + 1, 'missing-cell', 'op is required');
     if (time < this.lastTime) {
-      throw new RowFault(roles.indexOf(ROLE_TIME) + 1, 'time-backwards', `time goes backwards: ${time} after ${this.lastTime}`);
+      throw new LineFault(roles.indexOf(ROLE_TIME) + 1, 'time-backwards', `time goes backwards: ${time} after ${this.lastTime}`);
     }
 
     let slot = -1;
     if (op === OP_ALLOC || op === OP_FREE) {
       if (idEnd === idStart) {
-        throw new RowFault(idCol || roles.length + 1, 'missing-cell', `${op === OP_ALLOC ? 'alloc' : 'free'} needs an id`);
+        throw new LineFault(idCol || roles.length + 1, 'missing-cell', `${op === OP_ALLOC ? 'alloc' : 'free'} needs an id`);
       }
-      const key = parseHex(line, idStart, idEnd);
+      const key = canonicalHexKey(line, idStart, idEnd);
       const id = key >= 0 ? '' : line.slice(idStart, idEnd);
       const known = key >= 0 ? this.liveNumeric.get(key) : (this.live.get(id) ?? -1);
       if (op === OP_ALLOC) {
-        if (pages === NOT_GIVEN) throw new RowFault(pagesCol || roles.length + 1, 'missing-cell', 'alloc needs pages');
-        if (known >= 0) throw new RowFault(idCol, 'already-live', `alloc of id "${line.slice(idStart, idEnd)}" that is still live`);
+        if (pages === NOT_GIVEN) throw new LineFault(pagesCol || roles.length + 1, 'missing-cell', 'alloc needs pages');
+        if (known >= 0) throw new LineFault(idCol, 'already-live', `alloc of id ${shown(line, idStart, idEnd)} that is still live`);
         slot = this.takeSlot(pages);
         if (key >= 0) this.liveNumeric.set(key, slot);
         else this.live.set(id, slot);
       } else {
-        if (known < 0) throw new RowFault(idCol, 'not-live', `free of id "${line.slice(idStart, idEnd)}" that is not live`);
+        if (known < 0) throw new LineFault(idCol, 'not-live', `free of id ${shown(line, idStart, idEnd)} that is not live`);
         const livePages = this.slotPages[known];
         if (pages !== NOT_GIVEN && pages !== livePages) {
-          throw new RowFault(pagesCol, 'pages-mismatch', `free of id "${line.slice(idStart, idEnd)}" says ${pages} pages, its alloc had ${livePages}`);
+          throw new LineFault(pagesCol, 'pages-mismatch', `free of id ${shown(line, idStart, idEnd)} says ${pages} pages, its alloc had ${livePages}`);
         }
         pages = livePages;
         slot = known;
@@ -498,8 +559,13 @@ export class TraceReader {
       }
       if (this.keepIds) batch.ids[batch.length] = line.slice(idStart, idEnd);
     } else {
+      if (bytes === NOT_GIVEN) {
+        const col = bytesCol || roles.length + 1;
+        if (op === OP_GC) throw new LineFault(col, 'missing-cell', 'gc needs bytes (the marked heap)');
+        if (op === OP_RSS) throw new LineFault(col, 'missing-cell', 'rss needs bytes (the resident heap bytes measured)');
+        if (op === OP_SCAVENGE && addr !== NOT_GIVEN) throw new LineFault(col, 'missing-cell', 'scavenge with addr needs bytes (the length of the released range)');
+      }
       if (this.keepIds) batch.ids[batch.length] = '';
-      if (op === OP_GC && bytes === NOT_GIVEN) throw new RowFault(bytesCol || roles.length + 1, 'missing-cell', 'gc needs bytes (the marked heap)');
     }
     this.lastTime = time;
     const i = batch.length++;
@@ -510,14 +576,14 @@ export class TraceReader {
     batch.bytes[i] = bytes;
     batch.p[i] = p;
     batch.addr[i] = addr;
+    batch.huge[i] = huge;
     batch.line[i] = this.lineNo;
     this.stats.events++;
   }
 
   private badNumber(col: number, name: string, expected: string, line: string, start: number, stop: number, v: number): void {
     if (v === NOT_GIVEN) return;
-    const got = line.slice(start, stop);
-    throw new RowFault(col + 1, 'bad-number', `${name} must be ${expected}, got "${got}"`);
+    throw new LineFault(col + 1, 'bad-number', `${name} must be ${expected}, got ${shown(line, start, stop)}`);
   }
 
   private takeSlot(pages: number): number {
@@ -556,6 +622,8 @@ function parseOp(s: string, start: number, end: number): number {
       return c === 102 && s.charCodeAt(start + 1) === 114 && s.charCodeAt(start + 2) === 101 && s.charCodeAt(start + 3) === 101 ? OP_FREE : -1;
     case 8:
       return c === 115 && s.startsWith('scavenge', start) ? OP_SCAVENGE : -1;
+    case 3:
+      return c === 114 && s.charCodeAt(start + 1) === 115 && s.charCodeAt(start + 2) === 115 ? OP_RSS : -1;
     case 2:
       return c === 103 && s.charCodeAt(start + 1) === 99 ? OP_GC : -1;
     default:
