@@ -42,8 +42,9 @@ export interface OracleRun {
  * package, and every other external test file of the runtime (package runtime_test)
  * deleted (an empty replacement), so `go test` builds only the oracle's test binary. The
  * runtime's own tests import much of the standard library, all of it rebuilt against the
- * test build of the runtime: on a cold build cache that was ~32 s of CPU. The in-package
- * test files (export_test.go and the like, package runtime) stay: the oracle uses them.
+ * test build of the runtime: on a cold build cache that took ~32 s of CPU, the oracle's
+ * binary alone ~18 s (and each warm run 0.7 s, against 0.5 s). The in-package test files
+ * (export_test.go and the like, package runtime) stay: the oracle uses them.
  */
 function oracleOverlay(goroot: string): Record<string, string> {
   const runtimeDir = join(goroot, 'src', 'runtime');
