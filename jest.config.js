@@ -1,7 +1,7 @@
 /**
  * Jest runs the TypeScript sources directly: ESM through test/jest-transform.js (ts-jest,
  * transpiling only; `npm test` checks the types once, with `tsc -p tsconfig.test.json`,
- * before jest runs).
+ * before jest runs). Order: test/jest-sequencer.js.
  *
  * Workers: jest's default is one per CPU but one, which on a 2-CPU machine means one
  * process running every file in turn while the other CPU idles. The parent process does
@@ -21,5 +21,6 @@ export default {
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   maxWorkers: cpus <= 2 ? cpus : cpus - 1,
+  testSequencer: '<rootDir>/test/jest-sequencer.js',
   testTimeout: 120000,
 };
