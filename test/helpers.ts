@@ -6,7 +6,11 @@ import { existsSync } from 'node:fs';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
 export const TRACES = join(ROOT, 'traces');
-/** The recorded traces, when ../shared is beside the checkout (it is in CI). */
+/**
+ * The recordings the bundled traces/ were made from, when ../shared is beside the
+ * checkout (it is in CI). Tests replay the bundled copies; bitmap-traces.test.ts checks
+ * they carry the same rows.
+ */
 export const SHARED_TRACES = join(ROOT, '..', 'shared', 'traces');
 export const haveShared = existsSync(SHARED_TRACES);
 /** Bundled traces recorded from real programs (the gen-* ones are generated: no addr). */

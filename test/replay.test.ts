@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openTraceText, replayReader, type ReplayResult } from '../src/index.js';
-import { SHARED_TRACES, TRACES, cli, haveShared, isRecorded } from './helpers.js';
+import { TRACES, cli, isRecorded } from './helpers.js';
 
 const PAGE = 8192;
 const SMALL = ['time,op,id,pages,bytes', '0,alloc,a,10,', '100,alloc,b,20,', '200,free,a,,', '300,scavenge,,,', '400,alloc,c,5,', '1000,gc,,,81920'].join('\n');
@@ -164,10 +164,9 @@ describe('replay CLI', () => {
     expect(r.stdout).toContain('Examples:');
   });
 
-  const traceFiles = [
-    ...readdirSync(TRACES).filter((f) => /\.csv(\.gz)?$/.test(f)).map((f) => join(TRACES, f)),
-    ...(haveShared ? readdirSync(SHARED_TRACES).filter((f) => f.endsWith('.csv')).map((f) => join(SHARED_TRACES, f)) : []),
-  ];
+  const traceFiles = readdirSync(TRACES)
+    .filter((f) => /\.csv(\.gz)?$/.test(f))
+    .map((f) => join(TRACES, f));
   test.each(traceFiles)('replays %s with exit 0 and the documented JSON keys', (file) => {
     const r = cli(['replay', file, '--json', '--backend', 'list']);
     expect(r.status).toBe(0);

@@ -9,7 +9,7 @@ import { Span } from '../src/heap/span-heap.js';
 import { SizeTreap } from '../src/heap/treap/index.js';
 import { AddressTreap, ITER_HUGE, ITER_SCAV, treapFilter, type AddrSpan } from '../src/heap/treap-aoff/address-treap.js';
 import { SimOS, compareLoaded, findBackend, loadTrace } from '../src/index.js';
-import { SHARED_TRACES, TRACES, haveShared, rng } from './helpers.js';
+import { TRACES, rng } from './helpers.js';
 
 /** A size treap built by inserting spans with the given priorities (smaller is nearer the root). */
 function sizeTreap(search: 'shipped' | 'bestfit', spans: [npages: number, priority: number][]): SizeTreap {
@@ -241,10 +241,9 @@ describe('treap-bestfit places every span where span-list does', () => {
     await same(randomTrace(seed, 4000));
   });
 
-  const traces = [
-    ...readdirSync(TRACES).filter((f) => /\.csv(\.gz)?$/.test(f)).map((f) => join(TRACES, f)),
-    ...(haveShared ? readdirSync(SHARED_TRACES).filter((f) => f.endsWith('.csv')).map((f) => join(SHARED_TRACES, f)) : []),
-  ];
+  const traces = readdirSync(TRACES)
+    .filter((f) => /\.csv(\.gz)?$/.test(f))
+    .map((f) => join(TRACES, f));
   test.each(traces)('%s', async (file) => {
     await same(null, file);
   });
