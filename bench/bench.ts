@@ -4,7 +4,10 @@
 //  1. parsing alone: heapsim's scanner against csv-parse on the same bytes;
 //  2. end to end (read + replay) on every bundled trace, for every backend;
 //  3. a synthetic 1M-event churn trace, end to end;
-//  4. work per large allocation as the number of live large spans grows.
+//  4. work per large allocation as the number of live large spans grows;
+//  5. what the Go 1.9 search quirk costs; 6. the bitmap against Go's own pageAlloc;
+//  7. a 1 TiB heap on every backend;
+//  8. the simulated OS alone on a 16 TiB heap: its cost follows calls, not bytes.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
@@ -12,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse';
 import { Readable } from 'node:stream';
-import { backends, compareLoaded, loadTrace, openTraceText, replayLoaded, replayReader } from '../src/index.js';
+import { SimOS, backends, compareLoaded, loadTrace, openTraceText, replayLoaded, replayReader } from '../src/index.js';
 import { churnTrace, largeSpanTrace } from './workloads.js';
 import { GO, benchHeapsim, goAvailable, randomOps, runOracle } from '../test/oracle/harness.js';
 
@@ -198,10 +201,35 @@ async function terabyte(): Promise<void> {
   }
 }
 
-// BENCH_ONLY=throughput, large, go or terabyte runs one section.
+async function osAlone(): Promise<void> {
+  console.log('\n8. The simulated OS alone: map, write, release and re-write 16 TiB (2^32 pages of 4 KiB), each setting in a fresh SimOS');
+  const bytes = 2 ** 44;
+  const base = 0xc000000000;
+  for (const thp of ['never', 'always'] as const) {
+    for (const madvise of ['dontneed', 'free'] as const) {
+      const heap0 = process.memoryUsage().heapUsed;
+      const t0 = performance.now();
+      const os = new SimOS({ thp, madvise });
+      os.reserve(base, bytes);
+      os.map(base, bytes);
+      os.touch(base, bytes);
+      os.release(base, bytes);
+      os.touch(base, bytes);
+      const ms = performance.now() - t0;
+      const heapDelta = process.memoryUsage().heapUsed - heap0;
+      console.log(
+        `   thp ${thp.padEnd(6)} MADV_${madvise.toUpperCase().padEnd(8)} ${ms.toFixed(2).padStart(7)} ms   faults ${os.pageFaults} (re-faults ${os.refaults})` +
+          `   tracking ${os.trackingBytes} B   JS heap +${(heapDelta / 1024).toFixed(0)} KiB   process RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
+      );
+    }
+  }
+}
+
+// BENCH_ONLY=throughput, large, go, terabyte or os runs one section.
 const only = process.env.BENCH_TERABYTE_CHILD !== undefined ? 'child' : process.env.BENCH_ONLY;
 if (only === 'child') await terabyteChild(process.env.BENCH_TERABYTE_CHILD as string);
 if (only === undefined || only === 'throughput') await throughput(await traceTexts());
 if (only === undefined || only === 'large') await largeSpans();
 if (only === undefined || only === 'go') await againstGo();
 if (only === undefined || only === 'terabyte') await terabyte();
+if (only === undefined || only === 'os') await osAlone();

@@ -1,4 +1,5 @@
 import { SimOS, AddressSpaceLimitError } from '../src/index.js';
+import { AddressSpaceExhaustedError, SimulatedOomError } from '../src/os/sim-os.js';
 
 const BASE = 0xc000000000;
 const MiB = 1 << 20;
@@ -212,5 +213,247 @@ describe('transparent huge pages (--thp)', () => {
 
   test('THP needs 4 KiB pages', () => {
     expect(() => new SimOS({ thp: 'always', physPageBytes: 65536 })).toThrow(RangeError);
+  });
+});
+
+describe('residency by runs: cost follows operations, not bytes', () => {
+  const TiB = 2 ** 40;
+
+  test('a 16 TiB map, write, release and re-write gives exact figures from a handful of runs', () => {
+    const os = new SimOS();
+    const bytes = 16 * TiB;
+    const pages = bytes / 4096;
+    os.reserve(BASE, bytes);
+    os.map(BASE, bytes);
+    expect(os.touch(BASE, bytes)).toBe(pages);
+    expect(os.rssBytes).toBe(bytes);
+    expect(os.release(BASE, bytes)).toBe(bytes);
+    expect(os.rssBytes).toBe(0);
+    expect(os.residentBytesIn(BASE, bytes)).toBe(0);
+    expect(os.touch(BASE, bytes)).toBe(pages);
+    expect([os.pageFaults, os.refaults, os.rssBytes]).toEqual([2 * pages, pages, bytes]);
+    // Two boundaries around the heap: one resident run between two absent ones.
+    expect(os.trackingBytes).toBeLessThanOrEqual(2 * 9);
+    os.unmap(BASE, bytes);
+    expect([os.rssBytes, os.vsizeBytes, os.trackingBytes]).toEqual([0, 0, 0]);
+  });
+
+  test('16 TiB with THP always and MADV_FREE: one huge fault per 2 MiB, lazily freed pages taken back without faults', () => {
+    const os = new SimOS({ thp: 'always', madvise: 'free' });
+    const bytes = 16 * TiB;
+    const huge = bytes / (2 << 20);
+    os.map(BASE, bytes);
+    expect(os.touch(BASE, bytes)).toBe(huge);
+    expect([os.hugeFaults, os.pageFaults, os.rssBytes]).toEqual([huge, huge, bytes]);
+    os.release(BASE, bytes);
+    expect([os.rssBytes, os.lazyFreeBytes]).toEqual([bytes, bytes]);
+    expect(os.touch(BASE, bytes)).toBe(0);
+    expect([os.lazyFreeBytes, os.pageFaults, os.refaults]).toEqual([0, huge, 0]);
+  });
+
+  test('re-faulted huge pages count once each, whatever their released runs', () => {
+    const os = new SimOS({ thp: 'always' });
+    const HUGE = 2 << 20;
+    os.map(BASE, 4 * HUGE);
+    os.touch(BASE, 4 * HUGE);
+    // Release all of huge pages 0 and 2, and all of huge page 1: 0..2 are empty again,
+    // and every one of them held a released page. Huge page 3 stays resident.
+    os.release(BASE, 3 * HUGE);
+    expect(os.touch(BASE, 4 * HUGE)).toBe(3);
+    expect([os.hugeFaults, os.refaults]).toEqual([4 + 3, 3]);
+    expect(os.rssBytes).toBe(4 * HUGE);
+    // One huge page whose released pages are two runs split by forgotten ones (unmapped
+    // and mapped again): still one re-fault.
+    os.release(BASE, HUGE);
+    os.unmap(BASE + 100 * 4096, 100 * 4096);
+    os.map(BASE + 100 * 4096, 100 * 4096);
+    expect(os.touch(BASE, 4096)).toBe(1);
+    expect([os.hugeFaults, os.refaults]).toEqual([8, 4]);
+  });
+});
+
+describe('simulated out of memory', () => {
+  test('past the 48-bit address space a reserve, map or mmap fails as out of memory, changing nothing', () => {
+    const os = new SimOS();
+    const end = 2 ** 48;
+    expect(() => os.reserve(end - 4096, 8192)).toThrow(AddressSpaceExhaustedError);
+    expect(() => os.map(BASE, end)).toThrow(SimulatedOomError);
+    expect(() => os.mmapAnywhere(end, true)).toThrow(AddressSpaceExhaustedError);
+    expect([os.vsizeBytes, os.mmapCalls]).toEqual([0, 0]);
+    os.map(end - 4096, 4096); // the last page is still there
+    expect(os.vsizeBytes).toBe(4096);
+  });
+
+  test('RLIMIT_AS is a simulated out of memory too, with its name and figures', () => {
+    const os = new SimOS({ ulimitVBytes: MiB });
+    let caught: unknown;
+    try {
+      os.map(BASE, 2 * MiB);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(SimulatedOomError);
+    expect(caught).toBeInstanceOf(AddressSpaceLimitError);
+    const e = caught as AddressSpaceLimitError;
+    expect([e.name, e.requestedBytes, e.vsizeBytes, e.limitBytes]).toEqual(['AddressSpaceLimitError', 2 * MiB, 0, MiB]);
+  });
+
+  test('a misaligned or negative range is a backend bug, not out of memory', () => {
+    const os = new SimOS();
+    expect(() => os.map(BASE + 1, 4096)).toThrow(RangeError);
+    expect(() => os.reserve(-4096, 4096)).toThrow(RangeError);
+  });
+});
+
+describe('every operation against a per-page reference model', () => {
+  // The reference keeps one entry per page and per huge page and applies each rule
+  // literally; the SimOS must agree with it on every figure after every operation.
+  const HUGE_PAGES = 6;
+  const PER_HUGE = 512;
+  const NPAGES = HUGE_PAGES * PER_HUGE;
+  const PHYS = 4096;
+
+  class Reference {
+    mapped = new Uint8Array(NPAGES);
+    resident = new Uint8Array(NPAGES);
+    released = new Uint8Array(NPAGES);
+    lazy = new Uint8Array(NPAGES);
+    advice = new Uint8Array(HUGE_PAGES); // 0 none, 1 huge, 2 nohuge
+    residentPages = 0;
+    lazyPages = 0;
+    faults = 0;
+    hugeFaults = 0;
+    refaults = 0;
+    constructor(
+      readonly thp: 'never' | 'madvise' | 'always',
+      readonly madvise: 'dontneed' | 'free',
+    ) {}
+
+    touch(a: number, n: number): number {
+      let taken = 0;
+      for (let h = Math.floor(a / PER_HUGE); h * PER_HUGE < a + n; h++) {
+        const eligible = this.thp === 'always' ? this.advice[h] !== 2 : this.thp === 'madvise' && this.advice[h] === 1;
+        let empty = true;
+        for (let p = h * PER_HUGE; p < (h + 1) * PER_HUGE; p++) if (!this.mapped[p] || this.resident[p]) empty = false;
+        if (!eligible || !empty) continue;
+        let again = 0;
+        for (let p = h * PER_HUGE; p < (h + 1) * PER_HUGE; p++) {
+          again |= this.released[p];
+          this.released[p] = 0;
+          this.resident[p] = 1;
+        }
+        this.residentPages += PER_HUGE;
+        this.faults++;
+        this.hugeFaults++;
+        this.refaults += again;
+        taken++;
+      }
+      for (let p = a; p < a + n; p++) {
+        if (this.lazy[p]) {
+          this.lazy[p] = 0;
+          this.lazyPages--;
+        }
+        if (this.resident[p]) continue;
+        this.faults++;
+        taken++;
+        this.refaults += this.released[p];
+        this.released[p] = 0;
+        this.resident[p] = 1;
+        this.residentPages++;
+      }
+      return taken;
+    }
+
+    release(a: number, n: number): void {
+      for (let p = a; p < a + n; p++) {
+        if (!this.resident[p]) continue;
+        if (this.madvise === 'free') {
+          if (!this.lazy[p]) this.lazyPages++;
+          this.lazy[p] = 1;
+          continue;
+        }
+        if (this.lazy[p]) this.lazyPages--;
+        this.resident[p] = this.lazy[p] = 0;
+        this.released[p] = 1;
+        this.residentPages--;
+      }
+    }
+
+    unmap(a: number, n: number): void {
+      for (let p = a; p < a + n; p++) {
+        this.residentPages -= this.resident[p];
+        this.lazyPages -= this.lazy[p];
+        this.mapped[p] = this.resident[p] = this.released[p] = this.lazy[p] = 0;
+      }
+    }
+
+    advise(a: number, n: number, huge: boolean): void {
+      const first = huge ? Math.ceil(a / PER_HUGE) : Math.floor(a / PER_HUGE);
+      const end = huge ? Math.floor((a + n) / PER_HUGE) : Math.ceil((a + n) / PER_HUGE);
+      for (let h = first; h < end; h++) this.advice[h] = huge ? 1 : 2;
+    }
+
+    allMapped(a: number, n: number): boolean {
+      for (let p = a; p < a + n; p++) if (!this.mapped[p]) return false;
+      return true;
+    }
+  }
+
+  const combos: ['never' | 'madvise' | 'always', 'dontneed' | 'free'][] = [
+    ['never', 'dontneed'],
+    ['never', 'free'],
+    ['madvise', 'dontneed'],
+    ['always', 'dontneed'],
+    ['always', 'free'],
+  ];
+  test.each(combos)('thp %s, MADV_%s', (thp, madvise) => {
+    const os = new SimOS({ thp, madvise });
+    const ref = new Reference(thp, madvise);
+    os.reserve(BASE, NPAGES * PHYS);
+    os.map(BASE, NPAGES * PHYS);
+    ref.mapped.fill(1);
+    let seed = 11;
+    const rand = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    for (let step = 0; step < 3000; step++) {
+      const a = rand(NPAGES);
+      // Mostly short ranges, sometimes a whole huge page or more.
+      const n = 1 + (rand(4) === 0 ? rand(Math.min(2 * PER_HUGE, NPAGES - a)) : rand(Math.min(40, NPAGES - a)));
+      const what = rand(20);
+      if (what < 11) {
+        if (!ref.allMapped(a, n)) continue;
+        // Bytes that start and end inside pages fault the pages they reach.
+        expect(os.touch(BASE + a * PHYS + 100, n * PHYS - 200)).toBe(ref.touch(a, n));
+      } else if (what < 16) {
+        const ok = ref.allMapped(a, n);
+        expect(os.release(BASE + a * PHYS, n * PHYS - 1)).toBe(ok ? n * PHYS : 0);
+        if (ok) ref.release(a, n);
+      } else if (what < 17) {
+        os.unmap(BASE + a * PHYS, n * PHYS);
+        ref.unmap(a, n);
+      } else if (what < 18) {
+        os.map(BASE + a * PHYS, n * PHYS);
+        ref.mapped.fill(1, a, a + n);
+      } else {
+        const huge = rand(2) === 0;
+        os.adviseHuge(BASE + a * PHYS, n * PHYS, huge);
+        ref.advise(a, n, huge);
+      }
+      expect([os.rssBytes, os.lazyFreeBytes, os.pageFaults, os.hugeFaults, os.refaults]).toEqual([
+        ref.residentPages * PHYS,
+        ref.lazyPages * PHYS,
+        ref.faults,
+        ref.hugeFaults,
+        ref.refaults,
+      ]);
+      const w = rand(NPAGES);
+      const wn = 1 + rand(NPAGES - w);
+      expect(os.residentBytesIn(BASE + w * PHYS, wn * PHYS)).toBe(ref.resident.subarray(w, w + wn).reduce((s, x) => s + x, 0) * PHYS);
+    }
+    expect(ref.faults).toBeGreaterThan(0);
+    if (thp !== 'never') expect(ref.hugeFaults).toBeGreaterThan(0);
+    if (madvise === 'free') expect(ref.lazyPages + ref.faults).toBeGreaterThan(0);
   });
 });

@@ -41,18 +41,29 @@ export class RegionMap {
     return end - start - covered;
   }
 
-  /** True when all of [start, end) is in `state`. */
-  covers(start: number, end: number, state: RegionState): boolean {
+  /** Index of the first region that ends after `addr` (the list's length if none). */
+  indexEndingAfter(addr: number): number {
     const rs = this.regions;
     let lo = 0;
     let hi = rs.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (rs[mid].end <= start) lo = mid + 1;
+      if (rs[mid].end <= addr) lo = mid + 1;
       else hi = mid;
     }
+    return lo;
+  }
+
+  /** The region holding `addr`; the caller knows there is one. */
+  regionAt(addr: number): Region {
+    return this.regions[this.indexEndingAfter(addr)];
+  }
+
+  /** True when all of [start, end) is in `state`. */
+  covers(start: number, end: number, state: RegionState): boolean {
+    const rs = this.regions;
     let at = start;
-    for (let i = lo; i < rs.length && at < end; i++) {
+    for (let i = this.indexEndingAfter(start); i < rs.length && at < end; i++) {
       const r = rs[i];
       if (r.start > at || r.state !== state) return false;
       at = r.end;

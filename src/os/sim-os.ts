@@ -7,7 +7,8 @@
 //
 // - A 48-bit virtual address space. `reserve` is mmap(PROT_NONE): address space, no
 //   memory. `map` makes a range accessible (mmap, or mprotect of a reservation); its
-//   pages are not resident until written.
+//   pages are not resident until written. A reserve or map that would end past the top
+//   of the address space fails with AddressSpaceExhaustedError, as mmap fails ENOMEM.
 // - `touch` writes a range: every physical page it covers that is not resident faults
 //   in (one page fault each). A fault on a page that was resident and then released is
 //   also a re-fault: the cost of scavenging memory the program needed again.
@@ -19,20 +20,24 @@
 //   marks resident pages lazily freed: they stay in RSS, and a write takes them back
 //   without a fault, until the kernel reclaims them under memory pressure — which this
 //   model never applies. RSS is reported with and without them (Go issue 36398).
-// - RLIMIT_AS (`ulimitVBytes`) bounds VSIZE, reservations included (seed 004): a
-//   reserve or map that would pass it fails with AddressSpaceLimitError.
+// - RLIMIT_AS (`ulimitVBytes`) bounds VSIZE, reservations included: a reserve or map
+//   that would pass it fails with AddressSpaceLimitError. That reservations count is
+//   what broke Go in 2011 (the golang-dev mail "mmap fiasco": the runtime reserved its
+//   whole arena up front, and users running under `ulimit -v` could not start).
+// - Both refusals are SimulatedOomError: the simulated program ran out of memory, an
+//   outcome to report. A misaligned or negative range is a backend bug (RangeError).
 //
-// Residency is tracked in sparse blocks of BLOCK_PAGES physical pages, each a pair of
-// bitmaps (resident; released-since-resident), created on first touch. Simulator memory
-// therefore grows with memory touched, not with address space: a 1 TiB heap that was
-// reserved but not written costs nothing, and fully written costs ~80 bytes per 4 MiB.
+// Residency is one state per physical page — absent, released (absent, and resident
+// since it was last mapped: faulting it again is a re-fault), resident, or lazily freed
+// (resident, MADV_FREE'd, not written since) — kept as runs of equal state in a RunMap
+// (run-map.ts); THP advice is one state per 2 MiB huge page in another. Every operation
+// edits runs, never pages, so simulator time and memory follow the number of calls and
+// how fragmented residency is, not the bytes simulated: writing 16 TiB costs what
+// writing 4 KiB costs. docs/os-model.md gives the figures.
 
 import { MAPPED, RESERVED, RegionMap, UNMAPPED } from './regions.js';
+import { RunMap } from './run-map.js';
 
-
-/** Physical pages per residency block: 32 words of 32 bits. */
-const BLOCK_PAGES = 1024;
-const BLOCK_WORDS = BLOCK_PAGES / 32;
 /** Top of a 48-bit user address space. */
 export const ADDRESS_SPACE_END = 2 ** 48;
 
@@ -59,18 +64,58 @@ export interface OsOptions {
 export type ThpMode = 'never' | 'madvise' | 'always';
 /** The x86-64 transparent huge page: 2 MiB (512 pages of 4 KiB). */
 export const THP_BYTES = 2 << 20;
+
+// Huge page advice states (the advice RunMap); huge pages never advised are NO_ADVICE.
+const NO_ADVICE = 0;
 const ADVICE_HUGE = 1;
 const ADVICE_NOHUGE = 2;
+const TO_HUGE = Uint8Array.of(ADVICE_HUGE, ADVICE_HUGE, ADVICE_HUGE);
+const TO_NOHUGE = Uint8Array.of(ADVICE_NOHUGE, ADVICE_NOHUGE, ADVICE_NOHUGE);
 
-/** A reserve or map that RLIMIT_AS refused: the simulated program is out of memory. */
-export class AddressSpaceLimitError extends Error {
+// Page states (the residency RunMap). Only RESIDENT and LAZY count in RSS.
+/** Not resident; never was, or munmap forgot it. */
+const ABSENT = 0;
+/** Not resident, released since it was last resident: its next fault is a re-fault. */
+const RELEASED = 1;
+const RESIDENT = 2;
+/** Resident, released with MADV_FREE and not written since. */
+const LAZY = 3;
+const PAGE_STATES = 4;
+// What each operation does to a page in each state, indexed by state.
+const ON_TOUCH = Uint8Array.of(RESIDENT, RESIDENT, RESIDENT, RESIDENT);
+const ON_DONTNEED = Uint8Array.of(ABSENT, RELEASED, RELEASED, RELEASED);
+const ON_FREE = Uint8Array.of(ABSENT, RELEASED, LAZY, LAZY);
+const ON_UNMAP = Uint8Array.of(ABSENT, ABSENT, ABSENT, ABSENT);
+
+/** Storage per recorded run: a float64 start and a state byte. */
+const BYTES_PER_RUN = 9;
+
+/** The simulated program ran out of memory: an outcome to report, not a heapsim bug. */
+export class SimulatedOomError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** A reserve or map that RLIMIT_AS refused. */
+export class AddressSpaceLimitError extends SimulatedOomError {
   constructor(
     readonly requestedBytes: number,
     readonly vsizeBytes: number,
     readonly limitBytes: number,
   ) {
     super(`address space limit (ulimit -v ${limitBytes} bytes) reached: VSIZE ${vsizeBytes} bytes + ${requestedBytes} requested`);
-    this.name = 'AddressSpaceLimitError';
+  }
+}
+
+/** A reserve or map that does not fit below the top of the 48-bit address space. */
+export class AddressSpaceExhaustedError extends SimulatedOomError {
+  constructor(
+    readonly base: number,
+    readonly requestedBytes: number,
+  ) {
+    super(`address space exhausted: ${requestedBytes} bytes at 0x${base.toString(16)} pass the end of the 48-bit address space (0x${ADDRESS_SPACE_END.toString(16)})`);
   }
 }
 
@@ -92,33 +137,6 @@ export interface OsMemory {
 /** Where the simulated kernel starts placing mmap(NULL) mappings, going down. */
 export const MMAP_BASE = 0x7f0000000000;
 
-export interface OsStats {
-  rssBytes: number;
-  vsizeBytes: number;
-  committedBytes: number;
-  reservedBytes: number;
-  mmapCalls: number;
-  madviseCalls: number;
-  madviseFailed: number;
-  munmapCalls: number;
-  releasedBytes: number;
-  pageFaults: number;
-  refaults: number;
-}
-
-function popcount(x: number): number {
-  x -= (x >>> 1) & 0x55555555;
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  x = (x + (x >>> 4)) & 0x0f0f0f0f;
-  return Math.imul(x, 0x01010101) >>> 24;
-}
-
-/** Bits [lo, hi) of a 32-bit word, 0 <= lo < hi <= 32. */
-function bitRange(lo: number, hi: number): number {
-  const upper = hi === 32 ? 0xffffffff : (1 << hi) - 1;
-  return (upper & ~((1 << lo) - 1)) >>> 0;
-}
-
 export class SimOS implements OsMemory {
   readonly physPageBytes: number;
   readonly ulimitVBytes: number;
@@ -139,13 +157,17 @@ export class SimOS implements OsMemory {
   refaults = 0;
   vsizeBytes = 0;
   readonly thp: ThpMode;
-  /** Per 2 MiB huge page: the last MADV_(NO)HUGEPAGE advice covering it. */
-  private readonly hugeAdvice = new Map<number, number>();
   committedBytes = 0;
 
   private readonly regions = new RegionMap();
-  /** block index -> [resident words | released words]. */
-  private readonly blocks = new Map<number, Uint32Array>();
+  /** Physical page index -> page state. */
+  private readonly pages = new RunMap(ABSENT);
+  /** Huge page index -> the last MADV_(NO)HUGEPAGE advice covering it. */
+  private readonly advice = new RunMap(NO_ADVICE);
+  /** Physical pages per huge page. */
+  private readonly hugePages: number;
+  /** Pages per state of the last paint or count (reused: the hot path allocates nothing). */
+  private readonly counts = new Float64Array(PAGE_STATES);
   private lastMapStart = 0;
   private lastMapEnd = 0;
   private mmapNext = MMAP_BASE;
@@ -160,6 +182,7 @@ export class SimOS implements OsMemory {
     this.madvise = options.madvise ?? 'dontneed';
     this.thp = options.thp ?? 'never';
     if (this.thp !== 'never' && p !== 4096) throw new RangeError(`transparent huge pages are modelled with 4 KiB pages only, not ${p}`);
+    this.hugePages = THP_BYTES / p;
   }
 
   adviseHuge(base: number, bytes: number, huge: boolean): void {
@@ -170,34 +193,7 @@ export class SimOS implements OsMemory {
     // huge page it touches.
     const first = huge ? Math.ceil(base / THP_BYTES) : Math.floor(base / THP_BYTES);
     const end = huge ? Math.floor((base + bytes) / THP_BYTES) : Math.ceil((base + bytes) / THP_BYTES);
-    for (let h = first; h < end; h++) this.hugeAdvice.set(h, huge ? ADVICE_HUGE : ADVICE_NOHUGE);
-  }
-
-  /** Whether a fault in huge page h may map all of it (THP mode, advice, whole range mapped, none resident). */
-  private hugeFaultable(h: number): boolean {
-    const advice = this.hugeAdvice.get(h);
-    if (this.thp === 'always' ? advice === ADVICE_NOHUGE : advice !== ADVICE_HUGE) return false;
-    const start = h * THP_BYTES;
-    return this.regions.covers(start, start + THP_BYTES, MAPPED) && this.residentBytesIn(start, THP_BYTES) === 0;
-  }
-
-  /** A huge page fault: every page of huge page h becomes resident at once. */
-  private hugeFault(h: number): void {
-    const start = h * THP_BYTES;
-    const pages = THP_BYTES / this.physPageBytes;
-    let refaults = 0;
-    this.eachWord(start, THP_BYTES, true, (block, w, mask) => {
-      const again = mask & block[BLOCK_WORDS + w];
-      if (again !== 0) {
-        refaults += popcount(again);
-        block[BLOCK_WORDS + w] &= ~again;
-      }
-      block[w] |= mask;
-    });
-    this.residentPages += pages;
-    this.pageFaults++;
-    this.hugeFaults++;
-    this.refaults += refaults > 0 ? 1 : 0;
+    this.advice.paint(first, end, huge ? TO_HUGE : TO_NOHUGE, this.clearedCounts());
   }
 
   get lazyFreeBytes(): number {
@@ -212,26 +208,22 @@ export class SimOS implements OsMemory {
     return this.regions.bytesIn(RESERVED);
   }
 
-  stats(): OsStats {
-    return {
-      rssBytes: this.rssBytes,
-      vsizeBytes: this.vsizeBytes,
-      committedBytes: this.committedBytes,
-      reservedBytes: this.reservedBytes,
-      mmapCalls: this.mmapCalls,
-      madviseCalls: this.madviseCalls,
-      madviseFailed: this.madviseFailed,
-      munmapCalls: this.munmapCalls,
-      releasedBytes: this.releasedBytes,
-      pageFaults: this.pageFaults,
-      refaults: this.refaults,
-    };
+  private clearedCounts(): Float64Array {
+    const c = this.counts;
+    c[0] = c[1] = c[2] = c[3] = 0;
+    return c;
   }
 
+  /** A backend bug: a range that is empty, negative or not physical-page aligned. */
   private checkRange(base: number, bytes: number, what: string): void {
-    if (!(bytes > 0) || base < 0 || base + bytes > ADDRESS_SPACE_END || base % this.physPageBytes !== 0) {
-      throw new RangeError(`${what}(0x${base.toString(16)}, ${bytes}): not a page-aligned range in the 48-bit address space`);
+    if (!(bytes > 0) || base < 0 || base % this.physPageBytes !== 0) {
+      throw new RangeError(`${what}(0x${base.toString(16)}, ${bytes}): not a page-aligned range`);
     }
+  }
+
+  /** A new mapping must end within the 48-bit address space (mmap's ENOMEM). */
+  private checkFits(base: number, bytes: number): void {
+    if (base + bytes > ADDRESS_SPACE_END) throw new AddressSpaceExhaustedError(base, bytes);
   }
 
   private growVsize(newBytes: number): void {
@@ -249,6 +241,7 @@ export class SimOS implements OsMemory {
   /** mmap(PROT_NONE) of [base, base+bytes): address space only. */
   reserve(base: number, bytes: number): void {
     this.checkRange(base, bytes, 'reserve');
+    this.checkFits(base, bytes);
     if (this.regions.unmappedBytes(base, base + bytes) !== bytes) {
       throw new Error(`reserve(0x${base.toString(16)}, ${bytes}): range overlaps an existing mapping`);
     }
@@ -261,6 +254,7 @@ export class SimOS implements OsMemory {
   /** Makes [base, base+bytes) accessible: mprotect of a reservation or a fresh mmap. */
   map(base: number, bytes: number): void {
     this.checkRange(base, bytes, 'map');
+    this.checkFits(base, bytes);
     this.growVsize(this.regions.unmappedBytes(base, base + bytes));
     this.mmapCalls++;
     this.regions.set(base, base + bytes, MAPPED);
@@ -269,6 +263,9 @@ export class SimOS implements OsMemory {
 
   mmapAnywhere(bytes: number, reserveOnly: boolean): number {
     const len = Math.ceil(bytes / this.physPageBytes) * this.physPageBytes;
+    // The kernel places mappings downwards from the mmap base; below address 0 there
+    // is no room left.
+    if (len > this.mmapNext) throw new AddressSpaceExhaustedError(this.mmapNext - len, len);
     const base = this.mmapNext - len;
     if (reserveOnly) this.reserve(base, len);
     else this.map(base, len);
@@ -276,13 +273,26 @@ export class SimOS implements OsMemory {
     return base;
   }
 
-  /** munmap: the range is gone, and so are its resident pages. */
+  /** munmap: the range is gone, and so are its resident pages and their history. */
   unmap(base: number, bytes: number): void {
     this.checkRange(base, bytes, 'unmap');
     this.munmapCalls++;
-    this.dropPages(base, bytes, false);
+    const c = this.clearedCounts();
+    this.pages.paint(this.firstPage(base), this.endPage(base, bytes), ON_UNMAP, c);
+    this.residentPages -= c[RESIDENT] + c[LAZY];
+    this.lazyFreePages -= c[LAZY];
     this.regions.set(base, base + bytes, UNMAPPED);
     this.recount();
+  }
+
+  /** Index of the physical page holding byte `addr`. */
+  private firstPage(addr: number): number {
+    return Math.floor(addr / this.physPageBytes);
+  }
+
+  /** One past the index of the last physical page [base, base+bytes) covers. */
+  private endPage(base: number, bytes: number): number {
+    return Math.floor((base + bytes - 1) / this.physPageBytes) + 1;
   }
 
   /** The program writes [base, base+bytes). Returns the page faults it took. */
@@ -293,65 +303,113 @@ export class SimOS implements OsMemory {
       if (!this.regions.covers(base, end, MAPPED)) {
         throw new Error(`touch(0x${base.toString(16)}, ${bytes}): segmentation fault: range is not mapped`);
       }
-      for (const r of this.regions.list()) {
-        if (r.start <= base && end <= r.end) {
-          this.lastMapStart = r.start;
-          this.lastMapEnd = r.end;
-        }
-      }
+      const r = this.regions.regionAt(base);
+      this.lastMapStart = r.start;
+      this.lastMapEnd = r.end;
     }
-    let hugeFaults = 0;
-    if (this.thp !== 'never') {
-      // A first write into an empty, eligible huge page maps all 2 MiB of it.
-      for (let h = Math.floor(base / THP_BYTES); h * THP_BYTES < end; h++) {
-        if (this.hugeFaultable(h)) {
-          this.hugeFault(h);
-          hugeFaults++;
-        }
-      }
-    }
-    const first = Math.floor(base / this.physPageBytes);
-    const last = Math.floor((end - 1) / this.physPageBytes);
-    let faults = 0;
-    let refaults = 0;
-    for (let page = first; page <= last; ) {
-      const blockIndex = Math.floor(page / BLOCK_PAGES);
-      let block = this.blocks.get(blockIndex);
-      if (block === undefined) {
-        block = new Uint32Array(3 * BLOCK_WORDS);
-        this.blocks.set(blockIndex, block);
-      }
-      const blockBase = blockIndex * BLOCK_PAGES;
-      const stop = Math.min(last + 1, blockBase + BLOCK_PAGES);
-      for (let i = page - blockBase; i < stop - blockBase; ) {
-        const w = i >>> 5;
-        const lo = i & 31;
-        const hi = Math.min(32, lo + (stop - blockBase - i));
-        const mask = bitRange(lo, hi);
-        const lazy = mask & block[2 * BLOCK_WORDS + w];
-        if (lazy !== 0) {
-          // Written before the kernel reclaimed it: the MADV_FREE is cancelled, no fault.
-          this.lazyFreePages -= popcount(lazy);
-          block[2 * BLOCK_WORDS + w] &= ~lazy;
-        }
-        const fresh = mask & ~block[w];
-        if (fresh !== 0) {
-          faults += popcount(fresh);
-          const again = fresh & block[BLOCK_WORDS + w];
-          if (again !== 0) {
-            refaults += popcount(again);
-            block[BLOCK_WORDS + w] &= ~again;
-          }
-          block[w] |= fresh;
-        }
-        i += hi - lo;
-      }
-      page = stop;
-    }
+    const first = this.firstPage(base);
+    const stop = this.endPage(base, bytes);
+    const pages = this.pages;
+    // Already resident (the common case): no fault of any size.
+    const i = pages.runAt(first);
+    if (pages.stateOf(i) === RESIDENT && pages.endOf(i) >= stop) return 0;
+    // A first write into an empty, eligible huge page maps all 2 MiB of it.
+    const hugeFaults = this.thp === 'never' ? 0 : this.hugeFaultsIn(base, end);
+    const c = this.clearedCounts();
+    pages.paint(first, stop, ON_TOUCH, c);
+    // Lazily freed pages written before the kernel reclaimed them: the MADV_FREE is
+    // cancelled, no fault.
+    this.lazyFreePages -= c[LAZY];
+    const faults = c[ABSENT] + c[RELEASED];
     this.residentPages += faults;
     this.pageFaults += faults;
-    this.refaults += refaults;
+    this.refaults += c[RELEASED];
     return faults + hugeFaults;
+  }
+
+  /**
+   * Huge page faults of a write to [base, end): every huge page the range reaches that
+   * is eligible (THP mode and advice), wholly mapped and has no resident page becomes
+   * resident at once, one fault each. Walks advice runs, then mapped regions, then
+   * residency runs; returns the number of huge faults.
+   */
+  private hugeFaultsIn(base: number, end: number): number {
+    const stop = Math.ceil(end / THP_BYTES);
+    const advice = this.advice;
+    let faults = 0;
+    for (let h = Math.floor(base / THP_BYTES); h < stop; ) {
+      const a = advice.runAt(h);
+      const runEnd = Math.min(advice.endOf(a), stop);
+      const state = advice.stateOf(a);
+      if (this.thp === 'always' ? state !== ADVICE_NOHUGE : state === ADVICE_HUGE) faults += this.hugeFaultsMapped(h, runEnd);
+      h = runEnd;
+    }
+    return faults;
+  }
+
+  /** Huge page faults in eligible huge pages [from, to): those wholly inside a mapped region. */
+  private hugeFaultsMapped(from: number, to: number): number {
+    const regions = this.regions.list();
+    let faults = 0;
+    for (let r = this.regions.indexEndingAfter(from * THP_BYTES); r < regions.length && regions[r].start < to * THP_BYTES; r++) {
+      const region = regions[r];
+      if (region.state !== MAPPED) continue;
+      const h0 = Math.max(from, Math.ceil(region.start / THP_BYTES));
+      const h1 = Math.min(to, Math.floor(region.end / THP_BYTES));
+      if (h0 < h1) faults += this.hugeFaultsEmpty(h0, h1);
+    }
+    return faults;
+  }
+
+  /** Huge page faults in eligible, mapped huge pages [from, to): those with no resident page. */
+  private hugeFaultsEmpty(from: number, to: number): number {
+    const pages = this.pages;
+    const hp = this.hugePages;
+    const stop = to * hp;
+    let faults = 0;
+    let at = from * hp;
+    while (at < stop) {
+      let i = pages.runAt(at);
+      if (isResident(pages.stateOf(i))) {
+        at = pages.endOf(i);
+        continue;
+      }
+      // The longest stretch of non-resident pages from `at`: absent and released runs
+      // alternate in it.
+      while (pages.endOf(i) < stop && !isResident(pages.stateOf(i + 1))) i++;
+      const spanEnd = Math.min(pages.endOf(i), stop);
+      const h0 = Math.ceil(at / hp);
+      const h1 = Math.floor(spanEnd / hp);
+      if (h0 < h1) {
+        this.refaults += this.hugePagesReleased(h0 * hp, h1 * hp);
+        pages.paint(h0 * hp, h1 * hp, ON_TOUCH, this.clearedCounts());
+        this.residentPages += (h1 - h0) * hp;
+        this.pageFaults += h1 - h0;
+        this.hugeFaults += h1 - h0;
+        faults += h1 - h0;
+      }
+      at = spanEnd;
+    }
+    return faults;
+  }
+
+  /** Number of huge pages in pages [from, to) (huge-page aligned) with a released page. */
+  private hugePagesReleased(from: number, to: number): number {
+    const pages = this.pages;
+    const hp = this.hugePages;
+    let n = 0;
+    let counted = -1;
+    for (let i = pages.runAt(from); i < pages.runs && pages.startOf(i) < to; i++) {
+      if (pages.stateOf(i) !== RELEASED) continue;
+      let h0 = Math.floor(Math.max(pages.startOf(i), from) / hp);
+      const h1 = Math.floor((Math.min(pages.endOf(i), to) - 1) / hp);
+      if (h0 <= counted) h0 = counted + 1;
+      if (h0 <= h1) {
+        n += h1 - h0 + 1;
+        counted = h1;
+      }
+    }
+    return n;
   }
 
   /**
@@ -365,92 +423,35 @@ export class SimOS implements OsMemory {
       return 0;
     }
     const len = Math.ceil(bytes / this.physPageBytes) * this.physPageBytes;
-    if (this.madvise === 'free') this.markLazy(base, len);
-    else this.dropPages(base, len, true);
+    const c = this.clearedCounts();
+    if (this.madvise === 'free') {
+      // MADV_FREE: resident pages become lazily freed (still resident).
+      this.pages.paint(this.firstPage(base), this.endPage(base, len), ON_FREE, c);
+      this.lazyFreePages += c[RESIDENT];
+    } else {
+      // A released page is one dropped from residency; pages not resident are left as
+      // they were.
+      this.pages.paint(this.firstPage(base), this.endPage(base, len), ON_DONTNEED, c);
+      this.residentPages -= c[RESIDENT] + c[LAZY];
+      this.lazyFreePages -= c[LAZY];
+    }
     this.releasedBytes += len;
     return len;
   }
 
-  /** MADV_FREE: resident pages of the range become lazily freed (still resident). */
-  private markLazy(base: number, bytes: number): void {
-    this.eachWord(base, bytes, false, (block, w, mask) => {
-      const newly = mask & block[w] & ~block[2 * BLOCK_WORDS + w];
-      if (newly !== 0) {
-        this.lazyFreePages += popcount(newly);
-        block[2 * BLOCK_WORDS + w] |= newly;
-      }
-    });
-  }
-
-  /**
-   * Calls fn for every residency word that [base, base+bytes) covers (in existing blocks,
-   * or in all when `create`), with the mask of the range's bits in it; then frees blocks
-   * left empty.
-   */
-  private eachWord(base: number, bytes: number, create: boolean, fn: (block: Uint32Array, w: number, mask: number) => void): void {
-    const first = Math.floor(base / this.physPageBytes);
-    const last = Math.floor((base + bytes - 1) / this.physPageBytes);
-    for (let page = first; page <= last; ) {
-      const blockIndex = Math.floor(page / BLOCK_PAGES);
-      const blockBase = blockIndex * BLOCK_PAGES;
-      const stop = Math.min(last + 1, blockBase + BLOCK_PAGES);
-      let block = this.blocks.get(blockIndex);
-      if (block === undefined && create) {
-        block = new Uint32Array(3 * BLOCK_WORDS);
-        this.blocks.set(blockIndex, block);
-      }
-      if (block !== undefined) {
-        for (let i = page - blockBase; i < stop - blockBase; ) {
-          const lo = i & 31;
-          const hi = Math.min(32, lo + (stop - blockBase - i));
-          fn(block, i >>> 5, bitRange(lo, hi));
-          i += hi - lo;
-        }
-        let any = 0;
-        for (let w = 0; w < 3 * BLOCK_WORDS; w++) any |= block[w];
-        if (any === 0) this.blocks.delete(blockIndex);
-      }
-      page = stop;
-    }
-  }
-
-  /** Clears residency of [base, base+bytes); marks dropped pages released if asked. */
-  private dropPages(base: number, bytes: number, markReleased: boolean): void {
-    let dropped = 0;
-    this.eachWord(base, bytes, false, (block, w, mask) => {
-      const gone = mask & block[w];
-      if (gone !== 0) {
-        dropped += popcount(gone);
-        const lazy = gone & block[2 * BLOCK_WORDS + w];
-        if (lazy !== 0) {
-          this.lazyFreePages -= popcount(lazy);
-          block[2 * BLOCK_WORDS + w] &= ~lazy;
-        }
-        block[w] &= ~gone;
-      }
-      // A released page is one dropped from residency; unmapping forgets the history.
-      if (markReleased) block[BLOCK_WORDS + w] |= gone;
-      else block[BLOCK_WORDS + w] &= ~mask;
-    });
-    this.residentPages -= dropped;
-  }
-
   /** Resident bytes within [base, base+bytes) (tests and diagnostics). */
   residentBytesIn(base: number, bytes: number): number {
-    const first = Math.floor(base / this.physPageBytes);
-    const last = Math.floor((base + bytes - 1) / this.physPageBytes);
-    let n = 0;
-    for (let page = first; page <= last; page++) {
-      const block = this.blocks.get(Math.floor(page / BLOCK_PAGES));
-      if (block === undefined) continue;
-      const i = page % BLOCK_PAGES;
-      if ((block[i >>> 5] >>> (i & 31)) & 1) n++;
-    }
-    return n * this.physPageBytes;
+    const c = this.clearedCounts();
+    this.pages.count(this.firstPage(base), this.endPage(base, bytes), c);
+    return (c[RESIDENT] + c[LAZY]) * this.physPageBytes;
   }
 
-  /** Bytes the simulator itself holds for residency tracking (for the 1 TiB check). */
+  /** Bytes the recorded runs take (what residency tracking grew by, for the scaling checks). */
   get trackingBytes(): number {
-    return this.blocks.size * (3 * BLOCK_WORDS * 4 + 64);
+    return (this.pages.runs - 1 + this.advice.runs - 1) * BYTES_PER_RUN;
   }
+}
+
+function isResident(state: number): boolean {
+  return state === RESIDENT || state === LAZY;
 }
