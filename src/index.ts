@@ -4,7 +4,7 @@
 export { HeapsimError, TraceError, UsageError } from './errors.js';
 export { openTrace, openTraceText, TraceReader, type ReadOptions } from './trace/reader.js';
 export { EventBatch, OP_NAMES, type TraceMeta, type ReadStats } from './trace/events.js';
-export { SimOS, AddressSpaceLimitError, type OsMemory, type OsOptions, type OsStats } from './os/sim-os.js';
+export { SimOS, SimulatedOomError, AddressSpaceLimitError, AddressSpaceExhaustedError, type OsMemory, type OsOptions } from './os/sim-os.js';
 export { HeapConfigError, type PageHeap, type BackendInfo, type FreeStats, type HeapClock, type HeapOptions } from './heap/types.js';
 export { backends, defaultBackend, findBackend } from './heap/registry.js';
 export { createPolicy, findPolicy, POLICIES, POLICY_NAMES, TRIGGERS, TRIGGER_DOC, type PolicyContext, type PolicyInfo, type ReleasePolicy, type Trigger } from './policy/index.js';

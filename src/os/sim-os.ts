@@ -35,6 +35,7 @@
 // how fragmented residency is, not the bytes simulated: writing 16 TiB costs what
 // writing 4 KiB costs. docs/os-model.md gives the figures.
 
+import { DEFAULTS, type MadviseMode, type ThpMode } from '../options.js';
 import { MAPPED, RESERVED, RegionMap, UNMAPPED } from './regions.js';
 import { RunMap } from './run-map.js';
 
@@ -47,7 +48,7 @@ export interface OsOptions {
   /** RLIMIT_AS in bytes; Infinity for none. */
   ulimitVBytes?: number;
   /** What release does: MADV_DONTNEED (drop now) or MADV_FREE (drop lazily). */
-  madvise?: 'dontneed' | 'free';
+  madvise?: MadviseMode;
   /** Transparent huge pages (/sys/kernel/mm/transparent_hugepage/enabled); default never. */
   thp?: ThpMode;
 }
@@ -61,7 +62,7 @@ export interface OsOptions {
  * RSS); releasing part of a huge page splits it (only the released pages leave RSS).
  * khugepaged's later collapsing of partly resident ranges is not modelled.
  */
-export type ThpMode = 'never' | 'madvise' | 'always';
+export type { ThpMode };
 /** The x86-64 transparent huge page: 2 MiB (512 pages of 4 KiB). */
 export const THP_BYTES = 2 << 20;
 
@@ -173,14 +174,14 @@ export class SimOS implements OsMemory {
   private mmapNext = MMAP_BASE;
 
   constructor(options: OsOptions = {}) {
-    this.physPageBytes = options.physPageBytes ?? 4096;
+    this.physPageBytes = options.physPageBytes ?? DEFAULTS.physPageBytes;
     const p = this.physPageBytes;
     if (!Number.isInteger(p) || p < 4096 || (p & (p - 1)) !== 0) {
       throw new RangeError(`physical page size must be a power of two >= 4096, got ${p}`);
     }
     this.ulimitVBytes = options.ulimitVBytes ?? Infinity;
-    this.madvise = options.madvise ?? 'dontneed';
-    this.thp = options.thp ?? 'never';
+    this.madvise = options.madvise ?? DEFAULTS.madvise;
+    this.thp = options.thp ?? DEFAULTS.thp;
     if (this.thp !== 'never' && p !== 4096) throw new RangeError(`transparent huge pages are modelled with 4 KiB pages only, not ${p}`);
     this.hugePages = THP_BYTES / p;
   }

@@ -16,7 +16,7 @@
 // - A Replayer is fed batches synchronously, so `compare` can feed one parsed trace to
 //   several replayers without reading it again.
 
-import { AddressSpaceLimitError, SimOS } from '../os/sim-os.js';
+import { SimulatedOomError, SimOS } from '../os/sim-os.js';
 import { defaultBackend, findBackend } from '../heap/registry.js';
 import type { BackendInfo, PageHeap, ReserveMode } from '../heap/types.js';
 import { createPolicy, type PolicyContext, type ReleasePolicy, type Trigger } from '../policy/index.js';
@@ -123,7 +123,7 @@ export class Replayer implements ReplayState {
     try {
       return this.backend.create({ os: this.os, pageBytes, seed, reserve, clock, onGrow });
     } catch (err) {
-      if (!(err instanceof AddressSpaceLimitError)) throw err;
+      if (!(err instanceof SimulatedOomError)) throw err;
       this.oom = { seq: 0, time: 0, line: 0, op: 'start', message: err.message };
       this.stopped = true;
       return this.backend.create({ os: new SimOS({ physPageBytes: this.options.physPageBytes }), pageBytes, seed, reserve, clock, onGrow });
@@ -151,7 +151,7 @@ export class Replayer implements ReplayState {
     try {
       for (; i < n; i++) this.event(batch, i);
     } catch (err) {
-      if (!(err instanceof AddressSpaceLimitError)) throw err;
+      if (!(err instanceof SimulatedOomError)) throw err;
       this.oom = { seq: this.seq, time: batch.time[i], line: batch.line[i], op: OP_NAMES[batch.op[i]], message: err.message };
       this.stopped = true;
       return false;
