@@ -29,7 +29,7 @@ function textOf(path: string): string {
 }
 
 /** Runs fn until MIN_MS have passed (after one warm-up); returns the mean ms per run. */
-async function timeIt(fn: () => Promise<unknown> | unknown): Promise<number> {
+async function timeIt(fn: () => unknown): Promise<number> {
   await fn();
   let runs = 0;
   const t0 = performance.now();
@@ -58,7 +58,7 @@ async function csvParseOnly(text: string): Promise<number> {
 
 const names = backends().map((b) => b.name);
 
-async function traceTexts(): Promise<Map<string, string>> {
+function traceTexts(): Map<string, string> {
   const files = readdirSync(TRACES)
     .filter((f) => /\.csv(\.gz)?$/.test(f))
     .sort();
@@ -153,7 +153,7 @@ async function largeSpans(): Promise<void> {
   }
 }
 
-async function againstGo(): Promise<void> {
+function againstGo(): void {
   console.log('\n6. bitmap against the real Go 1.19 pageAlloc: the same 1M random ops, one timed loop each');
   if (!goAvailable()) {
     console.log(`   skipped: ${GO} is not installed (apt-get install golang-1.19-go)`);
@@ -193,7 +193,8 @@ async function terabyte(): Promise<void> {
   console.log('\n7. A 1 TiB simulated heap: 16,384 live spans of 64 MiB (every page touched), each backend in a fresh process');
   const { execFileSync } = await import('node:child_process');
   for (const backend of names) {
-    const out = JSON.parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url)], { env: { ...process.env, BENCH_TERABYTE_CHILD: backend }, encoding: 'utf8' }));
+    const child = execFileSync(process.execPath, [fileURLToPath(import.meta.url)], { env: { ...process.env, BENCH_TERABYTE_CHILD: backend }, encoding: 'utf8' });
+    const out = JSON.parse(child) as { heap: number; rss: number; seconds: number; maxRssKiB: number };
     console.log(
       `   ${backend.padEnd(14)} peak heap ${(out.heap / 2 ** 40).toFixed(3)} TiB, simulated RSS ${(out.rss / 2 ** 40).toFixed(3)} TiB, replay ${out.seconds.toFixed(1)} s,` +
         ` simulator process peak RSS ${(out.maxRssKiB / 1024).toFixed(0)} MiB`,
@@ -228,8 +229,8 @@ async function osAlone(): Promise<void> {
 // BENCH_ONLY=throughput, large, go, terabyte or os runs one section.
 const only = process.env.BENCH_TERABYTE_CHILD !== undefined ? 'child' : process.env.BENCH_ONLY;
 if (only === 'child') await terabyteChild(process.env.BENCH_TERABYTE_CHILD as string);
-if (only === undefined || only === 'throughput') await throughput(await traceTexts());
+if (only === undefined || only === 'throughput') await throughput(traceTexts());
 if (only === undefined || only === 'large') await largeSpans();
-if (only === undefined || only === 'go') await againstGo();
+if (only === undefined || only === 'go') againstGo();
 if (only === undefined || only === 'terabyte') await terabyte();
 if (only === undefined || only === 'os') await osAlone();

@@ -89,7 +89,7 @@ export function runOptionsFrom(flags: Record<string, unknown>): Omit<RunOptions,
     const v = flags[attributeOf(spec.flag)];
     if (v !== undefined) out[key] = v;
   }
-  return out as Omit<RunOptions, 'backend' | 'policy'>;
+  return out;
 }
 
 /** The flag that sets a library option, for error messages. */

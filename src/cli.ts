@@ -252,7 +252,7 @@ Examples:
 Exit codes: 0 done, 1 simulated out of memory, 2 bad usage or bad input.`,
     )
     .action(async (trace: string, flags: ReplayFlags) => {
-      process.exitCode = await replayCommand(trace, { ...flags, color: program.opts().color });
+      process.exitCode = await replayCommand(trace, { ...flags, color: program.opts<{ color?: boolean }>().color });
     });
 }
 
@@ -282,7 +282,7 @@ Examples:
 Exit codes: 0 done, 1 a backend ran the simulated program out of memory, 2 bad input.`,
     )
     .action(async (trace: string, flags: CompareFlags) => {
-      process.exitCode = await compareCommand(trace, { ...flags, color: program.opts().color });
+      process.exitCode = await compareCommand(trace, { ...flags, color: program.opts<{ color?: boolean }>().color });
     });
 }
 
@@ -336,7 +336,7 @@ Examples:
   heapsim check traces/*.csv* --baseline traces/baseline.json --tolerance peakRssBytes=2%`,
     )
     .action(async (traces: string[], flags: CheckFlags) => {
-      process.exitCode = await checkCommand(traces, { ...flags, color: program.opts().color });
+      process.exitCode = await checkCommand(traces, { ...flags, color: program.opts<{ color?: boolean }>().color });
     });
 }
 

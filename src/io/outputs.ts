@@ -449,7 +449,7 @@ const SNIFF_BYTES = 1 << 16;
 const GZIP_SNIFF_BYTES = 4096;
 
 /** True when `head` (the first bytes of a file, maybe gzip) starts like a heapsim trace. */
-export function looksLikeTrace(head: Buffer): boolean {
+function looksLikeTrace(head: Buffer): boolean {
   let bytes = head;
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {

@@ -136,9 +136,3 @@ export function figure(
 ): Figure {
   return { section, key, label, unit, better, role: extra.role ?? (better === null ? 'info' : 'gated'), value, shown: extra.shown, hidden: extra.hidden };
 }
-
-/** A meter's factory and the figures it declares (known without running anything). */
-export interface MeterInfo {
-  name: string;
-  figures: readonly Figure[];
-}

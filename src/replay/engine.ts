@@ -269,6 +269,8 @@ export class Replayer implements ReplayState {
 
   /** What policies see and may do (src/policy/types.ts). */
   private policyContext(): PolicyContext {
+    // The getter below runs with `this` bound to the context object, so it needs a name for the engine.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     const pb = this.pageBytes;
     return {

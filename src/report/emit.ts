@@ -6,7 +6,7 @@
 import { OutputFile } from '../io/outputs.js';
 import type { EmitSink } from '../replay/engine.js';
 
-export const EMIT_HEADER = 'seq,time,op,id,pages,addr,scavPages,releasedBytes,work,ns';
+const EMIT_HEADER = 'seq,time,op,id,pages,addr,scavPages,releasedBytes,work,ns';
 
 export class CsvEmitter implements EmitSink {
   private readonly out: OutputFile;

@@ -16,10 +16,8 @@ export const OP_GC = 3;
 export const OP_LIMIT = 4;
 /** A measurement, not an event: the recorded process's resident heap bytes (and huge-page bytes). */
 export const OP_RSS = 5;
-export type OpCode = 0 | 1 | 2 | 3 | 4 | 5;
 /** Indexed by op code. */
 export const OP_NAMES = ['alloc', 'free', 'scavenge', 'gc', 'limit', 'rss'] as const;
-export type OpName = (typeof OP_NAMES)[number];
 
 /** A value that the row did not give (empty cell or absent column). */
 export const NOT_GIVEN = -1;

@@ -23,7 +23,7 @@ import { HeapsimError, type TraceErrorKind } from '../errors.js';
  * The longest line a trace may hold, in bytes, not counting its LF or CRLF. Real rows
  * are under 100 bytes; the cap bounds memory and the time spent on a hostile line.
  */
-export const MAX_LINE_BYTES = 1 << 20;
+const MAX_LINE_BYTES = 1 << 20;
 /** Input is looked at this much at a time: no line can hide inside a slice unchecked. */
 const SLICE_BYTES = MAX_LINE_BYTES;
 /** gunzip output chunk: larger than zlib's 16 KiB default, to spend less per chunk. */
@@ -132,7 +132,7 @@ function cellOfByte(buf: Buffer, start: number, at: number): number {
  * The first byte in [start, end) that is NUL or starts a sequence that is not valid
  * UTF-8 (overlong forms, surrogates and code points beyond U+10FFFF are not), or -1.
  */
-export function badByte(buf: Buffer, start: number, end: number): number {
+function badByte(buf: Buffer, start: number, end: number): number {
   let i = start;
   while (i < end) {
     const c = buf[i];

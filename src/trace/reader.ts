@@ -140,6 +140,8 @@ function shown(s: string, start = 0, end = s.length): string {
   let cut = n <= SHOWN_CHARS ? end : start + SHOWN_CHARS;
   const c = s.charCodeAt(cut - 1);
   if (cut < end && c >= 0xd800 && c <= 0xdbff) cut--; // never split a surrogate pair
+  // Control characters are exactly what must be shown escaped.
+  // eslint-disable-next-line no-control-regex
   const text = s.slice(start, cut).replace(/[\u0000-\u001f\u007f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
   return cut === end ? `"${text}"` : `"${text}…" (${n} characters)`;
 }
@@ -223,11 +225,6 @@ export class TraceReader {
       hasP: false,
       hasHuge: false,
     };
-  }
-
-  /** How many slots the reader has handed out (an upper bound for consumers' tables). */
-  get slotCapacity(): number {
-    return this.nextSlot;
   }
 
   private fail(line: number, column: number, kind: TraceErrorKind, detail: string): never {
@@ -381,6 +378,8 @@ export class TraceReader {
       // most blocks have none, and the check then costs nothing per row.
       let quote = nextIndex(text, '"', pos);
       let cr = nextIndex(text, '\r', pos);
+      // The per-row loop keeps pos, quote and cr in locals, which a helper could not update:
+      /* eslint-disable max-depth */
       for (;;) {
         const nl = text.indexOf('\n', pos);
         if (nl < 0) break;
@@ -404,6 +403,7 @@ export class TraceReader {
           batch = new EventBatch(this.batchEvents);
         }
       }
+      /* eslint-enable max-depth */
       this.pos = pos;
       if (!(await this.more())) break;
     }
@@ -444,6 +444,9 @@ export class TraceReader {
     }
   }
 
+  // One function on purpose: it runs once per row and keeps a dozen cell values in locals;
+  // helpers would have to hand several numbers back through an object per row.
+  // eslint-disable-next-line max-lines-per-function
   private parseRow(line: string, rowStart: number, end: number, batch: EventBatch): void {
     const roles = this.roles;
     let time = NOT_GIVEN;
