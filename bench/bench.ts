@@ -202,7 +202,7 @@ async function terabyte(): Promise<void> {
   }
 }
 
-async function osAlone(): Promise<void> {
+function osAlone(): void {
   console.log('\n8. The simulated OS alone: map, write, release and re-write 16 TiB (2^32 pages of 4 KiB), each setting in a fresh SimOS');
   const bytes = 2 ** 44;
   const base = 0xc000000000;
@@ -233,4 +233,4 @@ if (only === undefined || only === 'throughput') await throughput(traceTexts());
 if (only === undefined || only === 'large') await largeSpans();
 if (only === undefined || only === 'go') againstGo();
 if (only === undefined || only === 'terabyte') await terabyte();
-if (only === undefined || only === 'os') await osAlone();
+if (only === undefined || only === 'os') osAlone();
