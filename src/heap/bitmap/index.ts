@@ -261,13 +261,18 @@ export class BitmapHeap implements PageHeap {
     this.chunkArrays++;
   }
 
+  /** The chunks' pallocData become resident: one touch per chunk array, of the pages they cover. */
   private touchChunkData(base: number, limit: number): void {
     const phys = this.os.physPageBytes;
-    for (let ci = chunkIndex(base); ci < chunkIndex(limit); ci++) {
+    const first = chunkIndex(base);
+    const end = chunkIndex(limit);
+    for (let ci = first; ci < end; ci = (Math.floor(ci / 8192) + 1) * 8192) {
       const at = this.chunkArrayBase.get(Math.floor(ci / 8192));
       if (at === undefined) continue;
-      const off = (ci % 8192) * 128;
-      this.os.touch(at + Math.floor(off / phys) * phys, phys);
+      const last = Math.min(end, (Math.floor(ci / 8192) + 1) * 8192) - 1;
+      const lo = Math.floor(((ci % 8192) * 128) / phys) * phys;
+      const hi = Math.floor(((last % 8192) * 128) / phys) * phys + phys;
+      this.os.touch(at + lo, hi - lo);
     }
   }
 
