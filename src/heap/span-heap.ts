@@ -16,7 +16,13 @@
 //   for h.spans[p-1] and h.spans[p+npages]); released-page counts add up.
 // - Growth (mheap.grow): round the request up to 64 KiB, at least 1 MiB, map it at the
 //   end of one contiguous arena based at 0xc000000000, and free it as a span so it
-//   coalesces with a free span at the old end.
+//   coalesces with a free span at the old end. Go 1.8-1.10 could not grow the arena past
+//   _MaxMem (512 GiB on linux/amd64): a growth beyond it is the runtime's "out of memory"
+//   (HeapOutOfMemoryError), with `upfront` and `pretend` alike. With `arenas` (Go 1.11+)
+//   the limit is the top of the 48-bit address space.
+// - Page sizes: Go's page was always 8 KiB; other sizes scale the byte-defined constants.
+//   With pages of 1 MiB or more there are no small lists (every span is "large"), which is
+//   what the 1 MiB bound means at that size.
 // - Release of N bytes: whole free spans, largest first (highest address among equals,
 //   the order of Go 1.12's scavengeLargest walking its treap from the end), each rounded
 //   in to physical pages as mspan.scavenge / scavengeTreapNode do, until N is reached.
@@ -30,7 +36,8 @@
 
 import { STILL_CLOCK, type FreeStats, type HeapClock, type HeapOptions, type PageHeap } from './types.js';
 import type { OsMemory } from '../os/sim-os.js';
-import { ARENA_BASE, HEAP_ARENA_BYTES } from './platform.js';
+import { ADDRESS_SPACE_END } from '../os/sim-os.js';
+import { ARENA_BASE, HEAP_ARENA_BYTES, checkArenaRange } from './platform.js';
 /** _HeapAllocChunk: the smallest growth, 1 MiB. */
 const MIN_GROW_BYTES = 1 << 20;
 /** Growth is a multiple of 64 KiB "to reduce the number of mappings". */
@@ -103,7 +110,8 @@ export class SpanHeap implements PageHeap {
     readonly name: string,
     options: HeapOptions,
     readonly large: LargeSpanSet,
-    smallLimitPages = SMALL_LIMIT_BYTES / options.pageBytes,
+    // At least 1: list 0 is never used, so 1 means no small lists.
+    smallLimitPages = Math.max(1, Math.floor(SMALL_LIMIT_BYTES / options.pageBytes)),
   ) {
     this.os = options.os;
     this.clock = options.clock ?? STILL_CLOCK;
@@ -249,6 +257,8 @@ export class SpanHeap implements PageHeap {
     if (bytes < MIN_GROW_BYTES) bytes = MIN_GROW_BYTES;
     const pages = Math.ceil(bytes / this.pageBytes);
     const at = this.addr(this.heapPages);
+    if (this.reserve === 'arenas') checkArenaRange(at, pages * this.pageBytes, ADDRESS_SPACE_END, 'past the end of the 48-bit address space');
+    else checkArenaRange(at, pages * this.pageBytes, ARENA_BASE + UPFRONT_ARENA_BYTES, 'past the 512 GiB arena of Go 1.8-1.10 (_MaxMem)');
     if (this.reserve === 'arenas') {
       while (this.reservedEnd < at + pages * this.pageBytes) {
         this.os.reserve(this.reservedEnd, HEAP_ARENA_BYTES);

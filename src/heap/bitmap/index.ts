@@ -13,7 +13,14 @@
 //   which grows the heap once if needed. Trace rows without a P bypass the caches.
 // - grow: the request rounded up to whole chunks (512 pages, 4 MiB), carved from the
 //   current arena; when that is used up, sysAlloc reserves more 64 MiB arenas at the next
-//   arena hint (0xc000000000 upwards), contiguously. Grown memory is mapped, counted as
+//   arena hint (0xc000000000 upwards), contiguously. When the arenas at the hint would
+//   reach the mappings the kernel placed top-down from its mmap base (the metadata, with
+//   room for the records this growth adds) or pass the top of the 48-bit address space,
+//   the growth is the runtime's "out of memory" (HeapOutOfMemoryError). Go would try its
+//   other hints and then let the kernel choose (sysReserveAligned(nil)); with the heap
+//   grown upwards from the first hint, the space those could find is at most the 768 GiB
+//   below it, so only a request that fits there while the hint's range does not is
+//   refused here where Go would have succeeded. Grown memory is mapped, counted as
 //   released (never touched), and handed to pageAlloc.grow.
 // - freeSpanLocked: pageAlloc.free(base, npages, scavenged=false).
 // - Release of N bytes: pageAlloc.scavenge(N) (highest addresses first, via the scavenge
@@ -37,8 +44,8 @@
 // structures.
 
 import { HeapConfigError, STILL_CLOCK, type BackendInfo, type FreeStats, type HeapClock, type HeapOptions, type PageHeap } from '../types.js';
-import type { OsMemory } from '../../os/sim-os.js';
-import { ARENA_BASE, HEAP_ARENA_BYTES, HUGE_PAGE_BYTES } from '../platform.js';
+import { ADDRESS_SPACE_END, type OsMemory } from '../../os/sim-os.js';
+import { ARENA_BASE, HEAP_ARENA_BYTES, HUGE_PAGE_BYTES, checkArenaRange } from '../platform.js';
 import { ctz32, popcount32 } from './bits64.js';
 import { OFFSET } from './addr-ranges.js';
 import { CHUNK_BYTES, CHUNK_WORDS, PAGE_BYTES, PALLOC_CHUNK_PAGES, chunkIndex } from './palloc-bits.js';
@@ -60,6 +67,12 @@ const ARENA_L2_BYTES = (1 << 22) * 8;
 /** One second-level array of chunk bitmaps: 2^13 pallocData of 128 bytes. */
 const CHUNK_ARRAY_BYTES = 8192 * 128;
 const SUM_BYTES = 8;
+/**
+ * P ids below this limit keep their page caches in a dense array (real GOMAXPROCS values are
+ * small); larger ids, which only a hand-written trace has, go to a Map, so a P column of
+ * 2147483647 costs one entry, not a 2^31-slot array walked by freeStats.
+ */
+const DENSE_P_LIMIT = 256;
 
 export class BitmapHeap implements PageHeap {
   readonly name = 'bitmap';
@@ -67,7 +80,9 @@ export class BitmapHeap implements PageHeap {
   heapPages = 0;
   lastScavengedPages = 0;
   readonly pages: PageAlloc;
-  private readonly caches: PageCache[] = [];
+  /** Page caches of P < DENSE_P_LIMIT by index, then of larger P by id. */
+  private readonly caches: (PageCache | undefined)[] = new Array<PageCache | undefined>(DENSE_P_LIMIT).fill(undefined);
+  private readonly sparseCaches = new Map<number, PageCache>();
   private readonly os: OsMemory;
   private readonly clock: HeapClock;
   private readonly onGrow: ((grownBytes: number) => void) | undefined;
@@ -82,6 +97,8 @@ export class BitmapHeap implements PageHeap {
   private readonly summaryBase: number[] = [];
   private readonly scavIndexBase: number;
   private chunkArrays = 0;
+  /** The lowest address the kernel has placed a mapping of ours at (mmap(NULL) grows down). */
+  private mmapLow = ADDRESS_SPACE_END;
   /** The OS backs memory with transparent huge pages: make Go's MADV_(NO)HUGEPAGE calls. */
   private readonly thp: boolean;
   /** Per chunk: the trace time a page in it was last freed (for releaseIdle). */
@@ -92,7 +109,11 @@ export class BitmapHeap implements PageHeap {
   /** hugePageBytes: physHugePageSize, 2 MiB on linux/amd64 (0 for none). */
   constructor(options: HeapOptions, hugePageBytes = HUGE_PAGE_BYTES) {
     if (options.pageBytes !== PAGE_BYTES) {
-      throw new HeapConfigError(`the bitmap backend models Go's 8192-byte pages; this trace has page_size=${options.pageBytes}`);
+      // Chunks of 512 pages, 64-page caches and the summary radix tree are laid out for
+      // Go's 8 KiB page, which Go never changed; other sizes have no runtime to follow.
+      throw new HeapConfigError(
+        `the bitmap backend models only Go's 8192-byte pages (Go 1.19's chunk, summary and page-cache layout is built on them); this trace has page_size=${options.pageBytes}: use another backend`,
+      );
     }
     this.os = options.os;
     this.clock = options.clock ?? STILL_CLOCK;
@@ -107,12 +128,19 @@ export class BitmapHeap implements PageHeap {
     // pageAlloc.sysInit: reserve every summary level and the scavenge index.
     for (let l = 0; l < SUMMARY_LEVELS; l++) {
       const bytes = Math.ceil((2 ** (48 - LEVEL_SHIFT[l]) * SUM_BYTES) / phys) * phys;
-      this.summaryBase.push(this.os.mmapAnywhere(bytes, true));
+      this.summaryBase.push(this.mmapAnywhere(bytes, true));
       this.metadataReservedBytes += bytes;
     }
     const indexBytes = 2 ** 48 / CHUNK_BYTES / 8;
-    this.scavIndexBase = this.os.mmapAnywhere(indexBytes, true);
+    this.scavIndexBase = this.mmapAnywhere(indexBytes, true);
     this.metadataReservedBytes += indexBytes;
+  }
+
+  /** mmap(NULL, ...) of metadata: the kernel's choice, remembered as the low-water mark. */
+  private mmapAnywhere(bytes: number, reserveOnly: boolean): number {
+    const at = this.os.mmapAnywhere(bytes, reserveOnly);
+    if (at < this.mmapLow) this.mmapLow = at;
+    return at;
   }
 
   get work(): number {
@@ -163,7 +191,7 @@ export class BitmapHeap implements PageHeap {
     const phys = this.os.physPageBytes;
     if (this.pages.inUse.base.length === 0 && this.arenaL2Mapped === false) {
       // The first heap growth also creates h.arenas' L2 map (sysAllocOS).
-      const at = this.os.mmapAnywhere(ARENA_L2_BYTES, false);
+      const at = this.mmapAnywhere(ARENA_L2_BYTES, false);
       this.os.touch(at, phys);
       this.commit(ARENA_L2_BYTES, true);
       this.arenaL2Mapped = true;
@@ -227,19 +255,24 @@ export class BitmapHeap implements PageHeap {
   private chunkArray(): void {
     // pageAlloc.grow: sysAlloc of a second-level chunk array, in the chunk being grown.
     const [base] = this.pendingChunkTouch as [number, number];
-    const at = this.os.mmapAnywhere(CHUNK_ARRAY_BYTES, false);
+    const at = this.mmapAnywhere(CHUNK_ARRAY_BYTES, false);
     this.chunkArrayBase.set(Math.floor(chunkIndex(base) / 8192), at);
     this.commit(CHUNK_ARRAY_BYTES, true);
     this.chunkArrays++;
   }
 
+  /** The chunks' pallocData become resident: one touch per chunk array, of the pages they cover. */
   private touchChunkData(base: number, limit: number): void {
     const phys = this.os.physPageBytes;
-    for (let ci = chunkIndex(base); ci < chunkIndex(limit); ci++) {
+    const first = chunkIndex(base);
+    const end = chunkIndex(limit);
+    for (let ci = first; ci < end; ci = (Math.floor(ci / 8192) + 1) * 8192) {
       const at = this.chunkArrayBase.get(Math.floor(ci / 8192));
       if (at === undefined) continue;
-      const off = (ci % 8192) * 128;
-      this.os.touch(at + Math.floor(off / phys) * phys, phys);
+      const last = Math.min(end, (Math.floor(ci / 8192) + 1) * 8192) - 1;
+      const lo = Math.floor(((ci % 8192) * 128) / phys) * phys;
+      const hi = Math.floor(((last % 8192) * 128) / phys) * phys + phys;
+      this.os.touch(at + lo, hi - lo);
     }
   }
 
@@ -253,10 +286,18 @@ export class BitmapHeap implements PageHeap {
       // sysAlloc: whole arenas at the hint.
       const n = Math.ceil(ask / HEAP_ARENA_BYTES) * HEAP_ARENA_BYTES;
       const av = this.hint;
+      // What the kernel will place below its mappings for this growth: the heapArena
+      // records, h.arenas' L2 map the first time, and the chunk-bitmap arrays.
+      const roundPhys = (b: number) => Math.ceil(b / phys) * phys;
+      const metaBytes =
+        (n / HEAP_ARENA_BYTES) * roundPhys(HEAP_ARENA_META_BYTES) +
+        (this.arenaL2Mapped ? 0 : ARENA_L2_BYTES) +
+        (Math.ceil(n / (8192 * CHUNK_BYTES)) + 1) * CHUNK_ARRAY_BYTES;
+      checkArenaRange(av, n, this.mmapLow - metaBytes, 'into the mappings the kernel placed below its mmap base');
       this.os.reserve(av, n);
       this.hint += n;
       for (let a = 0; a < n / HEAP_ARENA_BYTES; a++) {
-        this.os.mmapAnywhere(HEAP_ARENA_META_BYTES, false);
+        this.mmapAnywhere(HEAP_ARENA_META_BYTES, false);
         this.commit(HEAP_ARENA_META_BYTES, true);
       }
       if (av === this.arenaEnd) {
@@ -287,12 +328,22 @@ export class BitmapHeap implements PageHeap {
   }
 
   private cacheOf(p: number): PageCache {
-    let c = this.caches[p];
+    let c = p < DENSE_P_LIMIT ? this.caches[p] : this.sparseCaches.get(p);
     if (c === undefined) {
       c = new PageCache();
-      this.caches[p] = c;
+      if (p < DENSE_P_LIMIT) this.caches[p] = c;
+      else this.sparseCaches.set(p, c);
     }
     return c;
+  }
+
+  /** Every P's page cache that exists, dense ones first. */
+  private forEachCache(fn: (c: PageCache) => void): void {
+    for (let p = 0; p < DENSE_P_LIMIT; p++) {
+      const c = this.caches[p];
+      if (c !== undefined) fn(c);
+    }
+    this.sparseCaches.forEach(fn);
   }
 
   alloc(npages: number, p: number): number {
@@ -353,19 +404,19 @@ export class BitmapHeap implements PageHeap {
 
   /** Flushes P's page cache back to the page allocator (procresize destroying a P). */
   flushCache(p: number): void {
-    const c = this.caches[p];
+    const c = p < DENSE_P_LIMIT ? this.caches[p] : this.sparseCaches.get(p);
     if (c !== undefined) c.flush(this.pages);
   }
 
   freeStats(): FreeStats {
     // Pages held in P caches are free memory: they count as free, where they are.
     const cached = new Map<number, number>();
-    for (const c of this.caches) {
-      if (c === undefined || c.empty()) continue;
+    this.forEachCache((c) => {
+      if (c.empty()) return;
       // Two P's caches may hold different pages of one 64-page block.
       cached.set(c.base, (cached.get(c.base) ?? 0) | c.cacheLo);
       cached.set(c.base + 32 * PAGE_BYTES, (cached.get(c.base + 32 * PAGE_BYTES) ?? 0) | c.cacheHi);
-    }
+    });
     let freePages = 0;
     let runs = 0;
     let largest = 0;
@@ -417,10 +468,14 @@ export class BitmapHeap implements PageHeap {
 
   shape(): Record<string, number> {
     let cachedPages = 0;
-    for (const c of this.caches) if (c !== undefined) cachedPages += popcount32(c.cacheLo) + popcount32(c.cacheHi);
+    let pageCaches = 0;
+    this.forEachCache((c) => {
+      pageCaches++;
+      cachedPages += popcount32(c.cacheLo) + popcount32(c.cacheHi);
+    });
     return {
       chunks: this.heapPages / PALLOC_CHUNK_PAGES,
-      pageCaches: this.caches.filter((c) => c !== undefined).length,
+      pageCaches,
       cachedFreePages: cachedPages,
       chunkArrays: this.chunkArrays,
     };

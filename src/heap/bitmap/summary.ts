@@ -53,13 +53,13 @@ export function sumEnd(_lo: number, hi: number): number {
 
 /** Growth granule of a level's window, in entries. */
 const WINDOW_ALIGN = 4096;
-/** A window wider than this (entries) would mean a wildly discontiguous heap. */
-const MAX_WINDOW = 1 << 24;
 
 /**
  * One level of summaries, stored densely over the window of indices written so far
  * (Go's arena hints keep the heap contiguous, so the window is the heap's extent) and
- * read as 0 outside it.
+ * read as 0 outside it. The window at least doubles when it widens, so growing a heap
+ * chunk by chunk copies O(entries) in all, not O(entries^2), and holds at most about
+ * twice the heap's extent (leaves: 8 bytes per 4 MiB chunk, 64 MiB for a 16 TiB heap).
  */
 export class SummaryLevel {
   words = new Uint32Array(0);
@@ -93,9 +93,11 @@ export class SummaryLevel {
   }
 
   private widen(i: number): void {
-    const lo = Math.floor((this.count === 0 ? i : Math.min(i, this.first)) / WINDOW_ALIGN) * WINDOW_ALIGN;
-    const hi = Math.ceil((this.count === 0 ? i + 1 : Math.max(i + 1, this.first + this.count)) / WINDOW_ALIGN) * WINDOW_ALIGN;
-    if (hi - lo > MAX_WINDOW) throw new Error(`bitmap: summary window of ${hi - lo} entries: the heap is not contiguous enough for this model`);
+    let lo = Math.floor((this.count === 0 ? i : Math.min(i, this.first)) / WINDOW_ALIGN) * WINDOW_ALIGN;
+    let hi = Math.ceil((this.count === 0 ? i + 1 : Math.max(i + 1, this.first + this.count)) / WINDOW_ALIGN) * WINDOW_ALIGN;
+    // Double on the side that grows.
+    if (this.count > 0 && i >= this.first) hi = Math.max(hi, this.first + 2 * this.count);
+    if (this.count > 0 && i < this.first) lo = Math.max(0, Math.min(lo, this.first - this.count));
     const words = new Uint32Array(2 * (hi - lo));
     if (this.count > 0) words.set(this.words, 2 * (this.first - lo));
     this.words = words;

@@ -10,7 +10,9 @@
 //   (sysUsed) and counted as scavenged pages reused; the rest stays scavenged if it
 //   still covers a whole physical page.
 // - grow: sysAlloc rounds the request up to whole 64 MiB heap arenas, reserved and
-//   mapped contiguously from 0xc000000000. Fresh memory is a free span marked
+//   mapped contiguously from 0xc000000000; a range that would pass the top of the 48-bit
+//   address space is the runtime's "out of memory" (HeapOutOfMemoryError: the hint
+//   fails, and no other place could hold it). Fresh memory is a free span marked
 //   scavenged (never touched, so not resident), then coalesced.
 // - Each span is scavenged or not, as a whole (mspan.scavenged); its released bytes are
 //   its physical-page-rounded extent when scavenged (mspan.released).
@@ -32,8 +34,8 @@
 // span arrays) is not charged to the OS layer.
 
 import { STILL_CLOCK, type BackendInfo, type FreeStats, type HeapClock, type HeapOptions, type PageHeap } from '../types.js';
-import type { OsMemory } from '../../os/sim-os.js';
-import { ARENA_BASE, HEAP_ARENA_BYTES, HUGE_PAGE_BYTES } from '../platform.js';
+import { ADDRESS_SPACE_END, type OsMemory } from '../../os/sim-os.js';
+import { ARENA_BASE, HEAP_ARENA_BYTES, HUGE_PAGE_BYTES, checkArenaRange } from '../platform.js';
 import { AddressTreap, ITER_HUGE, ITER_SCAV, treapFilter, type AddrNode, type AddrSpan } from './address-treap.js';
 
 class FreeSpan implements AddrSpan {
@@ -166,6 +168,7 @@ class AddressOrderedHeap implements PageHeap {
   private grow(npages: number): void {
     const bytes = Math.ceil((npages * this.pageBytes) / HEAP_ARENA_BYTES) * HEAP_ARENA_BYTES;
     const base = ARENA_BASE + this.heapPages * this.pageBytes;
+    checkArenaRange(base, bytes, ADDRESS_SPACE_END, 'past the end of the 48-bit address space');
     this.os.reserve(base, bytes);
     this.os.map(base, bytes);
     // growAddSpan: scavengeIfNeededLocked(size) runs before the new span is added.
