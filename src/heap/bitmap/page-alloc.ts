@@ -248,6 +248,10 @@ export class PageAlloc {
   foundSearchAddr = MAX_OFF_ADDR;
 
   /** find: the first free run of npages in address order, through the radix tree; 0 if none. */
+  // The allocator's hottest search, kept as one labelled loop that follows Go's
+  // pageAlloc.find step for step (level, entry, the foundFree narrowing): split into
+  // helpers it would pass four locals back per level and no longer read against Go.
+  // eslint-disable-next-line max-lines-per-function
   find(npages: number): number {
     let i = 0;
     // firstFree: the narrowest known region holding the first free page (Go's foundFree).
@@ -280,6 +284,7 @@ export class PageAlloc {
         } else if (!(last < ffBase || ffBound < addr)) throw new Error('bitmap: find: range partially overlaps');
         const s = sumStart(lo, hi);
         if (size + s >= npages) {
+          // eslint-disable-next-line max-depth -- Go's find: a run that starts in this entry and ends the search
           if (size === 0) base = j * regionPages;
           size += s;
           break;
@@ -325,8 +330,8 @@ export class PageAlloc {
   alloc(npages: number): number {
     this.lastScav = 0;
     if (chunkIndex(this.searchAddr) >= this.end) return 0;
-    let searchAddr = MIN_OFF_ADDR;
-    let addr = 0;
+    let searchAddr: number;
+    let addr: number;
     found: {
       if (PALLOC_CHUNK_PAGES - chunkPageIndex(this.searchAddr) >= npages) {
         const i = chunkIndex(this.searchAddr);

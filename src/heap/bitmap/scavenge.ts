@@ -41,6 +41,9 @@ const MAX_PAGES_PER_PHYS_PAGE = 64;
 export let candidateSize = 0;
 let candidateWords = 0;
 
+// Ported whole from Go 1.19's fillAligned-based candidate search so that it reads against
+// the original; its table-driven tests (test/go-cases.test.ts) pin every branch.
+// eslint-disable-next-line max-lines-per-function
 export function findScavengeCandidate(b: Uint32Array, o: number, searchIdx: number, min: number, max: number, pagesPerHugePage: number): number {
   if ((min & (min - 1)) !== 0 || min === 0 || min > MAX_PAGES_PER_PHYS_PAGE) throw new Error(`findScavengeCandidate: bad min ${min}`);
   max = max === 0 ? min : Math.ceil(max / min) * min;
