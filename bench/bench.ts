@@ -40,7 +40,7 @@ async function timeIt(fn: () => unknown): Promise<number> {
   return (performance.now() - t0) / runs;
 }
 
-const fmtRate = (events: number, ms: number) => `${((events / ms) * 1000 / 1e6).toFixed(2)}M ev/s`;
+const fmtRate = (events: number, ms: number) => `${(((events / ms) * 1000) / 1e6).toFixed(2)}M ev/s`;
 
 async function parseOnly(text: string): Promise<number> {
   const reader = await openTraceText(text, 'bench');
@@ -75,7 +75,9 @@ async function throughput(texts: Map<string, string>): Promise<void> {
     const events = await parseOnly(text);
     const ours = await timeIt(() => parseOnly(text));
     const theirs = await timeIt(() => csvParseOnly(text));
-    console.log(`   ${name.padEnd(30)} ${String(events).padStart(8)} events   heapsim ${fmtRate(events, ours).padStart(13)}   csv-parse ${fmtRate(events, theirs).padStart(13)}`);
+    console.log(
+      `   ${name.padEnd(30)} ${String(events).padStart(8)} events   heapsim ${fmtRate(events, ours).padStart(13)}   csv-parse ${fmtRate(events, theirs).padStart(13)}`,
+    );
   }
 
   console.log('\n2. End to end: read + replay (events/s), --timing on');
@@ -109,7 +111,6 @@ async function throughput(texts: Map<string, string>): Promise<void> {
     }
     console.log(`   ${name.padEnd(30)} ${cells.join('')}`);
   }
-
 }
 
 async function largeSpans(): Promise<void> {
@@ -193,7 +194,10 @@ async function terabyte(): Promise<void> {
   console.log('\n7. A 1 TiB simulated heap: 16,384 live spans of 64 MiB (every page touched), each backend in a fresh process');
   const { execFileSync } = await import('node:child_process');
   for (const backend of names) {
-    const child = execFileSync(process.execPath, [fileURLToPath(import.meta.url)], { env: { ...process.env, BENCH_TERABYTE_CHILD: backend }, encoding: 'utf8' });
+    const child = execFileSync(process.execPath, [fileURLToPath(import.meta.url)], {
+      env: { ...process.env, BENCH_TERABYTE_CHILD: backend },
+      encoding: 'utf8',
+    });
     const out = JSON.parse(child) as { heap: number; rss: number; seconds: number; maxRssKiB: number };
     console.log(
       `   ${backend.padEnd(14)} peak heap ${(out.heap / 2 ** 40).toFixed(3)} TiB, simulated RSS ${(out.rss / 2 ** 40).toFixed(3)} TiB, replay ${out.seconds.toFixed(1)} s,` +

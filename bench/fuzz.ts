@@ -49,7 +49,17 @@ const HOSTILE_CELLS = [
   'scavenge',
 ];
 
-const HOSTILE_META = ['# page_size=2097152', '# page_size=4096', '# page_size=3000', '# gogc=off', '# gomaxprocs=0', '# gomaxprocs=2147483647', '# memory_limit=1', '# go_version=go1.19.8', '# memory_limit=-5'];
+const HOSTILE_META = [
+  '# page_size=2097152',
+  '# page_size=4096',
+  '# page_size=3000',
+  '# gogc=off',
+  '# gomaxprocs=0',
+  '# gomaxprocs=2147483647',
+  '# memory_limit=1',
+  '# go_version=go1.19.8',
+  '# memory_limit=-5',
+];
 
 export type Verdict = 'result' | 'oom' | 'user-error' | 'bug' | 'slow';
 
@@ -180,13 +190,18 @@ async function main(): Promise<void> {
   const traces = ['traces/go1-Gob.csv', 'traces/go1-Revcomp.csv', 'traces/go1-Template.csv'];
   const end = Date.now() + minutes * 60e3;
   let lastPrint = Date.now();
-  const report = await fuzz(traces, seed, (n) => {
-    if (Date.now() - lastPrint > 10e3) {
-      lastPrint = Date.now();
-      process.stderr.write(`fuzz: ${n} cases\n`);
-    }
-    return Date.now() >= end;
-  }, 'fuzz-findings');
+  const report = await fuzz(
+    traces,
+    seed,
+    (n) => {
+      if (Date.now() - lastPrint > 10e3) {
+        lastPrint = Date.now();
+        process.stderr.write(`fuzz: ${n} cases\n`);
+      }
+      return Date.now() >= end;
+    },
+    'fuzz-findings',
+  );
   process.stdout.write(`fuzz: ${report.cases} cases in ${minutes} min from seed ${seed}: ${JSON.stringify(report.byVerdict)}\n`);
   for (const f of report.findings) process.stdout.write(`  ${f.verdict} seed ${f.seed} on ${f.backend}: ${f.message} (${f.file})\n`);
   process.exitCode = report.findings.length > 0 ? 1 : 0;

@@ -122,7 +122,9 @@ async function replayCommand(trace: string, flags: ReplayFlags): Promise<number>
   if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else process.stdout.write(renderReplay(result, { color }));
   if (flags.chart && timeline && !flags.json) {
-    process.stdout.write('\n' + renderChart(`RSS over trace time (${result.backend}, ${result.policy})`, [{ label: result.backend, points: timeline.rssPeaks() }], { color }));
+    process.stdout.write(
+      '\n' + renderChart(`RSS over trace time (${result.backend}, ${result.policy})`, [{ label: result.backend, points: timeline.rssPeaks() }], { color }),
+    );
   }
   printSkipped(result);
   return result.outcome === 'oom' ? EXIT_OOM : 0;
@@ -392,7 +394,9 @@ function report(err: unknown): number {
   if (process.env.HEAPSIM_DEBUG) process.stderr.write(`heapsim: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
   else {
     const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    process.stderr.write(`heapsim: internal error: ${what.slice(0, 500)}\n` + 'heapsim: this is a bug in heapsim; rerun with HEAPSIM_DEBUG=1 for the stack trace, and report it\n');
+    process.stderr.write(
+      `heapsim: internal error: ${what.slice(0, 500)}\n` + 'heapsim: this is a bug in heapsim; rerun with HEAPSIM_DEBUG=1 for the stack trace, and report it\n',
+    );
   }
   return EXIT_INTERNAL;
 }

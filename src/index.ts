@@ -7,12 +7,35 @@ export { EventBatch, OP_NAMES, type TraceMeta, type ReadStats } from './trace/ev
 export { SimOS, SimulatedOomError, AddressSpaceLimitError, AddressSpaceExhaustedError, type OsMemory, type OsOptions } from './os/sim-os.js';
 export { HeapConfigError, type PageHeap, type BackendInfo, type FreeStats, type HeapClock, type HeapOptions } from './heap/types.js';
 export { backends, defaultBackend, findBackend } from './heap/registry.js';
-export { createPolicy, findPolicy, POLICIES, POLICY_NAMES, TRIGGERS, TRIGGER_DOC, type PolicyContext, type PolicyInfo, type ReleasePolicy, type Trigger } from './policy/index.js';
+export {
+  createPolicy,
+  findPolicy,
+  POLICIES,
+  POLICY_NAMES,
+  TRIGGERS,
+  TRIGGER_DOC,
+  type PolicyContext,
+  type PolicyInfo,
+  type ReleasePolicy,
+  type Trigger,
+} from './policy/index.js';
 export { Replayer, type ReplayOptions, type EmitSink } from './replay/engine.js';
 export { InvariantError } from './replay/invariants.js';
 export { DEFAULTS, RUN_OPTIONS, OptionError, resolveRunOptions, type RunOptions, type ResolvedRunOptions, type OptionSpec } from './options.js';
 export { METERS, FIGURES, findFigure, type Figure, type Meter, type ReplayState, type EventRecord, type ReleaseRecord } from './metrics/index.js';
-export { replayFile, replayReader, replayLoaded, compareLoaded, planComparison, loadTrace, type CompareRun, type ComparePlan, type CompareOptions, type LoadedTrace, type ProgressOptions } from './replay/replay.js';
+export {
+  replayFile,
+  replayReader,
+  replayLoaded,
+  compareLoaded,
+  planComparison,
+  loadTrace,
+  type CompareRun,
+  type ComparePlan,
+  type CompareOptions,
+  type LoadedTrace,
+  type ProgressOptions,
+} from './replay/replay.js';
 export type { ReplayResult, LatencyStats } from './replay/result.js';
 export { renderReplay, renderCompare, renderCheck, type RenderOptions } from './report/tables.js';
 export { renderChart, type Series } from './report/chart.js';

@@ -85,7 +85,14 @@ export interface OptionSpec {
  */
 export const RUN_OPTIONS: { [K in Exclude<keyof RunOptions, 'backend' | 'policy'>]-?: OptionSpec } = {
   ulimitVBytes: { flag: 'ulimit-v', arg: 'size', kind: 'bytes', help: 'limit address space like RLIMIT_AS (e.g. 16GiB)' },
-  physPageBytes: { flag: 'phys-page', arg: 'bytes', kind: 'bytes', choices: PHYS_PAGE_SIZES.map(String), default: DEFAULTS.physPageBytes, help: 'physical page size: 4096, 16384 or 65536' },
+  physPageBytes: {
+    flag: 'phys-page',
+    arg: 'bytes',
+    kind: 'bytes',
+    choices: PHYS_PAGE_SIZES.map(String),
+    default: DEFAULTS.physPageBytes,
+    help: 'physical page size: 4096, 16384 or 65536',
+  },
   reserve: {
     flag: 'reserve',
     arg: 'mode',
@@ -132,7 +139,12 @@ export const RUN_OPTIONS: { [K in Exclude<keyof RunOptions, 'backend' | 'policy'
     help: "memory limit at start (GOMEMLIMIT; default: the trace's memory_limit metadata, else none; limit rows change it)",
   },
   check: { flag: 'check', kind: 'flag', help: "verify the backend's and the OS's invariants after every operation and stop at the first violation (slow)" },
-  timing: { flag: 'no-timing', kind: 'flag', default: DEFAULTS.timing, help: 'do not measure wall time per op (faster; wall-clock latency columns are left out)' },
+  timing: {
+    flag: 'no-timing',
+    kind: 'flag',
+    default: DEFAULTS.timing,
+    help: 'do not measure wall time per op (faster; wall-clock latency columns are left out)',
+  },
 };
 
 /** An option the library cannot honour; `option` names the RunOptions key. */
@@ -180,7 +192,10 @@ export function resolveRunOptions(options: Omit<RunOptions, 'backend'>, trace: T
     throw new OptionError('physPageBytes', `physical page size must be one of ${PHYS_PAGE_SIZES.join(', ')}, got ${physPageBytes}`);
   }
   if (thp !== 'never' && physPageBytes !== 4096) {
-    throw new OptionError('thp', `transparent huge pages (${thp}) are modelled as 2 MiB huge pages over 4 KiB pages only; the physical page size is ${physPageBytes}`);
+    throw new OptionError(
+      'thp',
+      `transparent huge pages (${thp}) are modelled as 2 MiB huge pages over 4 KiB pages only; the physical page size is ${physPageBytes}`,
+    );
   }
   const limit = options.memoryLimitBytes ?? trace.memoryLimitBytes ?? positiveInt(trace.metadata.memory_limit);
   return {

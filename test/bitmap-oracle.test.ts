@@ -24,7 +24,9 @@ const mustRun = process.env.CI === 'true' || process.env.HEAPSIM_REQUIRE_ORACLE 
 
 if (!Number.isInteger(STREAM_OPS) || STREAM_OPS < 25000) {
   test('HEAPSIM_ORACLE_OPS is a whole number of at least 25000', () => {
-    throw new Error(`HEAPSIM_ORACLE_OPS=${process.env.HEAPSIM_ORACLE_OPS}: want at least 25000 ops per stream (fewer would not reach the growth, cache and scavenging paths checked below)`);
+    throw new Error(
+      `HEAPSIM_ORACLE_OPS=${process.env.HEAPSIM_ORACLE_OPS}: want at least 25000 ops per stream (fewer would not reach the growth, cache and scavenging paths checked below)`,
+    );
   });
 }
 

@@ -31,7 +31,10 @@ describe.each(files)('%s on bitmap', (file) => {
     expect(r.summary.firstAddrMiss).toBeNull();
     expect(r.summary.addrMatch).toBe(1);
     expect(r.summary.addrChecked).toBe(r.summary.allocs);
-    const name = file.split('/').pop()!.replace(/\.csv(\.gz)?$/, '');
+    const name = file
+      .split('/')
+      .pop()!
+      .replace(/\.csv(\.gz)?$/, '');
     expect(Math.round(r.summary.releasedBytes / 2 ** 20)).toBe(realReleasedMiB[name]);
   });
 });

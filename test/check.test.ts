@@ -26,7 +26,11 @@ describe('heapsim gen', () => {
     const text = await genText(name, 1, 6000);
     const trace = await loadTrace('-', { stdin: Readable.from([text]) });
     expect(trace.stats.events).toBe(6000);
-    const results = compareLoaded(trace, backends().map((b) => b.name), { timing: false });
+    const results = compareLoaded(
+      trace,
+      backends().map((b) => b.name),
+      { timing: false },
+    );
     for (const r of results) {
       expect(r.outcome).toBe('ok');
       expect(r.summary.ops).toBe(6000);
@@ -107,7 +111,11 @@ describe('heapsim check', () => {
     // Machines get JSON.
     const j = cli(['check', join(TRACES, 'go1-Revcomp.csv'), '--baseline', worse, '--backends', 'bitmap', '--json']);
     expect(j.status).toBe(1);
-    expect(JSON.parse(j.stdout).regressions.map((x: { metric: string }) => x.metric).sort()).toEqual(['latency.alloc.p99Work', 'summary.peakRssBytes']);
+    expect(
+      JSON.parse(j.stdout)
+        .regressions.map((x: { metric: string }) => x.metric)
+        .sort(),
+    ).toEqual(['latency.alloc.p99Work', 'summary.peakRssBytes']);
   });
 
   test('a baseline made from another trace, or none, is bad input: exit 2', () => {

@@ -167,7 +167,8 @@ describe.each(backends().map((b) => [b.name, b] as const))('conformance: %s', (n
           const bad: string[] = [];
           const sorted = [...live].sort((a, c) => a[0] - c[0]);
           for (let i = 1; i < sorted.length; i++) {
-            if (sorted[i][0] < sorted[i - 1][0] + sorted[i - 1][1] * PAGE) bad.push(`step ${step}: span at ${sorted[i][0]} overlaps the one at ${sorted[i - 1][0]}`);
+            if (sorted[i][0] < sorted[i - 1][0] + sorted[i - 1][1] * PAGE)
+              bad.push(`step ${step}: span at ${sorted[i][0]} overlaps the one at ${sorted[i - 1][0]}`);
           }
           const fs = heap.freeStats();
           expect(fs.freePages + inUse).toBe(heap.heapPages);
@@ -181,7 +182,8 @@ describe.each(backends().map((b) => [b.name, b] as const))('conformance: %s', (n
             const first = Math.floor(base / phys);
             const last = Math.floor((base + n * PAGE - 1) / phys);
             const rss = os.residentBytesIn(base, n * PAGE);
-            if (rss !== (last - first + 1) * phys) bad.push(`step ${step}: live span at ${base} (${n} pages) has ${rss} resident bytes, want ${(last - first + 1) * phys}`);
+            if (rss !== (last - first + 1) * phys)
+              bad.push(`step ${step}: live span at ${base} (${n} pages) has ${rss} resident bytes, want ${(last - first + 1) * phys}`);
           }
           expect(bad).toEqual([]);
         }

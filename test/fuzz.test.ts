@@ -49,6 +49,13 @@ const HOSTILE = join(process.cwd(), 'test', 'fixtures', 'hostile');
 
 test.each(readdirSync(HOSTILE).filter((f) => f.endsWith('.csv')))('reproducer %s ends as promised through the CLI on its backend', (file) => {
   const backend = /-([a-z-]+)\.csv$/.exec(file)?.[1] ?? 'bitmap';
-  const r = spawnSync(process.execPath, ['bin/heapsim.js', 'replay', join(HOSTILE, file), '--backend', backend, '--no-timing', '--check'], { encoding: 'utf8', timeout: 60_000 });
-  expect({ promised: [0, 1, 2].includes(r.status ?? -1), internal: /internal error|invariant/.test(r.stderr), long: r.stderr.length > 2000 }).toEqual({ promised: true, internal: false, long: false });
+  const r = spawnSync(process.execPath, ['bin/heapsim.js', 'replay', join(HOSTILE, file), '--backend', backend, '--no-timing', '--check'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  expect({ promised: [0, 1, 2].includes(r.status ?? -1), internal: /internal error|invariant/.test(r.stderr), long: r.stderr.length > 2000 }).toEqual({
+    promised: true,
+    internal: false,
+    long: false,
+  });
 });

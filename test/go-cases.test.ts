@@ -52,10 +52,41 @@ describe('mpallocbits_test.go', () => {
     ['NoneFree', [], [0, 0, 0]],
     ['OnlyStart', [[0, 10]], [10, 10, 0]],
     ['OnlyEnd', [[P - 40, 40]], [0, 40, 40]],
-    ['StartAndEnd', [[0, 11], [P - 23, 23]], [11, 23, 23]],
-    ['StartMaxEnd', [[0, 4], [50, 100], [P - 4, 4]], [4, 100, 4]],
-    ['OnlyMax', [[1, 20], [35, 241], [P - 50, 30]], [0, 241, 0]],
-    ['MultiMax', [[35, 2], [40, 5], [100, 5]], [0, 5, 0]],
+    [
+      'StartAndEnd',
+      [
+        [0, 11],
+        [P - 23, 23],
+      ],
+      [11, 23, 23],
+    ],
+    [
+      'StartMaxEnd',
+      [
+        [0, 4],
+        [50, 100],
+        [P - 4, 4],
+      ],
+      [4, 100, 4],
+    ],
+    [
+      'OnlyMax',
+      [
+        [1, 20],
+        [35, 241],
+        [P - 50, 30],
+      ],
+      [0, 241, 0],
+    ],
+    [
+      'MultiMax',
+      [
+        [35, 2],
+        [40, 5],
+        [100, 5],
+      ],
+      [0, 5, 0],
+    ],
     ['One', [[2, 1]], [0, 1, 0]],
     ['AllFree', [[0, P]], [P, P, P]],
   ];
@@ -73,16 +104,78 @@ describe('mpallocbits_test.go', () => {
     ['AllFree5', [], 5, [0, 5, 10, 15, 20], [[0, 25]]],
     ['AllFree64', [], 64, [0, 64, 128], [[0, 192]]],
     ['AllFree65', [], 65, [0, 65, 130], [[0, 195]]],
-    ['SomeFree64', [[0, 32], [64, 32], [100, P - 100]], 64, [NONE], [[0, 32], [64, 32], [100, P - 100]]],
+    [
+      'SomeFree64',
+      [
+        [0, 32],
+        [64, 32],
+        [100, P - 100],
+      ],
+      64,
+      [NONE],
+      [
+        [0, 32],
+        [64, 32],
+        [100, P - 100],
+      ],
+    ],
     ['NoneFree1', [[0, P]], 1, [NONE, NONE], [[0, P]]],
     ['NoneFree2', [[0, P]], 2, [NONE, NONE], [[0, P]]],
     ['NoneFree5', [[0, P]], 5, [NONE, NONE], [[0, P]]],
     ['NoneFree65', [[0, P]], 65, [NONE, NONE], [[0, P]]],
-    ['ExactFit1', [[0, P / 2 - 3], [P / 2 - 2, P / 2 + 2]], 1, [P / 2 - 3, NONE], [[0, P]]],
-    ['ExactFit2', [[0, P / 2 - 3], [P / 2 - 1, P / 2 + 1]], 2, [P / 2 - 3, NONE], [[0, P]]],
-    ['ExactFit5', [[0, P / 2 - 3], [P / 2 + 2, P / 2 - 2]], 5, [P / 2 - 3, NONE], [[0, P]]],
-    ['ExactFit65', [[0, P / 2 - 31], [P / 2 + 34, P / 2 - 34]], 65, [P / 2 - 31, NONE], [[0, P]]],
-    ['SomeFree161', [[0, 185], [331, 1]], 161, [332], [[0, 185], [331, 162]]],
+    [
+      'ExactFit1',
+      [
+        [0, P / 2 - 3],
+        [P / 2 - 2, P / 2 + 2],
+      ],
+      1,
+      [P / 2 - 3, NONE],
+      [[0, P]],
+    ],
+    [
+      'ExactFit2',
+      [
+        [0, P / 2 - 3],
+        [P / 2 - 1, P / 2 + 1],
+      ],
+      2,
+      [P / 2 - 3, NONE],
+      [[0, P]],
+    ],
+    [
+      'ExactFit5',
+      [
+        [0, P / 2 - 3],
+        [P / 2 + 2, P / 2 - 2],
+      ],
+      5,
+      [P / 2 - 3, NONE],
+      [[0, P]],
+    ],
+    [
+      'ExactFit65',
+      [
+        [0, P / 2 - 31],
+        [P / 2 + 34, P / 2 - 34],
+      ],
+      65,
+      [P / 2 - 31, NONE],
+      [[0, P]],
+    ],
+    [
+      'SomeFree161',
+      [
+        [0, 185],
+        [331, 1],
+      ],
+      161,
+      [332],
+      [
+        [0, 185],
+        [331, 162],
+      ],
+    ],
   ];
   test.each(allocCases)('TestPallocBitsAlloc/%s', (_name, before, npages, hits, after) => {
     const b = chunk(before);
@@ -94,7 +187,7 @@ describe('mpallocbits_test.go', () => {
     expect(Array.from(b.subarray(0, CHUNK_WORDS / 2))).toEqual(Array.from(chunk(after).subarray(0, CHUNK_WORDS / 2)));
   });
 
-  test('PackPallocSum round-trips, including the root level\'s 2^21 flag bit', () => {
+  test("PackPallocSum round-trips, including the root level's 2^21 flag bit", () => {
     for (const [s, m, e] of [
       [0, 0, 0],
       [1, 2, 3],
@@ -116,7 +209,7 @@ describe('mpallocbits_test.go', () => {
 });
 
 describe('mgcscavenge_test.go', () => {
-  test('TestFillAligned: Go\'s fixed values and random ones against the slow definition', () => {
+  test("TestFillAligned: Go's fixed values and random ones against the slow definition", () => {
     const slow = (x: bigint, m: number): bigint => {
       if (m === 1) return x;
       let out = 0n;
@@ -167,8 +260,36 @@ describe('mgcscavenge_test.go', () => {
   // TestPallocDataFindScavengeCandidate: [alloc, scavenged, min, max, want].
   type Cand = [alloc: BitRange[], scav: BitRange[], min: number, max: number, want: BitRange];
   const candidates = new Map<string, Cand>([
-    ['MixedMin1', [[[0, 40], [42, P - 42]], [[0, 41], [42, P - 42]], 1, P, [41, 1]]],
-    ['MultiMin1', [[[0, 63], [65, 20], [87, P - 87]], [[86, 1]], 1, P, [85, 1]]],
+    [
+      'MixedMin1',
+      [
+        [
+          [0, 40],
+          [42, P - 42],
+        ],
+        [
+          [0, 41],
+          [42, P - 42],
+        ],
+        1,
+        P,
+        [41, 1],
+      ],
+    ],
+    [
+      'MultiMin1',
+      [
+        [
+          [0, 63],
+          [65, 20],
+          [87, P - 87],
+        ],
+        [[86, 1]],
+        1,
+        P,
+        [85, 1],
+      ],
+    ],
   ]);
   for (let m = 1; m <= 64; m *= 2) {
     const s = `Min${m}`;
@@ -177,18 +298,85 @@ describe('mgcscavenge_test.go', () => {
     candidates.set('NoneFree' + s, [[[0, P]], [[P / 2, P / 2]], m, P, [0, 0]]);
     candidates.set('StartFree' + s, [[[m, P - m]], [], m, P, [0, m]]);
     candidates.set('EndFree' + s, [[[0, P - m]], [], m, P, [P - m, m]]);
-    candidates.set('Straddle64' + s, [[[0, 64 - m], [64 + m, P - (64 + m)]], [], m, 2 * m, [64 - m, 2 * m]]);
-    candidates.set('BottomEdge64WithFull' + s, [[[64, 64], [128 + 3 * m, P - (128 + 3 * m)]], [[1, 10]], m, 3 * m, [128, 3 * m]]);
-    candidates.set('BottomEdge64WithPocket' + s, [[[64, 62], [127, 1], [128 + 3 * m, P - (128 + 3 * m)]], [[1, 10]], m, 3 * m, [128, 3 * m]]);
+    candidates.set('Straddle64' + s, [
+      [
+        [0, 64 - m],
+        [64 + m, P - (64 + m)],
+      ],
+      [],
+      m,
+      2 * m,
+      [64 - m, 2 * m],
+    ]);
+    candidates.set('BottomEdge64WithFull' + s, [
+      [
+        [64, 64],
+        [128 + 3 * m, P - (128 + 3 * m)],
+      ],
+      [[1, 10]],
+      m,
+      3 * m,
+      [128, 3 * m],
+    ]);
+    candidates.set('BottomEdge64WithPocket' + s, [
+      [
+        [64, 62],
+        [127, 1],
+        [128 + 3 * m, P - (128 + 3 * m)],
+      ],
+      [[1, 10]],
+      m,
+      3 * m,
+      [128, 3 * m],
+    ]);
     candidates.set('Max0' + s, [[], [[0, P - m]], m, 0, [P - m, m]]);
     if (m <= 8) {
-      candidates.set('OneFree' + s, [[[0, 40], [40 + m, P - (40 + m)]], [], m, P, [40, m]]);
-      candidates.set('OneScavenged' + s, [[[0, 40], [40 + m, P - (40 + m)]], [[40, 1]], m, P, [0, 0]]);
+      candidates.set('OneFree' + s, [
+        [
+          [0, 40],
+          [40 + m, P - (40 + m)],
+        ],
+        [],
+        m,
+        P,
+        [40, m],
+      ]);
+      candidates.set('OneScavenged' + s, [
+        [
+          [0, 40],
+          [40 + m, P - (40 + m)],
+        ],
+        [[40, 1]],
+        m,
+        P,
+        [0, 0],
+      ]);
     }
     if (m > 1) {
       candidates.set('MaxUnaligned' + s, [[], [[0, P - (m * 2 - 1)]], m, m - 2, [P - m, m]]);
-      candidates.set('SkipSmall' + s, [[[0, 64 - m], [64, 5], [70, 11], [82, P - 82]], [], m, m, [64 - m, m]]);
-      candidates.set('SkipMisaligned' + s, [[[0, 64 - m], [64, 63], [127 + m, P - (127 + m)]], [], m, m, [64 - m, m]]);
+      candidates.set('SkipSmall' + s, [
+        [
+          [0, 64 - m],
+          [64, 5],
+          [70, 11],
+          [82, P - 82],
+        ],
+        [],
+        m,
+        m,
+        [64 - m, m],
+      ]);
+      candidates.set('SkipMisaligned' + s, [
+        [
+          [0, 64 - m],
+          [64, 63],
+          [127 + m, P - (127 + m)],
+        ],
+        [],
+        m,
+        m,
+        [64 - m, m],
+      ]);
       candidates.set('MaxLessThan' + s, [[], [[0, P - m]], m, 1, [P - m, m]]);
     }
   }
@@ -222,7 +410,16 @@ describe('mgcscavenge_test.go', () => {
     ['ThirtyTwoChunks', [['mark', 0, 0, 32, 0], ['findDown', 31, 0], ['none']]],
     ['ThirtyTwoChunksOffset', [['mark', 3, 0, 35, 0], ['findDown', 34, 3], ['none']]],
     ['Mark', [...Array.from({ length: 32 }, (_, i): Step => ['mark', i, 0, i + 1, 0]), ['findDown', 31, 0], ['none']]],
-    ['MarkInterleaved', [...Array.from({ length: 32 }, (_, i): Step[] => [['mark', i, 0, i + 1, 0], ['find', i, P - 1]]).flat(), ['none']]],
+    [
+      'MarkInterleaved',
+      [
+        ...Array.from({ length: 32 }, (_, i): Step[] => [
+          ['mark', i, 0, i + 1, 0],
+          ['find', i, P - 1],
+        ]).flat(),
+        ['none'],
+      ],
+    ],
     ['MarkIdempotentOneChunk', [['mark', 0, 0, 1, 0], ['mark', 0, 0, 1, 0], ['find', 0, P - 1], ['none']]],
     ['MarkIdempotentThirtyTwoChunks', [['mark', 0, 0, 32, 0], ['mark', 0, 0, 32, 0], ['findDown', 31, 0], ['none']]],
     ['MarkIdempotentThirtyTwoChunksOffset', [['mark', 4, 0, 31, 0], ['mark', 5, 0, 36, 0], ['findDown', 35, 4], ['none']]],
@@ -262,20 +459,134 @@ describe('mpagecache_test.go', () => {
   const ALL = (1n << 64n) - 1n;
   const cases: [string, bigint, bigint, Hit[]][] = [
     ['Empty', 0n, 0n, [1, 2, 3, 4, 5, 11, 12, 16, 27, 32, 43, 57, 64, 121].map((n): Hit => [n, NONE, 0])],
-    ['Lo1', 1n, 1n, [[1, 0, 1], [1, NONE, 0], [10, NONE, 0]]],
-    ['Hi1', 1n << 63n, 1n, [[1, 63, 0], [1, NONE, 0], [10, NONE, 0]]],
-    ['Swiss1', 0x20005555n, 0x5505n, [[2, NONE, 0], [1, 0, 1], [1, 2, 1], [1, 4, 0], [1, 6, 0], [1, 8, 1], [1, 10, 1], [1, 12, 1], [1, 14, 1], [1, 29, 0], [1, NONE, 0], [10, NONE, 0]]],
-    ['Lo2', 0x3n, 0x2n << 62n, [[2, 0, 0], [2, NONE, 0], [1, NONE, 0]]],
-    ['Hi2', 0x3n << 62n, 0x3n << 62n, [[2, 62, 2], [2, NONE, 0], [1, NONE, 0]]],
-    ['Swiss2', 0x3333n << 31n, 0x3030n << 31n, [[2, 31, 0], [2, 35, 2], [2, 39, 0], [2, 43, 2], [2, NONE, 0]]],
-    ['Hi53', mask(53, 10), mask(16, 10), [[53, 10, 16], [53, NONE, 0], [1, NONE, 0]]],
-    ['Full53', ALL, mask(16, 10), [[53, 0, 16], [53, NONE, 0], [1, 53, 0]]],
-    ['Full64', ALL, ALL, [[64, 0, 64], [64, NONE, 0], [1, NONE, 0]]],
+    [
+      'Lo1',
+      1n,
+      1n,
+      [
+        [1, 0, 1],
+        [1, NONE, 0],
+        [10, NONE, 0],
+      ],
+    ],
+    [
+      'Hi1',
+      1n << 63n,
+      1n,
+      [
+        [1, 63, 0],
+        [1, NONE, 0],
+        [10, NONE, 0],
+      ],
+    ],
+    [
+      'Swiss1',
+      0x20005555n,
+      0x5505n,
+      [
+        [2, NONE, 0],
+        [1, 0, 1],
+        [1, 2, 1],
+        [1, 4, 0],
+        [1, 6, 0],
+        [1, 8, 1],
+        [1, 10, 1],
+        [1, 12, 1],
+        [1, 14, 1],
+        [1, 29, 0],
+        [1, NONE, 0],
+        [10, NONE, 0],
+      ],
+    ],
+    [
+      'Lo2',
+      0x3n,
+      0x2n << 62n,
+      [
+        [2, 0, 0],
+        [2, NONE, 0],
+        [1, NONE, 0],
+      ],
+    ],
+    [
+      'Hi2',
+      0x3n << 62n,
+      0x3n << 62n,
+      [
+        [2, 62, 2],
+        [2, NONE, 0],
+        [1, NONE, 0],
+      ],
+    ],
+    [
+      'Swiss2',
+      0x3333n << 31n,
+      0x3030n << 31n,
+      [
+        [2, 31, 0],
+        [2, 35, 2],
+        [2, 39, 0],
+        [2, 43, 2],
+        [2, NONE, 0],
+      ],
+    ],
+    [
+      'Hi53',
+      mask(53, 10),
+      mask(16, 10),
+      [
+        [53, 10, 16],
+        [53, NONE, 0],
+        [1, NONE, 0],
+      ],
+    ],
+    [
+      'Full53',
+      ALL,
+      mask(16, 10),
+      [
+        [53, 0, 16],
+        [53, NONE, 0],
+        [1, 53, 0],
+      ],
+    ],
+    [
+      'Full64',
+      ALL,
+      ALL,
+      [
+        [64, 0, 64],
+        [64, NONE, 0],
+        [1, NONE, 0],
+      ],
+    ],
     [
       'FullMixed',
       ALL,
       ALL,
-      [[5, 0, 5], [7, 5, 7], [1, 12, 1], [23, 13, 23], [63, NONE, 0], [3, 36, 3], [3, 39, 3], [3, 42, 3], [12, 45, 12], [11, NONE, 0], [4, 57, 4], [4, NONE, 0], [6, NONE, 0], [36, NONE, 0], [2, 61, 2], [3, NONE, 0], [1, 63, 1], [4, NONE, 0], [2, NONE, 0], [62, NONE, 0], [1, NONE, 0]],
+      [
+        [5, 0, 5],
+        [7, 5, 7],
+        [1, 12, 1],
+        [23, 13, 23],
+        [63, NONE, 0],
+        [3, 36, 3],
+        [3, 39, 3],
+        [3, 42, 3],
+        [12, 45, 12],
+        [11, NONE, 0],
+        [4, 57, 4],
+        [4, NONE, 0],
+        [6, NONE, 0],
+        [36, NONE, 0],
+        [2, 61, 2],
+        [3, NONE, 0],
+        [1, 63, 1],
+        [4, NONE, 0],
+        [2, NONE, 0],
+        [62, NONE, 0],
+        [1, NONE, 0],
+      ],
     ],
   ];
   test.each(cases)('TestPageCacheAlloc/%s', (_name, cache, scav, hits) => {

@@ -56,7 +56,9 @@ function checkPageAlloc(want: PageAlloc, got: PageAlloc): void {
     const wo = want.chunkOffset(ci);
     for (let k = 0; k < CHUNK_WORDS; k++) {
       if (g[go + k] !== w[wo + k]) {
-        bad.push(`chunk ${ci} ${k < CHUNK_WORDS / 2 ? 'alloc' : 'scavenged'} word ${k % (CHUNK_WORDS / 2)}: got ${g[go + k].toString(16)}, want ${w[wo + k].toString(16)}`);
+        bad.push(
+          `chunk ${ci} ${k < CHUNK_WORDS / 2 ? 'alloc' : 'scavenged'} word ${k % (CHUNK_WORDS / 2)}: got ${g[go + k].toString(16)}, want ${w[wo + k].toString(16)}`,
+        );
         break;
       }
     }
@@ -181,7 +183,13 @@ describe('mpagecache_test.go', () => {
 
   const toCache = load('TestPageAllocAllocToCache');
   test.each(Object.keys(toCache))('TestPageAllocAllocToCache/%s', (name) => {
-    const c = toCache[name] as { beforeAlloc: Ranges; beforeScav?: Ranges; hits: { base: number; cache: string; scav: string }[]; afterAlloc: Ranges; afterScav?: Ranges };
+    const c = toCache[name] as {
+      beforeAlloc: Ranges;
+      beforeScav?: Ranges;
+      hits: { base: number; cache: string; scav: string }[];
+      afterAlloc: Ranges;
+      afterScav?: Ranges;
+    };
     const b = newPageAlloc(c.beforeAlloc, c.beforeScav);
     c.hits.forEach((h, k) => {
       const got = new PageCache();

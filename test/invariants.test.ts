@@ -78,6 +78,8 @@ describe('--check stops at the first violation', () => {
         return heap;
       },
     };
-    await expect(replayReader(await openTraceText(TEXT, 'leak.csv'), { backend: leaky, check: true, timing: false })).rejects.toThrow(/event 1 .*free pages \d+ \+ in-use pages 4 != heap pages/);
+    await expect(replayReader(await openTraceText(TEXT, 'leak.csv'), { backend: leaky, check: true, timing: false })).rejects.toThrow(
+      /event 1 .*free pages \d+ \+ in-use pages 4 != heap pages/,
+    );
   });
 });

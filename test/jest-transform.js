@@ -19,11 +19,42 @@ import tsJest from 'ts-jest';
 
 /** Builtins worth a module-scope binding: the ones the sources read. */
 const BUILTINS = [
-  'Math', 'Number', 'Object', 'Array', 'String', 'Boolean', 'Symbol', 'BigInt', 'JSON', 'Reflect',
-  'Map', 'Set', 'WeakMap', 'Error', 'TypeError', 'RangeError', 'Date', 'ArrayBuffer', 'DataView',
-  'Uint8Array', 'Uint16Array', 'Uint32Array', 'Int8Array', 'Int16Array', 'Int32Array',
-  'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array',
-  'isFinite', 'isNaN', 'parseInt', 'parseFloat', 'Infinity', 'NaN', 'performance',
+  'Math',
+  'Number',
+  'Object',
+  'Array',
+  'String',
+  'Boolean',
+  'Symbol',
+  'BigInt',
+  'JSON',
+  'Reflect',
+  'Map',
+  'Set',
+  'WeakMap',
+  'Error',
+  'TypeError',
+  'RangeError',
+  'Date',
+  'ArrayBuffer',
+  'DataView',
+  'Uint8Array',
+  'Uint16Array',
+  'Uint32Array',
+  'Int8Array',
+  'Int16Array',
+  'Int32Array',
+  'Float32Array',
+  'Float64Array',
+  'BigInt64Array',
+  'BigUint64Array',
+  'isFinite',
+  'isNaN',
+  'parseInt',
+  'parseFloat',
+  'Infinity',
+  'NaN',
+  'performance',
 ];
 
 /** Bumped when the prelude changes, so jest's transform cache drops old output. */
@@ -32,8 +63,7 @@ const VERSION = 'heapsim-builtins-1';
 function withBuiltins(code) {
   const names = BUILTINS.filter(
     (name) =>
-      new RegExp(`\\b${name}\\b`).test(code) &&
-      !new RegExp(`(?:\\b(?:const|let|var|class|function)\\s+|\\bimport\\s*\\{[^}]*\\b)${name}\\b`).test(code),
+      new RegExp(`\\b${name}\\b`).test(code) && !new RegExp(`(?:\\b(?:const|let|var|class|function)\\s+|\\bimport\\s*\\{[^}]*\\b)${name}\\b`).test(code),
   );
   if (names.length === 0) return code;
   const prelude = `const ${names.map((n) => `${n} = globalThis.${n}`).join(', ')};`;

@@ -47,7 +47,8 @@ describe('figure declarations', () => {
     const missing: string[] = [];
     for (const [k, v] of Object.entries(r.summary)) if (typeof v === 'number' && !declared.has(`summary.${k}`)) missing.push(`summary.${k}`);
     for (const [k, v] of Object.entries(r.fragmentation)) if (typeof v === 'number' && !declared.has(`fragmentation.${k}`)) missing.push(`fragmentation.${k}`);
-    for (const [op, stats] of Object.entries(r.latency)) for (const k of Object.keys(stats)) if (!declared.has(`latency.${op}.${k}`)) missing.push(`latency.${op}.${k}`);
+    for (const [op, stats] of Object.entries(r.latency))
+      for (const k of Object.keys(stats)) if (!declared.has(`latency.${op}.${k}`)) missing.push(`latency.${op}.${k}`);
     expect(missing).toEqual([]);
   });
 

@@ -60,7 +60,9 @@ describe('the output plan refuses outputs that resolve to inputs', () => {
   test('a symlink to the input', () => {
     const link = join(dir, 'link.csv');
     symlinkSync(trace, link);
-    expect(usageMessage(() => checkOutputPlan({ inputs: [trace], outputs: [{ flag: '--timeline', path: link }] }))).toMatch(/^--timeline .*link\.csv is the input/);
+    expect(usageMessage(() => checkOutputPlan({ inputs: [trace], outputs: [{ flag: '--timeline', path: link }] }))).toMatch(
+      /^--timeline .*link\.csv is the input/,
+    );
     // and the other way round: the input given through the link
     expect(usageMessage(() => checkOutputPlan({ inputs: [link], outputs: [{ flag: '--emit', path: trace }] }))).toMatch(/is the input/);
   });
@@ -82,12 +84,20 @@ describe('the output plan refuses outputs that resolve to inputs', () => {
   test('a baseline being read is an input; any one of several traces is', () => {
     const other = join(dir, 'other.csv');
     writeFileSync(other, TRACE_TEXT);
-    expect(usageMessage(() => checkOutputPlan({ inputs: [other, trace, undefined], outputs: [{ flag: '--baseline', path: trace }] }))).toMatch(/^--baseline .* is the input/);
+    expect(usageMessage(() => checkOutputPlan({ inputs: [other, trace, undefined], outputs: [{ flag: '--baseline', path: trace }] }))).toMatch(
+      /^--baseline .* is the input/,
+    );
   });
 
   test('two outputs that are one file, existing or not', () => {
     const a = join(dir, 'a.csv');
-    const plan = (p: string) => ({ inputs: [trace], outputs: [{ flag: '--emit', path: a }, { flag: '--timeline', path: p }] });
+    const plan = (p: string) => ({
+      inputs: [trace],
+      outputs: [
+        { flag: '--emit', path: a },
+        { flag: '--timeline', path: p },
+      ],
+    });
     expect(usageMessage(() => checkOutputPlan(plan(join(dir, '.', 'a.csv'))))).toBe(`--emit ${a} and --timeline ${join(dir, 'a.csv')} are the same file`);
     writeFileSync(a, 'x');
     const hard = join(dir, 'b.csv');
@@ -124,9 +134,10 @@ describe('the output plan refuses outputs that resolve to inputs', () => {
   test('a dangling symlink is refused rather than replaced', () => {
     const link = join(dir, 'dangling.csv');
     symlinkSync(join(dir, 'gone.csv'), link);
-    expect(usageMessage(() => checkOutputPlan({ inputs: [], outputs: [{ flag: '--emit', path: link }] }))).toMatch(/symbolic link to a file that does not exist/);
+    expect(usageMessage(() => checkOutputPlan({ inputs: [], outputs: [{ flag: '--emit', path: link }] }))).toMatch(
+      /symbolic link to a file that does not exist/,
+    );
   });
-
 });
 
 describe('atomic output files', () => {

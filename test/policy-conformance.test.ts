@@ -155,7 +155,11 @@ describe.each(backends().map((b) => [b.name] as const))('policy conformance: %s'
       expect(p.at(9 * S).retained).toBe(128 * MIB);
       // Before the second GC the goal was zero, so the two growths asked too (nothing was
       // free then); after it, only the background scavenger released anything.
-      expect(Object.entries(r.summary.releases).filter(([, x]) => x.bytes > 0).map(([k]) => k)).toEqual(['background']);
+      expect(
+        Object.entries(r.summary.releases)
+          .filter(([, x]) => x.bytes > 0)
+          .map(([k]) => k),
+      ).toEqual(['background']);
     });
 
     test('before the second GC the goal is zero: growth scavenges (Go 1.14 made it "none")', async () => {

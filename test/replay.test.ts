@@ -172,7 +172,22 @@ describe('replay CLI', () => {
     expect(r.status).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(Object.keys(j)).toEqual(expect.arrayContaining(['backend', 'policy', 'summary', 'fragmentation', 'latency']));
-    for (const k of ['ops', 'allocs', 'frees', 'scavenges', 'gcs', 'peakInUseBytes', 'peakHeapBytes', 'peakRssBytes', 'finalRssBytes', 'meanRssBytes', 'peakVsizeBytes', 'releasedBytes', 'madviseCalls', 'pageFaults']) {
+    for (const k of [
+      'ops',
+      'allocs',
+      'frees',
+      'scavenges',
+      'gcs',
+      'peakInUseBytes',
+      'peakHeapBytes',
+      'peakRssBytes',
+      'finalRssBytes',
+      'meanRssBytes',
+      'peakVsizeBytes',
+      'releasedBytes',
+      'madviseCalls',
+      'pageFaults',
+    ]) {
       expect(typeof j.summary[k]).toBe('number');
     }
     for (const k of ['externalAtPeak', 'heapOverhead', 'rssOverhead', 'largestFreeRunBytesAtPeak']) expect(typeof j.fragmentation[k]).toBe('number');
@@ -189,7 +204,8 @@ describe('replay CLI', () => {
 describe('--thp through the engine', () => {
   // One 4 MiB span: two whole huge pages when 2 MiB-aligned.
   const TEXT = ['time,op,id,pages,bytes', '0,alloc,a,512,', '10,free,a,,', '20,scavenge,,,', '30,alloc,b,512,'].join('\n');
-  const go = async (backend: string, thp: 'never' | 'madvise' | 'always') => replayReader(await openTraceText(TEXT, 'thp.csv'), { backend, thp, timing: false });
+  const go = async (backend: string, thp: 'never' | 'madvise' | 'always') =>
+    replayReader(await openTraceText(TEXT, 'thp.csv'), { backend, thp, timing: false });
 
   test('madvise: Go 1.19 (bitmap) marks used spans MADV_HUGEPAGE, so they fault in 2 MiB at a time', async () => {
     const r = await go('bitmap', 'madvise');

@@ -44,8 +44,21 @@ describe('chart', () => {
     const text = renderChart(
       'RSS',
       [
-        { label: 'a', points: [[0, 0], [5e9, 2 ** 30], [10e9, 0]] },
-        { label: 'b', points: [[0, 2 ** 29], [10e9, 2 ** 29]] },
+        {
+          label: 'a',
+          points: [
+            [0, 0],
+            [5e9, 2 ** 30],
+            [10e9, 0],
+          ],
+        },
+        {
+          label: 'b',
+          points: [
+            [0, 2 ** 29],
+            [10e9, 2 ** 29],
+          ],
+        },
       ],
       { color: false, width: 20, height: 5 },
     );

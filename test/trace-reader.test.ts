@@ -11,8 +11,12 @@ const MAX_LINE_BYTES = 1 << 20;
 
 const badDir = join(FIXTURES, 'bad');
 const goodDir = join(FIXTURES, 'good');
-const badExpected: Record<string, { line?: number; column?: number; kind: string; says: string }> = JSON.parse(readFileSync(join(badDir, 'expected.json'), 'utf8'));
-const goodExpected: Record<string, { events: number; allocs: number; frees: number; warnings?: number }> = JSON.parse(readFileSync(join(goodDir, 'expected.json'), 'utf8'));
+const badExpected: Record<string, { line?: number; column?: number; kind: string; says: string }> = JSON.parse(
+  readFileSync(join(badDir, 'expected.json'), 'utf8'),
+);
+const goodExpected: Record<string, { events: number; allocs: number; frees: number; warnings?: number }> = JSON.parse(
+  readFileSync(join(goodDir, 'expected.json'), 'utf8'),
+);
 
 async function readAll(path: string, lenient = false) {
   const reader = await openTrace(path, { lenient });
@@ -144,9 +148,11 @@ describe('lenient reading', () => {
 
   test('strict reading stops at the first bad row', async () => {
     const reader = await openTraceText(text, 'mixed.csv');
-    await expect((async () => {
-      for await (const _ of reader.batches()) void _;
-    })()).rejects.toThrow('mixed.csv:3:4: pages must be an integer >= 1, got "-3"');
+    await expect(
+      (async () => {
+        for await (const _ of reader.batches()) void _;
+      })(),
+    ).rejects.toThrow('mixed.csv:3:4: pages must be an integer >= 1, got "-3"');
   });
 
   test('lenient reading skips bad rows and counts them by kind', async () => {
@@ -189,7 +195,12 @@ describe('trace format v1 metadata, ops and columns', () => {
     expect(reader.meta.gomaxprocs).toBe(2);
     expect(reader.meta.goVersion).toBe('go1.19.8');
     expect(reader.meta.memoryLimitBytes).toBe(268435456);
-    expect(reader.meta.metadata).toMatchObject({ gomaxprocs: '2', go_version: 'go1.19.8', memory_limit: '268435456', recorded_on: '2026-11-22 linux/amd64, 2 CPUs' });
+    expect(reader.meta.metadata).toMatchObject({
+      gomaxprocs: '2',
+      go_version: 'go1.19.8',
+      memory_limit: '268435456',
+      recorded_on: '2026-11-22 linux/amd64, 2 CPUs',
+    });
     expect(reader.meta.hasHuge).toBe(true);
   });
 
@@ -205,7 +216,7 @@ describe('trace format v1 metadata, ops and columns', () => {
     }
   });
 
-  test('rss rows carry bytes and huge; scavenge rows keep the released range\'s addr', async () => {
+  test("rss rows carry bytes and huge; scavenge rows keep the released range's addr", async () => {
     const { batches, ops } = await readAll(join(goodDir, 'recorded-v1.csv'));
     const b = batches[0];
     expect(ops).toEqual(['alloc', 'alloc', 'rss', 'free', 'gc', 'scavenge', 'rss']);
@@ -228,7 +239,15 @@ describe('ids are compared as text', () => {
   });
 
   test('canonical hex and other text never meet, whichever way the id is written first', async () => {
-    const rows = ['time,op,id,pages', '0,alloc,0xc000002000,1', '1,alloc,0xC000002000,1', '2,alloc,0x00c000002000,1', '3,free,0xC000002000,', '4,free,0x00c000002000,', '5,free,0xc000002000,'];
+    const rows = [
+      'time,op,id,pages',
+      '0,alloc,0xc000002000,1',
+      '1,alloc,0xC000002000,1',
+      '2,alloc,0x00c000002000,1',
+      '3,free,0xC000002000,',
+      '4,free,0x00c000002000,',
+      '5,free,0xc000002000,',
+    ];
     expect(await drain(await openTraceText(rows.join('\n')))).toBe(6);
     const again = ['time,op,id,pages', '0,alloc,0x0,1', '1,free,0x00,'];
     await expect(drain(await openTraceText(again.join('\n'), 'z.csv'))).rejects.toThrow('z.csv:3:3: free of id "0x00" that is not live');

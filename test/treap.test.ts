@@ -65,7 +65,10 @@ describe('Go 1.9 treap search (Go issue 31616)', () => {
         best.insert(new Span(i * 1000, n));
       });
       const want = 128 + Math.floor(rand() * 420);
-      const fits = sizes.map((n, i) => [n, i * 1000]).filter(([n]) => n >= want).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+      const fits = sizes
+        .map((n, i) => [n, i * 1000])
+        .filter(([n]) => n >= want)
+        .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
       const b = best.find(want);
       const s = shipped.find(want);
       if (fits.length === 0) {
@@ -91,7 +94,7 @@ describe('Go 1.9 treap search (Go issue 31616)', () => {
   });
 });
 
-describe("Go 1.13 treap_test.go, ported as data", () => {
+describe('Go 1.13 treap_test.go, ported as data', () => {
   // spanDesc: base address -> pages, scavenged.
   const spanDesc: [number, number, boolean][] = [
     [0xc0000000, 2, false],
@@ -168,7 +171,9 @@ describe("Go 1.13 treap_test.go, ported as data", () => {
       for (let match = 0; match < 4; match++) {
         const { t } = build();
         const f = treapFilter(mask, match);
-        const want = spans().filter((s) => matches(s, mask, match)).map((s) => s.page);
+        const want = spans()
+          .filter((s) => matches(s, mask, match))
+          .map((s) => s.page);
         const forward: number[] = [];
         for (let i = t.start(f); i !== null; i = t.succ(i, f)) forward.push(i.span.page);
         const backward: number[] = [];
@@ -193,7 +198,7 @@ describe("Go 1.13 treap_test.go, ported as data", () => {
     t.validate();
     expect(t.pred(n, all)).toBe(p);
     expect(t.succ(p, all)).toBe(n);
-    for (let x = t.start(all); x !== null; ) {
+    for (let x = t.start(all); x !== null;) {
       const next = t.succ(x, all);
       t.erase(x);
       x = next;

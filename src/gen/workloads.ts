@@ -292,12 +292,42 @@ class MultiP extends Base {
 }
 
 export const WORKLOADS: Workload[] = [
-  { name: 'steady', summary: 'small spans churning around a steady 64 MiB live heap; gc rows at the GOGC=100 goal', reproduces: 'the baseline every seed assumes', make: (r) => new Steady(r, 2000) },
-  { name: 'spike', summary: 'a 64 MiB heap that grows to 576 MiB every 2 minutes of trace time and falls back', reproduces: "the heap spikes of the talk “Evolving the Go Memory Manager’s RAM and CPU Efficiency”: Go 1.11's 5-minute scavenger never returns them", make: (r) => new Spike(r, 10_000_000) },
-  { name: 'fragmenter', summary: 'long- and short-lived spans interleaved, the short ones freed into holes, then large allocations', reproduces: 'the talk “Evolving the Go Memory Manager’s RAM and CPU Efficiency”: a large allocation in a fragmented heap', make: (r) => new Fragmenter(r, 1000) },
-  { name: 'large-heap', summary: 'up to a million live large spans (>= 128 pages) of random sizes', reproduces: 'Go commit “runtime: redo insert/remove of large spans” (Go 1.9) and Go issue 19393: O(n) large-span search on 100 GB-1 TB heaps', make: (r, events) => new LargeHeap(r, 1000, events) },
-  { name: 'gc-batch', summary: 'allocation bursts, a gc row with the live bytes, then the garbage freed in a batch', reproduces: "Go's sweeper freeing spans in bursts after each cycle", make: (r) => new GcBatch(r, 1000) },
-  { name: 'multi-p', summary: 'small spans from eight Ps', reproduces: 'the talk “Evolving the Go Memory Manager’s RAM and CPU Efficiency”: per-P page caches against heap lock contention', make: (r) => new MultiP(r, 1000) },
+  {
+    name: 'steady',
+    summary: 'small spans churning around a steady 64 MiB live heap; gc rows at the GOGC=100 goal',
+    reproduces: 'the baseline every seed assumes',
+    make: (r) => new Steady(r, 2000),
+  },
+  {
+    name: 'spike',
+    summary: 'a 64 MiB heap that grows to 576 MiB every 2 minutes of trace time and falls back',
+    reproduces: "the heap spikes of the talk “Evolving the Go Memory Manager’s RAM and CPU Efficiency”: Go 1.11's 5-minute scavenger never returns them",
+    make: (r) => new Spike(r, 10_000_000),
+  },
+  {
+    name: 'fragmenter',
+    summary: 'long- and short-lived spans interleaved, the short ones freed into holes, then large allocations',
+    reproduces: 'the talk “Evolving the Go Memory Manager’s RAM and CPU Efficiency”: a large allocation in a fragmented heap',
+    make: (r) => new Fragmenter(r, 1000),
+  },
+  {
+    name: 'large-heap',
+    summary: 'up to a million live large spans (>= 128 pages) of random sizes',
+    reproduces: 'Go commit “runtime: redo insert/remove of large spans” (Go 1.9) and Go issue 19393: O(n) large-span search on 100 GB-1 TB heaps',
+    make: (r, events) => new LargeHeap(r, 1000, events),
+  },
+  {
+    name: 'gc-batch',
+    summary: 'allocation bursts, a gc row with the live bytes, then the garbage freed in a batch',
+    reproduces: "Go's sweeper freeing spans in bursts after each cycle",
+    make: (r) => new GcBatch(r, 1000),
+  },
+  {
+    name: 'multi-p',
+    summary: 'small spans from eight Ps',
+    reproduces: 'the talk “Evolving the Go Memory Manager’s RAM and CPU Efficiency”: per-P page caches against heap lock contention',
+    make: (r) => new MultiP(r, 1000),
+  },
 ];
 
 export function findWorkload(name: string): Workload {

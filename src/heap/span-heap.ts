@@ -68,7 +68,6 @@ export class Span {
   ) {}
 }
 
-
 /** The set of free spans too large for the length-indexed lists. */
 export interface LargeSpanSet {
   readonly count: number;

@@ -295,7 +295,9 @@ export class OutputFile {
         return f;
       }
       const target = st !== null ? realpathSync(path) : join(realpathSync(dirname(resolve(path))), basename(path));
-      const rand = Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0');
+      const rand = Math.floor(Math.random() * 0x100000000)
+        .toString(16)
+        .padStart(8, '0');
       const temp = join(dirname(target), `.${basename(target).slice(0, TEMP_NAME_CHARS)}.heapsim-${process.pid}-${rand}.tmp`);
       const fd = openSync(temp, 'wx', 0o666);
       const f = new OutputFile(path, target, temp, fd);

@@ -12,7 +12,10 @@ import type { ReplayResult } from '../replay/result.js';
 
 export const ADDRESS_FIGURES: readonly Figure[] = [
   figure('Summary', 'summary.addrMatch', 'addr match (vs trace)', 'ratio', 'higher', (r) => r.summary.addrMatch),
-  figure('Summary', 'summary.addrChecked', 'allocations with a recorded address', 'count', null, (r) => r.summary.addrChecked, { role: 'identity', hidden: true }),
+  figure('Summary', 'summary.addrChecked', 'allocations with a recorded address', 'count', null, (r) => r.summary.addrChecked, {
+    role: 'identity',
+    hidden: true,
+  }),
 ];
 
 export class AddressMeter implements Meter {

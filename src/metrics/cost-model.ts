@@ -82,6 +82,13 @@ export class CostProbe {
   modelNs(minSyscalls = 0, withHuge = true): number {
     const os = this.os;
     const syscalls = os.mmapCalls + os.madviseCalls + os.munmapCalls - this.sys0;
-    return modelledNs(this.work(), Math.max(syscalls, minSyscalls), os.releasedBytes - this.released0, os.pageFaults - this.faults0, os.physPageBytes, withHuge ? os.hugeFaults - this.huge0 : 0);
+    return modelledNs(
+      this.work(),
+      Math.max(syscalls, minSyscalls),
+      os.releasedBytes - this.released0,
+      os.pageFaults - this.faults0,
+      os.physPageBytes,
+      withHuge ? os.hugeFaults - this.huge0 : 0,
+    );
   }
 }

@@ -28,7 +28,18 @@ export const LATENCY_COLUMNS: readonly { label: string; unit: Unit; key: keyof L
 ];
 
 /** Columns the per-op table shows (the rest are in JSON and baselines). */
-export const LATENCY_TABLE_KEYS = new Set<keyof LatencyStats>(['count', 'p50Ns', 'p90Ns', 'p99Ns', 'maxNs', 'meanWork', 'p99Work', 'maxWork', 'modelMeanNs', 'modelP99Ns']);
+export const LATENCY_TABLE_KEYS = new Set<keyof LatencyStats>([
+  'count',
+  'p50Ns',
+  'p90Ns',
+  'p99Ns',
+  'maxNs',
+  'meanWork',
+  'p99Work',
+  'maxWork',
+  'modelMeanNs',
+  'modelP99Ns',
+]);
 
 /** Whether a latency column has a value in this run (wall columns need timing). */
 export function latencyShown(r: ReplayResult, op: (typeof LATENCY_OPS)[number], key: keyof LatencyStats): boolean {

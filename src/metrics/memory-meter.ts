@@ -21,16 +21,38 @@ export const MEMORY_FIGURES: readonly Figure[] = [
   figure('Summary', 'summary.peakRssBytes', 'peak RSS', 'bytes', 'lower', (r) => r.summary.peakRssBytes),
   figure('Summary', 'summary.meanRssBytes', 'mean RSS (time-weighted)', 'bytes', 'lower', (r) => r.summary.meanRssBytes),
   figure('Summary', 'summary.finalRssBytes', 'final RSS', 'bytes', 'lower', (r) => r.summary.finalRssBytes),
-  figure('Summary', 'summary.finalRssExcludingLazyBytes', 'final RSS without lazily freed pages (MADV_FREE)', 'bytes', 'lower', (r) => r.summary.finalRssExcludingLazyBytes, { shown: lazyShown }),
-  figure('Summary', 'summary.peakRssExcludingLazyBytes', 'peak RSS without lazily freed pages (MADV_FREE)', 'bytes', 'lower', (r) => r.summary.peakRssExcludingLazyBytes, { shown: lazyShown }),
+  figure(
+    'Summary',
+    'summary.finalRssExcludingLazyBytes',
+    'final RSS without lazily freed pages (MADV_FREE)',
+    'bytes',
+    'lower',
+    (r) => r.summary.finalRssExcludingLazyBytes,
+    { shown: lazyShown },
+  ),
+  figure(
+    'Summary',
+    'summary.peakRssExcludingLazyBytes',
+    'peak RSS without lazily freed pages (MADV_FREE)',
+    'bytes',
+    'lower',
+    (r) => r.summary.peakRssExcludingLazyBytes,
+    { shown: lazyShown },
+  ),
   figure('Summary', 'summary.lazyFreeBytes', 'lazily freed at end (MADV_FREE)', 'bytes', null, (r) => r.summary.lazyFreeBytes, { hidden: true }),
   figure('Summary', 'summary.runtimeRetainedBytes', 'final retained, runtime view (heap - released)', 'bytes', 'lower', (r) => r.summary.runtimeRetainedBytes),
-  figure('Summary', 'summary.mappedReadyBytes', 'mapped and ready at end (Go 1.19 mappedReady)', 'bytes', 'lower', (r) => r.summary.mappedReadyBytes, { hidden: true }),
+  figure('Summary', 'summary.mappedReadyBytes', 'mapped and ready at end (Go 1.19 mappedReady)', 'bytes', 'lower', (r) => r.summary.mappedReadyBytes, {
+    hidden: true,
+  }),
   figure('Summary', 'summary.peakVsizeBytes', 'peak VSIZE', 'bytes', 'lower', (r) => r.summary.peakVsizeBytes),
   figure('Summary', 'summary.finalVsizeBytes', 'final VSIZE', 'bytes', 'lower', (r) => r.summary.finalVsizeBytes, { hidden: true }),
   figure('Summary', 'summary.committedBytes', 'committed at end', 'bytes', 'lower', (r) => r.summary.committedBytes, { hidden: true }),
-  figure('Summary', 'summary.metadataReservedBytes', 'allocator metadata reserved', 'bytes', 'lower', (r) => r.summary.metadataReservedBytes, { shown: metadataShown }),
-  figure('Summary', 'summary.metadataCommittedBytes', 'allocator metadata committed', 'bytes', 'lower', (r) => r.summary.metadataCommittedBytes, { shown: metadataShown }),
+  figure('Summary', 'summary.metadataReservedBytes', 'allocator metadata reserved', 'bytes', 'lower', (r) => r.summary.metadataReservedBytes, {
+    shown: metadataShown,
+  }),
+  figure('Summary', 'summary.metadataCommittedBytes', 'allocator metadata committed', 'bytes', 'lower', (r) => r.summary.metadataCommittedBytes, {
+    shown: metadataShown,
+  }),
 ];
 
 /** Go 1.19's mappedReady: the retained heap plus the allocator metadata Go counts as Ready. */

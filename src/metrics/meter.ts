@@ -69,7 +69,23 @@ export interface EventRecord {
 }
 
 export function newEventRecord(): EventRecord {
-  return { seq: 0, time: 0, op: 0, line: 0, id: '', pages: -1, p: -1, bytes: -1, addr: -1, traceAddr: -1, scavengedPages: 0, releasedBytes: 0, work: 0, wallNs: 0, modelNs: 0 };
+  return {
+    seq: 0,
+    time: 0,
+    op: 0,
+    line: 0,
+    id: '',
+    pages: -1,
+    p: -1,
+    bytes: -1,
+    addr: -1,
+    traceAddr: -1,
+    scavengedPages: 0,
+    releasedBytes: 0,
+    work: 0,
+    wallNs: 0,
+    modelNs: 0,
+  };
 }
 
 /** One release a policy made. */

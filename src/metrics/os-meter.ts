@@ -11,7 +11,9 @@ export const OS_FIGURES: readonly Figure[] = [
   figure('Summary', 'summary.munmapCalls', 'munmap calls', 'count', 'lower', (r) => r.summary.munmapCalls, { hidden: true }),
   figure('Summary', 'summary.pageFaults', 'page faults', 'count', 'lower', (r) => r.summary.pageFaults),
   figure('Summary', 'summary.refaults', 're-faults of released pages', 'count', 'lower', (r) => r.summary.refaults),
-  figure('Summary', 'summary.hugePageFaults', 'huge page faults (THP, 2 MiB each)', 'count', null, (r) => r.summary.hugePageFaults, { shown: (r) => r.options.thp !== 'never' }),
+  figure('Summary', 'summary.hugePageFaults', 'huge page faults (THP, 2 MiB each)', 'count', null, (r) => r.summary.hugePageFaults, {
+    shown: (r) => r.options.thp !== 'never',
+  }),
 ];
 
 export class OsMeter implements Meter {

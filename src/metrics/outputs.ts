@@ -31,7 +31,15 @@ export class TimelineMeter implements Meter {
 
   private sample(time: number): void {
     const { os, heap, pageBytes: pb, limitBytes } = this.state;
-    this.timeline.sample(time, this.state.inUsePages * pb, heap.heapPages * pb, os.rssBytes, heap.releasedPages * pb, os.vsizeBytes, Number.isNaN(limitBytes) ? -1 : limitBytes);
+    this.timeline.sample(
+      time,
+      this.state.inUsePages * pb,
+      heap.heapPages * pb,
+      os.rssBytes,
+      heap.releasedPages * pb,
+      os.vsizeBytes,
+      Number.isNaN(limitBytes) ? -1 : limitBytes,
+    );
   }
 
   event(e: EventRecord): void {

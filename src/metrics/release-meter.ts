@@ -18,7 +18,9 @@ export const RELEASE_FIGURES: readonly Figure[] = [
   figure('Summary', 'summary.releasedBytes', 'released (runtime count)', 'bytes', null, (r) => r.summary.releasedBytes),
   figure('Summary', 'summary.runtimeReleasedBytes', 'released, runtime view at end', 'bytes', null, (r) => r.summary.runtimeReleasedBytes),
   figure('Summary', 'summary.osReleasedBytes', 'released, OS count (physical pages)', 'bytes', null, (r) => r.summary.osReleasedBytes, { hidden: true }),
-  figure('Summary', 'summary.scavengedBytesReused', 'released bytes reused (faulted back in)', 'bytes', null, (r) => r.summary.scavengedBytesReused, { hidden: true }),
+  figure('Summary', 'summary.scavengedBytesReused', 'released bytes reused (faulted back in)', 'bytes', null, (r) => r.summary.scavengedBytesReused, {
+    hidden: true,
+  }),
   ...TRIGGERS.flatMap((t) => [
     figure('Releases', `releases.${t}.bytes`, `released: ${t}`, 'bytes', null, (r) => r.summary.releases[t]?.bytes ?? null),
     figure('Releases', `releases.${t}.calls`, `release calls: ${t}`, 'count', 'lower', (r) => r.summary.releases[t]?.calls ?? null, { hidden: true }),

@@ -116,7 +116,9 @@ export class AddressSpaceExhaustedError extends SimulatedOomError {
     readonly base: number,
     readonly requestedBytes: number,
   ) {
-    super(`address space exhausted: ${requestedBytes} bytes at 0x${base.toString(16)} pass the end of the 48-bit address space (0x${ADDRESS_SPACE_END.toString(16)})`);
+    super(
+      `address space exhausted: ${requestedBytes} bytes at 0x${base.toString(16)} pass the end of the 48-bit address space (0x${ADDRESS_SPACE_END.toString(16)})`,
+    );
   }
 }
 
@@ -338,7 +340,7 @@ export class SimOS implements OsMemory {
     const stop = Math.ceil(end / THP_BYTES);
     const advice = this.advice;
     let faults = 0;
-    for (let h = Math.floor(base / THP_BYTES); h < stop; ) {
+    for (let h = Math.floor(base / THP_BYTES); h < stop;) {
       const a = advice.runAt(h);
       const runEnd = Math.min(advice.endOf(a), stop);
       const state = advice.stateOf(a);

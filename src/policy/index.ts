@@ -25,9 +25,21 @@ export const POLICIES: PolicyInfo[] = [
   { name: 'trace', summary: "the trace's own scavenge rows, nothing else (replays what the recorded runtime did)", create: (c) => new TracePolicy(c) },
   { name: 'none', summary: 'never release, not even on FreeOSMemory (the upper bound)', create: (c) => new NoReleasePolicy(c) },
   { name: 'go1.11', summary: 'Go 1.8-1.11: sysmon releases spans idle > 5 min, every 2.5 min', create: (c) => new Go111Policy(c) },
-  { name: 'go1.12', summary: 'go1.11 + scavengeLargest on heap growth and inline when an allocation reuses released memory', create: (c) => new Go112Policy(c) },
-  { name: 'go1.13', summary: 'background scavenger paced at 1 page/ms to the heap goal + 10%; scavenge on growth/reuse only over the goal', create: (c) => new Go113Policy(c) },
-  { name: 'go1.19', summary: 'background scavenger at 1% CPU to the goal + 10%, scavenge on growth, memory limit held on the allocation path', create: (c, o) => new Go119Policy(c, o.memoryLimitBytes ?? Infinity) },
+  {
+    name: 'go1.12',
+    summary: 'go1.11 + scavengeLargest on heap growth and inline when an allocation reuses released memory',
+    create: (c) => new Go112Policy(c),
+  },
+  {
+    name: 'go1.13',
+    summary: 'background scavenger paced at 1 page/ms to the heap goal + 10%; scavenge on growth/reuse only over the goal',
+    create: (c) => new Go113Policy(c),
+  },
+  {
+    name: 'go1.19',
+    summary: 'background scavenger at 1% CPU to the goal + 10%, scavenge on growth, memory limit held on the allocation path',
+    create: (c, o) => new Go119Policy(c, o.memoryLimitBytes ?? Infinity),
+  },
 ];
 
 export const POLICY_NAMES = POLICIES.map((p) => p.name);

@@ -92,7 +92,6 @@ export function heapGoalBytes(markedBytes: number, gogc: number): number {
   return gogc < 0 ? Infinity : markedBytes + Math.floor((markedBytes * gogc) / 100);
 }
 
-
 /**
  * The retained-memory goal Go 1.13-1.19 pace to: the heap in use at the last GC scaled by
  * how the heap goal moved (heapGoal / lastHeapGoal), plus retainExtraPercent, rounded up

@@ -92,12 +92,17 @@ export class Replayer implements ReplayState {
     this.limitBytes = this.options.memoryLimitBytes;
     this.reserve = options.reserve ?? this.backend.reserveModes[0];
     if (!this.backend.reserveModes.includes(this.reserve)) {
-      throw new OptionError('reserve', `backend ${this.backend.name} (${this.backend.goVersion}) models reservation modes ${this.backend.reserveModes.join(', ')}, not ${this.reserve}`);
+      throw new OptionError(
+        'reserve',
+        `backend ${this.backend.name} (${this.backend.goVersion}) models reservation modes ${this.backend.reserveModes.join(', ')}, not ${this.reserve}`,
+      );
     }
     const o = this.options;
     this.os = new SimOS({ physPageBytes: o.physPageBytes, ulimitVBytes: o.ulimitVBytes, madvise: o.madvise, thp: o.thp });
     this.heap = this.createHeap();
-    this.policy = createPolicy(options.policy ?? 'trace', this.policyContext(), { memoryLimitBytes: Number.isNaN(o.memoryLimitBytes) ? undefined : o.memoryLimitBytes });
+    this.policy = createPolicy(options.policy ?? 'trace', this.policyContext(), {
+      memoryLimitBytes: Number.isNaN(o.memoryLimitBytes) ? undefined : o.memoryLimitBytes,
+    });
     const heap = this.heap;
     this.opCost = new CostProbe(heap, this.os);
     this.releaseCost = new CostProbe(heap, this.os);
@@ -299,7 +304,15 @@ export class Replayer implements ReplayState {
     const os = this.os;
     const r: ReplayResult = {
       schema: 'heapsim.result/1',
-      trace: { file: this.meta.file, metadata: this.meta.metadata, pageBytes: this.pageBytes, events: stats.events, rows: stats.rows, skipped: stats.skipped, skippedByKind: stats.skippedByKind },
+      trace: {
+        file: this.meta.file,
+        metadata: this.meta.metadata,
+        pageBytes: this.pageBytes,
+        events: stats.events,
+        rows: stats.rows,
+        skipped: stats.skipped,
+        skippedByKind: stats.skippedByKind,
+      },
       backend: this.backend.name,
       goVersion: this.backend.goVersion,
       policy: this.policy.name,

@@ -62,8 +62,10 @@ export class InvariantChecker implements Meter {
     const bytes = e.pages * this.state.pageBytes;
     if (!(e.addr >= 0) || e.addr + bytes > 2 ** 48) this.fail(e, `allocation placed at ${hex(e.addr)} is outside the 48-bit address space`);
     const i = this.lowerBound(e.addr);
-    if (i > 0 && this.bases[i - 1] + this.lengths[i - 1] > e.addr) this.fail(e, `allocation [${hex(e.addr)}, +${bytes}) overlaps the live span at ${hex(this.bases[i - 1])} (+${this.lengths[i - 1]})`);
-    if (i < this.n && this.bases[i] < e.addr + bytes) this.fail(e, `allocation [${hex(e.addr)}, +${bytes}) overlaps the live span at ${hex(this.bases[i])} (+${this.lengths[i]})`);
+    if (i > 0 && this.bases[i - 1] + this.lengths[i - 1] > e.addr)
+      this.fail(e, `allocation [${hex(e.addr)}, +${bytes}) overlaps the live span at ${hex(this.bases[i - 1])} (+${this.lengths[i - 1]})`);
+    if (i < this.n && this.bases[i] < e.addr + bytes)
+      this.fail(e, `allocation [${hex(e.addr)}, +${bytes}) overlaps the live span at ${hex(this.bases[i])} (+${this.lengths[i]})`);
     if (this.n === this.bases.length) this.grow();
     this.bases.copyWithin(i + 1, i, this.n);
     this.lengths.copyWithin(i + 1, i, this.n);

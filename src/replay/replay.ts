@@ -88,11 +88,7 @@ export interface ComparePlan {
  */
 export function planComparison(given: { backends?: string[]; policies?: string[] }): ComparePlan {
   const policies = (given.policies ?? [DEFAULTS.policy]).map((n) => findPolicy(n).name);
-  const names = given.backends
-    ? given.backends.map((n) => findBackend(n).name)
-    : policies.length > 1
-      ? [defaultBackend().name]
-      : backends().map((b) => b.name);
+  const names = given.backends ? given.backends.map((n) => findBackend(n).name) : policies.length > 1 ? [defaultBackend().name] : backends().map((b) => b.name);
   const runs = names.flatMap((backend) => policies.map((policy) => ({ backend, policy })));
   const label = (backend: string, policy: string) => (policies.length === 1 ? backend : names.length === 1 ? policy : `${backend} ${policy}`);
   const fixed = policies.length === 1 ? `policy ${policies[0]}` : names.length === 1 ? `backend ${names[0]}` : '';

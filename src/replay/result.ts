@@ -33,7 +33,18 @@ export interface ReplayResult {
   backend: string;
   goVersion: string;
   policy: string;
-  options: { reserve: 'upfront' | 'pretend' | 'arenas'; madvise: 'dontneed' | 'free'; physPageBytes: number; ulimitVBytes: number | null; seed: number; timing: boolean; thp: 'never' | 'madvise' | 'always'; gogc: number; gomaxprocs: number; memoryLimitBytes: number | null };
+  options: {
+    reserve: 'upfront' | 'pretend' | 'arenas';
+    madvise: 'dontneed' | 'free';
+    physPageBytes: number;
+    ulimitVBytes: number | null;
+    seed: number;
+    timing: boolean;
+    thp: 'never' | 'madvise' | 'always';
+    gogc: number;
+    gomaxprocs: number;
+    memoryLimitBytes: number | null;
+  };
   outcome: 'ok' | 'oom';
   oom: { seq: number; time: number; line: number; op: string; message: string } | null;
   summary: {

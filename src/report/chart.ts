@@ -48,7 +48,9 @@ export function renderChart(title: string, series: Series[], options: { color: b
   lines.push(`${''.padStart(axisWidth)} └${'─'.repeat(width)}`);
   const left = formatNs(t0);
   const right = formatNs(t1);
-  lines.push(`${''.padStart(axisWidth)}  ${left}${'trace time'.padStart(Math.floor(width / 2) - left.length + 5)}${right.padStart(width - Math.floor(width / 2) - 5)}`);
+  lines.push(
+    `${''.padStart(axisWidth)}  ${left}${'trace time'.padStart(Math.floor(width / 2) - left.length + 5)}${right.padStart(width - Math.floor(width / 2) - 5)}`,
+  );
   lines.push(`${''.padStart(axisWidth)}  ${series.map((s, k) => `${c[COLORS[k % COLORS.length]](MARKERS[k % MARKERS.length])} ${s.label}`).join('   ')}`);
   return lines.join('\n') + '\n';
 }

@@ -18,10 +18,20 @@ export class CsvEmitter implements EmitSink {
   }
 
   /** Throws OutputError (ending the replay, the file aborted) as soon as a write fails. */
-  row(seq: number, time: number, op: string, id: string, pages: number, addr: number, scavPages: number, releasedBytes: number, work: number, ns: number): void {
+  row(
+    seq: number,
+    time: number,
+    op: string,
+    id: string,
+    pages: number,
+    addr: number,
+    scavPages: number,
+    releasedBytes: number,
+    work: number,
+    ns: number,
+  ): void {
     this.out.write(
-      `${seq},${time},${op},${id},${pages < 0 ? '' : pages},${addr < 0 ? '' : '0x' + addr.toString(16)},` +
-        `${scavPages},${releasedBytes},${work},${ns}\n`,
+      `${seq},${time},${op},${id},${pages < 0 ? '' : pages},${addr < 0 ? '' : '0x' + addr.toString(16)},` + `${scavPages},${releasedBytes},${work},${ns}\n`,
     );
   }
 

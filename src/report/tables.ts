@@ -49,7 +49,13 @@ function header(r: ReplayResult, c: ChalkInstance): string {
     .map(([k, v]) => `${k}=${v}`)
     .join('  ');
   const lines = [
-    `${c.bold('trace')} ${r.trace.file}  (${formatCount(r.trace.events)} events${r.trace.skipped > 0 ? `, ${formatCount(r.trace.skipped)} bad rows skipped: ${Object.entries(r.trace.skippedByKind).map(([k, n]) => `${k} ${n}`).join(', ')}` : ''})`,
+    `${c.bold('trace')} ${r.trace.file}  (${formatCount(r.trace.events)} events${
+      r.trace.skipped > 0
+        ? `, ${formatCount(r.trace.skipped)} bad rows skipped: ${Object.entries(r.trace.skippedByKind)
+            .map(([k, n]) => `${k} ${n}`)
+            .join(', ')}`
+        : ''
+    })`,
   ];
   if (meta) lines.push(c.dim(meta));
   return lines.join('\n');
@@ -95,7 +101,11 @@ export function renderReplay(r: ReplayResult, options: RenderOptions): string {
     lt.push([op, ...columns.map((x) => ({ hAlign: 'right' as const, content: latencyShown(r, op, x.key) ? fmt(x.unit, r.latency[op][x.key]) : '–' }))]);
   }
   parts.push(lt.toString());
-  parts.push(c.dim('p50..max: wall time around the backend call in this process; work: nodes/words visited; model: work + syscalls + page faults priced as in docs/metrics.md'));
+  parts.push(
+    c.dim(
+      'p50..max: wall time around the backend call in this process; work: nodes/words visited; model: work + syscalls + page faults priced as in docs/metrics.md',
+    ),
+  );
   const shape = Object.entries(r.shape);
   if (shape.length > 0) parts.push(`${c.bold('shape')} ${shape.map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(2)}`).join('  ')}`);
   parts.push(...outcomeLines(r, c));
@@ -106,7 +116,12 @@ function diff(x: Figure, base: number | null, v: number | null, c: ChalkInstance
   if (base === null || v === null) return '';
   if (v === base) return c.dim(' =');
   const rel = base !== 0 ? (v - base) / Math.abs(base) : null;
-  const text = x.unit === 'ratio' ? ` ${v > base ? '+' : ''}${((v - base) * 100).toFixed(1)}pp` : rel === null ? ' new' : ` ${rel > 0 ? '+' : ''}${(rel * 100).toFixed(1)}%`;
+  const text =
+    x.unit === 'ratio'
+      ? ` ${v > base ? '+' : ''}${((v - base) * 100).toFixed(1)}pp`
+      : rel === null
+        ? ' new'
+        : ` ${rel > 0 ? '+' : ''}${(rel * 100).toFixed(1)}%`;
   if (x.better === null) return c.dim(text);
   const better = x.better === 'lower' ? v < base : v > base;
   return better ? c.green(text) : c.red(text);
@@ -125,7 +140,10 @@ export function renderCompare(results: ReplayResult[], options: RenderOptions, c
     section(name);
     for (const f of rows) {
       const base = shownValue(f, first);
-      t.push([f.label, ...results.map((r, i) => ({ hAlign: 'right' as const, content: fmt(f.unit, shownValue(f, r)) + (i > 0 ? diff(f, base, shownValue(f, r), c) : '') }))]);
+      t.push([
+        f.label,
+        ...results.map((r, i) => ({ hAlign: 'right' as const, content: fmt(f.unit, shownValue(f, r)) + (i > 0 ? diff(f, base, shownValue(f, r), c) : '') })),
+      ]);
     }
   }
   parts.push(t.toString());
@@ -150,7 +168,16 @@ export function renderCheck(report: { checked: number; regressions: Regression[]
   if (report.regressions.length > 0) {
     const t = makeTable(['trace', 'backend', 'policy', 'metric', 'baseline', 'now', 'change', 'tolerance'], c);
     for (const r of report.regressions) {
-      t.push([r.trace, r.backend, r.policy, r.metric, { hAlign: 'right', content: formatCount(r.baseline) }, { hAlign: 'right', content: formatCount(r.now) }, { hAlign: 'right', content: c.red(pct(r.change)) }, { hAlign: 'right', content: `±${(r.tolerance * 100).toFixed(1)}%` }]);
+      t.push([
+        r.trace,
+        r.backend,
+        r.policy,
+        r.metric,
+        { hAlign: 'right', content: formatCount(r.baseline) },
+        { hAlign: 'right', content: formatCount(r.now) },
+        { hAlign: 'right', content: c.red(pct(r.change)) },
+        { hAlign: 'right', content: `±${(r.tolerance * 100).toFixed(1)}%` },
+      ]);
     }
     parts.push(c.bold.red(`${report.regressions.length} regression${report.regressions.length === 1 ? '' : 's'}`));
     parts.push(t.toString());

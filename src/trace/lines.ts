@@ -270,7 +270,7 @@ class LineSplitter {
       return;
     }
     let run = start;
-    for (let ls = start; ls < end; ) {
+    for (let ls = start; ls < end;) {
       const le = buf.indexOf(LF, ls);
       const bad = badByte(buf, ls, le);
       if (bad >= 0) {

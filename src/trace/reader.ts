@@ -23,19 +23,7 @@ import { Readable } from 'node:stream';
 import { HeapsimError, TraceError, type TraceErrorKind } from '../errors.js';
 import { IntMap, canonicalHexKey } from './id-map.js';
 import { InputFault, LineFault, LONE_CR, traceLines, type LineItem } from './lines.js';
-import {
-  EventBatch,
-  NOT_GIVEN,
-  OP_ALLOC,
-  OP_FREE,
-  OP_GC,
-  OP_LIMIT,
-  OP_NAMES,
-  OP_RSS,
-  OP_SCAVENGE,
-  type ReadStats,
-  type TraceMeta,
-} from './events.js';
+import { EventBatch, NOT_GIVEN, OP_ALLOC, OP_FREE, OP_GC, OP_LIMIT, OP_NAMES, OP_RSS, OP_SCAVENGE, type ReadStats, type TraceMeta } from './events.js';
 
 export interface ReadOptions {
   /** Skip bad rows (counting them by kind) instead of stopping at the first. */
@@ -480,7 +468,11 @@ export class TraceReader {
           stop = cellEnd;
           op = parseOp(line, start, stop);
           if (op < 0) {
-            throw new LineFault(col + 1, start === stop ? 'missing-cell' : 'bad-op', `op must be one of ${OP_NAMES.join(', ')}, got ${shown(line, start, stop)}`);
+            throw new LineFault(
+              col + 1,
+              start === stop ? 'missing-cell' : 'bad-op',
+              `op must be one of ${OP_NAMES.join(', ')}, got ${shown(line, start, stop)}`,
+            );
           }
           break;
         case ROLE_ID:
@@ -512,7 +504,11 @@ export class TraceReader {
           stop = cellEnd;
           addr = parseHex(line, start, stop);
           if (addr === BAD) {
-            throw new LineFault(col + 1, 'bad-addr', `addr must be a hex address such as 0xc000000000 (at most ${MAX_HEX_DIGITS} digits), got ${shown(line, start, stop)}`);
+            throw new LineFault(
+              col + 1,
+              'bad-addr',
+              `addr must be a hex address such as 0xc000000000 (at most ${MAX_HEX_DIGITS} digits), got ${shown(line, start, stop)}`,
+            );
           }
           break;
         case ROLE_HUGE:
@@ -566,7 +562,8 @@ export class TraceReader {
         const col = bytesCol || roles.length + 1;
         if (op === OP_GC) throw new LineFault(col, 'missing-cell', 'gc needs bytes (the marked heap)');
         if (op === OP_RSS) throw new LineFault(col, 'missing-cell', 'rss needs bytes (the resident heap bytes measured)');
-        if (op === OP_SCAVENGE && addr !== NOT_GIVEN) throw new LineFault(col, 'missing-cell', 'scavenge with addr needs bytes (the length of the released range)');
+        if (op === OP_SCAVENGE && addr !== NOT_GIVEN)
+          throw new LineFault(col, 'missing-cell', 'scavenge with addr needs bytes (the length of the released range)');
       }
       if (this.keepIds) batch.ids[batch.length] = '';
     }
@@ -619,7 +616,8 @@ function parseOp(s: string, start: number, end: number): number {
   const c = s.charCodeAt(start);
   switch (end - start) {
     case 5:
-      if (c === 97 && s.charCodeAt(start + 1) === 108 && s.charCodeAt(start + 2) === 108 && s.charCodeAt(start + 3) === 111 && s.charCodeAt(start + 4) === 99) return OP_ALLOC;
+      if (c === 97 && s.charCodeAt(start + 1) === 108 && s.charCodeAt(start + 2) === 108 && s.charCodeAt(start + 3) === 111 && s.charCodeAt(start + 4) === 99)
+        return OP_ALLOC;
       return c === 108 && s.startsWith('limit', start) ? OP_LIMIT : -1;
     case 4:
       return c === 102 && s.charCodeAt(start + 1) === 114 && s.charCodeAt(start + 2) === 101 && s.charCodeAt(start + 3) === 101 ? OP_FREE : -1;

@@ -82,7 +82,7 @@ export class AddressTreap extends TreapCore<AddrNode> {
     s.node = node;
     let parent: AddrNode | null = null;
     let left = false;
-    for (let t = this.root; t !== null; ) {
+    for (let t = this.root; t !== null;) {
       this.work++;
       parent = t;
       if (t.span.page === s.page) throw new Error(`treap-aoff: span at page ${s.page} inserted twice`);
@@ -131,7 +131,7 @@ export class AddressTreap extends TreapCore<AddrNode> {
   /** The highest-addressed node in root's subtree matching filter f (findMaximal). */
   findMaximal(root: AddrNode | null, f: number): AddrNode | null {
     if (root === null || (f & root.types) === 0) return null;
-    for (let t: AddrNode = root; ; ) {
+    for (let t: AddrNode = root; ;) {
       this.work++;
       const r = t.right;
       const l = t.left;
@@ -144,7 +144,7 @@ export class AddressTreap extends TreapCore<AddrNode> {
 
   findMinimal(root: AddrNode | null, f: number): AddrNode | null {
     if (root === null || (f & root.types) === 0) return null;
-    for (let t: AddrNode = root; ; ) {
+    for (let t: AddrNode = root; ;) {
       this.work++;
       const r = t.right;
       const l = t.left;

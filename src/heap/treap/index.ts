@@ -51,7 +51,7 @@ export class SizeTreap extends TreapCore<SizeNode> implements LargeSpanSet {
     const node = new SizeNode(this.priority(), s, s.npages);
     let parent: SizeNode | null = null;
     let left = false;
-    for (let t = this.root; t !== null; ) {
+    for (let t = this.root; t !== null;) {
       this.work++;
       parent = t;
       left = before(s.npages, s.page, t);
@@ -121,7 +121,8 @@ export const treapBackend: BackendInfo = {
   goVersion: 'go1.9',
   era: 1.09,
   reserveModes: ['pretend', 'upfront', 'arenas'],
-  summary: 'Go 1.9-1.12 mheap: small free lists plus a (pages, address) treap of large spans, with the shipped search that is not quite best fit (Go issue 31616)',
+  summary:
+    'Go 1.9-1.12 mheap: small free lists plus a (pages, address) treap of large spans, with the shipped search that is not quite best fit (Go issue 31616)',
   create: (o) => new SpanHeap('treap', o, new SizeTreap('shipped', o.seed)),
 };
 
