@@ -22,6 +22,7 @@ import type { BackendInfo, PageHeap, ReserveMode } from '../heap/types.js';
 import { createPolicy, type PolicyContext, type ReleasePolicy, type Trigger } from '../policy/index.js';
 import { CostProbe } from '../metrics/cost-model.js';
 import { METERS } from '../metrics/index.js';
+import { dispatcher } from '../metrics/dispatch.js';
 import type { EventRecord, Meter, ReleaseRecord, ReplayState } from '../metrics/meter.js';
 import { newEventRecord } from '../metrics/meter.js';
 import { AddressMeter } from '../metrics/address-meter.js';
@@ -64,10 +65,10 @@ export class Replayer implements ReplayState {
   seq = 0;
 
   private readonly meters: Meter[];
-  private readonly advanceHooks: Meter[];
-  private readonly beforeHooks: Meter[];
-  private readonly eventHooks: Meter[];
-  private readonly releaseHooks: Meter[];
+  private readonly advanceMeters: (time: number) => void;
+  private readonly beforeEvent: (e: EventRecord) => void;
+  private readonly afterEvent: (e: EventRecord) => void;
+  private readonly afterRelease: (r: ReleaseRecord) => void;
   private readonly addressMeter: AddressMeter;
   private readonly rec: EventRecord = newEventRecord();
   private readonly rel: ReleaseRecord = { time: 0, trigger: 'trace', bytes: 0, modelNs: 0 };
@@ -113,10 +114,10 @@ export class Replayer implements ReplayState {
     if (options.emit !== undefined) this.meters.push(new EmitMeter(options.emit));
     for (const make of options.meters ?? []) this.meters.push(make(this));
     if (options.check === true) this.meters.push(new InvariantChecker(this));
-    this.advanceHooks = this.meters.filter((m) => m.advance !== undefined);
-    this.beforeHooks = this.meters.filter((m) => m.before !== undefined);
-    this.eventHooks = this.meters.filter((m) => m.event !== undefined);
-    this.releaseHooks = this.meters.filter((m) => m.release !== undefined);
+    this.advanceMeters = dispatcher(this.meters, 'advance');
+    this.beforeEvent = dispatcher(this.meters, 'before');
+    this.afterEvent = dispatcher(this.meters, 'event');
+    this.afterRelease = dispatcher(this.meters, 'release');
   }
 
   /** The heap; a program that cannot even start (out of address space) gets an empty one. */
@@ -165,8 +166,7 @@ export class Replayer implements ReplayState {
   }
 
   private advance(time: number): void {
-    const hooks = this.advanceHooks;
-    for (let k = 0; k < hooks.length; k++) hooks[k].advance!(time);
+    this.advanceMeters(time);
   }
 
   private event(b: EventBatch, i: number): void {
@@ -186,8 +186,7 @@ export class Replayer implements ReplayState {
       this.limitBytes = e.bytes > 0 ? e.bytes : NaN;
       this.policy.onLimit(time, e.bytes > 0 ? e.bytes : Infinity);
     }
-    const hooks = this.eventHooks;
-    for (let k = 0; k < hooks.length; k++) hooks[k].event!(e);
+    this.afterEvent(e);
   }
 
   /** The reused event record, filled from row i of the batch. */
@@ -213,8 +212,7 @@ export class Replayer implements ReplayState {
 
   /** Runs an alloc, free or scavenge row through the policy and backend, priced. */
   private operate(e: EventRecord, slot: number): void {
-    const hooks = this.beforeHooks;
-    for (let k = 0; k < hooks.length; k++) hooks[k].before!(e);
+    this.beforeEvent(e);
     const heap = this.heap;
     const timing = this.options.timing;
     this.opCost.begin();
@@ -267,8 +265,7 @@ export class Replayer implements ReplayState {
     r.bytes = released;
     r.modelNs = this.releaseCost.modelNs(quantumCalls, false);
     this.lastReleaseNs = r.modelNs;
-    const hooks = this.releaseHooks;
-    for (let k = 0; k < hooks.length; k++) hooks[k].release!(r);
+    this.afterRelease(r);
     return released;
   }
 
