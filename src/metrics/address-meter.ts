@@ -9,6 +9,7 @@
 import { OP_ALLOC } from '../trace/events.js';
 import { figure, type EventRecord, type Figure, type Meter } from './meter.js';
 import type { ReplayResult } from '../replay/result.js';
+import { grownFor } from '../util/grow.js';
 
 export const ADDRESS_FIGURES: readonly Figure[] = [
   figure('Summary', 'summary.addrMatch', 'addr match (vs trace)', 'ratio', 'higher', (r) => r.summary.addrMatch),
@@ -39,11 +40,7 @@ export class AddressMeter implements Meter {
   }
 
   private keep(addr: number): void {
-    if (this.naddrs === this.addrs.length) {
-      const grown = new Float64Array(this.addrs.length * 2);
-      grown.set(this.addrs);
-      this.addrs = grown;
-    }
+    if (this.naddrs === this.addrs.length) this.addrs = grownFor(this.addrs, this.naddrs);
     this.addrs[this.naddrs++] = addr;
   }
 

@@ -32,6 +32,7 @@ import { OptionError, resolveRunOptions, type ResolvedRunOptions, type RunOption
 import { EventBatch, NOT_GIVEN, OP_ALLOC, OP_FREE, OP_LIMIT, OP_NAMES, OP_SCAVENGE, OP_GC, type ReadStats, type TraceMeta } from '../trace/events.js';
 import type { ReplayResult } from './result.js';
 import { InvariantChecker } from './invariants.js';
+import { grownFor } from '../util/grow.js';
 
 export interface ReplayOptions extends Omit<RunOptions, 'backend'> {
   /** Backend name or alias, or the backend itself (default: the newest era). */
@@ -240,16 +241,8 @@ export class Replayer implements ReplayState {
     this.os.touch(e.addr, e.pages * this.pageBytes);
     e.scavengedPages = this.heap.lastScavengedPages;
     this.inUsePages += e.pages;
-    if (slot >= this.slotBase.length) this.growSlots(slot);
+    if (slot >= this.slotBase.length) this.slotBase = grownFor(this.slotBase, slot);
     this.slotBase[slot] = e.addr;
-  }
-
-  private growSlots(slot: number): void {
-    let size = this.slotBase.length;
-    while (size <= slot) size *= 2;
-    const grown = new Float64Array(size);
-    grown.set(this.slotBase);
-    this.slotBase = grown;
   }
 
   /** A release a policy asked for: run it, price it, tell the meters. */

@@ -19,6 +19,7 @@
 
 import type { EventRecord, Meter, ReplayState } from '../metrics/meter.js';
 import { OP_ALLOC, OP_FREE, OP_NAMES } from '../trace/events.js';
+import { grownFor } from '../util/grow.js';
 
 /** An invariant broke: heapsim simulated something impossible. */
 export class InvariantError extends Error {
@@ -66,7 +67,10 @@ export class InvariantChecker implements Meter {
       this.fail(e, `allocation [${hex(e.addr)}, +${bytes}) overlaps the live span at ${hex(this.bases[i - 1])} (+${this.lengths[i - 1]})`);
     if (i < this.n && this.bases[i] < e.addr + bytes)
       this.fail(e, `allocation [${hex(e.addr)}, +${bytes}) overlaps the live span at ${hex(this.bases[i])} (+${this.lengths[i]})`);
-    if (this.n === this.bases.length) this.grow();
+    if (this.n === this.bases.length) {
+      this.bases = grownFor(this.bases, this.n);
+      this.lengths = grownFor(this.lengths, this.n);
+    }
     this.bases.copyWithin(i + 1, i, this.n);
     this.lengths.copyWithin(i + 1, i, this.n);
     this.bases[i] = e.addr;
@@ -82,15 +86,6 @@ export class InvariantChecker implements Meter {
     this.bases.copyWithin(i, i + 1, this.n);
     this.lengths.copyWithin(i, i + 1, this.n);
     this.n--;
-  }
-
-  private grow(): void {
-    const bases = new Float64Array(this.bases.length * 2);
-    const lengths = new Float64Array(this.lengths.length * 2);
-    bases.set(this.bases);
-    lengths.set(this.lengths);
-    this.bases = bases;
-    this.lengths = lengths;
   }
 
   private checkHeap(e: EventRecord): void {

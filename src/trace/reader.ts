@@ -24,6 +24,7 @@ import { HeapsimError, TraceError, type TraceErrorKind } from '../errors.js';
 import { IntMap, canonicalHexKey } from './id-map.js';
 import { InputFault, LineFault, LONE_CR, traceLines, type LineItem } from './lines.js';
 import { EventBatch, NOT_GIVEN, OP_ALLOC, OP_FREE, OP_GC, OP_LIMIT, OP_NAMES, OP_RSS, OP_SCAVENGE, type ReadStats, type TraceMeta } from './events.js';
+import { grownFor } from '../util/grow.js';
 
 export interface ReadOptions {
   /** Skip bad rows (counting them by kind) instead of stopping at the first. */
@@ -592,22 +593,14 @@ export class TraceReader {
       slot = this.freeSlots[--this.nfreeSlots];
     } else {
       slot = this.nextSlot++;
-      if (slot >= this.slotPages.length) {
-        const grown = new Float64Array(this.slotPages.length * 2);
-        grown.set(this.slotPages);
-        this.slotPages = grown;
-      }
+      if (slot >= this.slotPages.length) this.slotPages = grownFor(this.slotPages, slot);
     }
     this.slotPages[slot] = pages;
     return slot;
   }
 
   private releaseSlot(slot: number): void {
-    if (this.nfreeSlots === this.freeSlots.length) {
-      const grown = new Int32Array(this.freeSlots.length * 2);
-      grown.set(this.freeSlots);
-      this.freeSlots = grown;
-    }
+    if (this.nfreeSlots === this.freeSlots.length) this.freeSlots = grownFor(this.freeSlots, this.nfreeSlots);
     this.freeSlots[this.nfreeSlots++] = slot;
   }
 }
