@@ -157,12 +157,12 @@ export class OptionError extends HeapsimError {
   }
 }
 
-/** What a trace says about the run it came from (its metadata, typed). */
+/** What a trace says about the run it came from (its typed metadata: TraceMeta). */
 export interface TraceRunDefaults {
   gogc: number;
-  metadata: Record<string, string>;
-  gomaxprocs?: number | null;
-  memoryLimitBytes?: number | null;
+  gomaxprocs: number | null;
+  /** Infinity: the trace says there was no limit. */
+  memoryLimitBytes: number | null;
 }
 
 /** The options of one run with every default applied. */
@@ -179,11 +179,6 @@ export interface ResolvedRunOptions {
   memoryLimitBytes: number;
 }
 
-function positiveInt(text: string | undefined): number | undefined {
-  const n = Number(text);
-  return text !== undefined && Number.isInteger(n) && n > 0 ? n : undefined;
-}
-
 /** Applies the trace's metadata, then DEFAULTS, to what the caller left undefined. */
 export function resolveRunOptions(options: Omit<RunOptions, 'backend'>, trace: TraceRunDefaults): ResolvedRunOptions {
   const physPageBytes = options.physPageBytes ?? DEFAULTS.physPageBytes;
@@ -197,7 +192,7 @@ export function resolveRunOptions(options: Omit<RunOptions, 'backend'>, trace: T
       `transparent huge pages (${thp}) are modelled as 2 MiB huge pages over 4 KiB pages only; the physical page size is ${physPageBytes}`,
     );
   }
-  const limit = options.memoryLimitBytes ?? trace.memoryLimitBytes ?? positiveInt(trace.metadata.memory_limit);
+  const limit = options.memoryLimitBytes ?? trace.memoryLimitBytes;
   return {
     seed: options.seed ?? DEFAULTS.seed,
     physPageBytes,
@@ -206,7 +201,7 @@ export function resolveRunOptions(options: Omit<RunOptions, 'backend'>, trace: T
     thp,
     timing: options.timing ?? DEFAULTS.timing,
     gogc: options.gogc ?? trace.gogc,
-    gomaxprocs: options.gomaxprocs ?? trace.gomaxprocs ?? positiveInt(trace.metadata.gomaxprocs) ?? DEFAULTS.gomaxprocs,
-    memoryLimitBytes: limit !== undefined && limit !== null && Number.isFinite(limit) ? limit : NaN,
+    gomaxprocs: options.gomaxprocs ?? trace.gomaxprocs ?? DEFAULTS.gomaxprocs,
+    memoryLimitBytes: limit !== null && Number.isFinite(limit) ? limit : NaN,
   };
 }

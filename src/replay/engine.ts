@@ -22,6 +22,7 @@ import type { BackendInfo, PageHeap, ReserveMode } from '../heap/types.js';
 import { createPolicy, type PolicyContext, type ReleasePolicy, type Trigger } from '../policy/index.js';
 import { CostProbe } from '../metrics/cost-model.js';
 import { METERS } from '../metrics/index.js';
+import { mappedReadyBytes } from '../metrics/memory-meter.js';
 import { dispatcher } from '../metrics/dispatch.js';
 import type { EventRecord, Meter, ReleaseRecord, ReplayState } from '../metrics/meter.js';
 import { newEventRecord } from '../metrics/meter.js';
@@ -275,7 +276,7 @@ export class Replayer implements ReplayState {
       gomaxprocs: this.options.gomaxprocs,
       retainedBytes: () => (self.heap.heapPages - self.heap.releasedPages) * pb,
       inUseBytes: () => self.inUsePages * pb,
-      mappedReadyBytes: () => (self.heap.heapPages - self.heap.releasedPages) * pb + (self.heap.metadataReadyBytes ?? 0),
+      mappedReadyBytes: () => mappedReadyBytes(self),
       release: (time, nbytes, trigger, quantumBytes = 0) => self.release(time, trigger, quantumBytes, () => self.heap.release(nbytes)),
       releaseIdle: (time, cutoff, trigger) => self.release(time, trigger, 0, () => self.heap.releaseIdle(cutoff)),
       get lastReleaseNs() {
