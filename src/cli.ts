@@ -6,7 +6,7 @@
 // error — a bug in heapsim — printed as one line with how to get the stack
 // (HEAPSIM_DEBUG=1).
 
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import {
   WORKLOADS,
   backends,
@@ -17,11 +17,8 @@ import {
   defaultBackend,
   findPolicy,
   generate,
-  HeapsimError,
-  InvariantError,
   loadTrace,
   measureTraces,
-  OptionError,
   openTrace,
   parseTolerances,
   planComparison,
@@ -37,15 +34,13 @@ import {
   type ReplayResult,
 } from './index.js';
 import { checkOutputPlan, checkReplaceable, guardStandardStreams, openOutput, writeOutputFile } from './io/outputs.js';
-import { addRunOptions, flagOf, parseDuration, parseInteger, runOptionsFrom } from './cli-args.js';
+import { describeError } from './cli-errors.js';
+import { addRunOptions, parseDuration, parseInteger, runOptionsFrom } from './cli-args.js';
 
 /** Standard output, as an output that must not be one of the inputs (`replay t.csv > t.csv`). */
 const STDOUT = { flag: 'standard output', path: '-' };
 
 const EXIT_OOM = 1;
-const EXIT_USAGE = 2;
-/** EX_SOFTWARE (sysexits.h): an internal software error. */
-const EXIT_INTERNAL = 70;
 
 function useColor(flag: boolean | undefined): boolean {
   if (flag === false || (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '')) return false;
@@ -375,39 +370,15 @@ function buildProgram(): Command {
   return program;
 }
 
-/** One line for anything that escapes: a user error as itself, a bug as a bug. */
-function report(err: unknown): number {
-  if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_USAGE;
-  if (err instanceof OptionError) {
-    const flag = flagOf(err.option);
-    process.stderr.write(`heapsim: ${flag !== undefined ? `${flag}: ` : ''}${err.message}\n`);
-    return err.exitCode;
-  }
-  if (err instanceof HeapsimError) {
-    process.stderr.write(`heapsim: ${err.message}\n`);
-    return err.exitCode;
-  }
-  if (err instanceof InvariantError) {
-    process.stderr.write(`heapsim: ${err.message}\nheapsim: this is a bug in heapsim: please report it with the trace\n`);
-    return err.exitCode;
-  }
-  if (process.env.HEAPSIM_DEBUG) process.stderr.write(`heapsim: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
-  else {
-    const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    process.stderr.write(
-      `heapsim: internal error: ${what.slice(0, 500)}\n` + 'heapsim: this is a bug in heapsim; rerun with HEAPSIM_DEBUG=1 for the stack trace, and report it\n',
-    );
-  }
-  return EXIT_INTERNAL;
-}
-
 export async function main(argv: string[]): Promise<void> {
   // EPIPE (`heapsim gen ... | head`) ends us quietly; other stdout errors are one line, exit 2.
   guardStandardStreams();
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
-    process.exitCode = report(err);
+    const { exitCode, text } = describeError(err, Boolean(process.env.HEAPSIM_DEBUG));
+    process.stderr.write(text);
+    process.exitCode = exitCode;
   }
 }
 
