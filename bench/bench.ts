@@ -7,7 +7,8 @@
 //  4. work per large allocation as the number of live large spans grows;
 //  5. what the Go 1.9 search quirk costs; 6. the bitmap against Go's own pageAlloc;
 //  7. a 1 TiB heap on every backend;
-//  8. the simulated OS alone on a 16 TiB heap: its cost follows calls, not bytes.
+//  8. the simulated OS alone on a 16 TiB heap: its cost follows calls, not bytes;
+//  9. bitmap on one 16 TiB span (four million uniform chunks), with and without --check.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
@@ -230,7 +231,24 @@ function osAlone(): void {
   }
 }
 
-// BENCH_ONLY=throughput, large, go, terabyte or os runs one section.
+async function uniformChunks(): Promise<void> {
+  console.log('\n9. bitmap: alloc and free of one 16 TiB span (2^31 pages, 4M chunks kept as tags), best of 3');
+  const text = ['# page_size=8192', 'time,op,id,pages', '1,alloc,a,2147483648', '2,free,a,2147483648'].join('\n');
+  for (const check of [false, true]) {
+    let best = Infinity;
+    for (let i = 0; i < 3; i++) {
+      const trace = await loadTrace('-', { stdin: Readable.from([text]) });
+      const t0 = performance.now();
+      replayLoaded(trace, { backend: 'bitmap', timing: false, check });
+      best = Math.min(best, performance.now() - t0);
+    }
+    console.log(
+      `   ${check ? 'with --check' : 'plain       '} ${best.toFixed(0).padStart(6)} ms   process peak RSS so far ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`,
+    );
+  }
+}
+
+// BENCH_ONLY=throughput, large, go, terabyte, os or uniform runs one section.
 const only = process.env.BENCH_TERABYTE_CHILD !== undefined ? 'child' : process.env.BENCH_ONLY;
 if (only === 'child') await terabyteChild(process.env.BENCH_TERABYTE_CHILD as string);
 if (only === undefined || only === 'throughput') await throughput(traceTexts());
@@ -238,3 +256,4 @@ if (only === undefined || only === 'large') await largeSpans();
 if (only === undefined || only === 'go') againstGo();
 if (only === undefined || only === 'terabyte') await terabyte();
 if (only === undefined || only === 'os') osAlone();
+if (only === undefined || only === 'uniform') await uniformChunks();

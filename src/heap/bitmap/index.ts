@@ -46,12 +46,14 @@
 import { HeapConfigError, STILL_CLOCK, type BackendInfo, type FreeStats, type HeapClock, type HeapOptions, type PageHeap } from '../types.js';
 import { ADDRESS_SPACE_END, type OsMemory } from '../../os/sim-os.js';
 import { ARENA_BASE, HEAP_ARENA_BYTES, HUGE_PAGE_BYTES, checkArenaRange } from '../platform.js';
-import { ctz32, popcount32 } from './bits64.js';
+import { popcount32 } from './bits64.js';
 import { OFFSET } from './addr-ranges.js';
-import { CHUNK_BYTES, CHUNK_WORDS, PAGE_BYTES, PALLOC_CHUNK_PAGES, chunkIndex } from './palloc-bits.js';
+import { CHUNK_BYTES, PAGE_BYTES, PALLOC_CHUNK_PAGES, chunkIndex } from './palloc-bits.js';
 import { PageAlloc } from './page-alloc.js';
 import { PAGE_CACHE_PAGES, PageCache, allocToCache } from './page-cache.js';
 import { scavenge, scavengeChunk } from './scavenge.js';
+import { freeFigures } from './free-stats.js';
+import { FreeStamps } from './free-stamps.js';
 import { LEVEL_BITS, LEVEL_SHIFT, SUMMARY_LEVELS } from './summary.js';
 
 /** Runtime pages per heap arena. */
@@ -102,7 +104,7 @@ export class BitmapHeap implements PageHeap {
   /** The OS backs memory with transparent huge pages: make Go's MADV_(NO)HUGEPAGE calls. */
   private readonly thp: boolean;
   /** Per chunk: the trace time a page in it was last freed (for releaseIdle). */
-  private readonly chunkFreedAt = new Map<number, number>();
+  private readonly freedAt = new FreeStamps();
   metadataReservedBytes = 0;
   metadataCommittedBytes = 0;
 
@@ -374,8 +376,7 @@ export class BitmapHeap implements PageHeap {
 
   free(base: number, npages: number): void {
     const o = base + OFFSET;
-    const now = this.clock.now;
-    for (let ci = chunkIndex(o), last = chunkIndex(o + npages * PAGE_BYTES - 1); ci <= last; ci++) this.chunkFreedAt.set(ci, now);
+    this.freedAt.stamp(chunkIndex(o), chunkIndex(o + npages * PAGE_BYTES - 1) + 1, this.clock.now);
     this.pages.free(o, npages, false);
   }
 
@@ -390,14 +391,12 @@ export class BitmapHeap implements PageHeap {
     // the last time a page in it was freed, and releases all of a chunk's free pages
     // once that time is older than the cutoff. Coarser than Go 1.11's per-span stamp
     // (one recent free keeps a whole chunk), and a cross-era what-if in any case.
+    // Chunks expire in address order: each chunk's scavenge leaves the others and the
+    // summaries as they were, so the order changes no figure.
     let released = 0;
-    for (const [ci, at] of this.chunkFreedAt) {
-      this.ownWork++;
-      if (at < cutoff) {
-        released += scavengeChunk(this.pages, ci);
-        this.chunkFreedAt.delete(ci);
-      }
-    }
+    this.ownWork += this.freedAt.expire(cutoff, (ci) => {
+      released += scavengeChunk(this.pages, ci);
+    });
     this.releasedBytes += released;
     return released;
   }
@@ -417,53 +416,7 @@ export class BitmapHeap implements PageHeap {
       cached.set(c.base, (cached.get(c.base) ?? 0) | c.cacheLo);
       cached.set(c.base + 32 * PAGE_BYTES, (cached.get(c.base + 32 * PAGE_BYTES) ?? 0) | c.cacheHi);
     });
-    let freePages = 0;
-    let runs = 0;
-    let largest = 0;
-    let run = 0; // free pages in the run reaching the current position
-    let lastEnd = -1;
-    this.pages.forEachChunk((ci, words, o) => {
-      if (ci !== lastEnd) run = 0; // a gap between in-use ranges ends a run
-      for (let k = 0; k < CHUNK_WORDS / 2; k++) {
-        let used = words[o + k] >>> 0;
-        const c = cached.get(ci * CHUNK_BYTES + k * 32 * PAGE_BYTES);
-        if (c !== undefined) used = (used & ~c) >>> 0;
-        const free = ~used >>> 0;
-        if (free === 0) {
-          run = 0;
-          continue;
-        }
-        freePages += popcount32(free);
-        // A run starts at each free page whose predecessor is not free.
-        runs += popcount32(free & ~((free << 1) | (run > 0 ? 1 : 0)));
-        if (free === 0xffffffff) {
-          run += 32;
-          if (run > largest) largest = run;
-          continue;
-        }
-        // Step over the word run by run.
-        let bit = 0;
-        while (bit < 32) {
-          const rest = free >>> bit;
-          if (rest === 0) {
-            run = 0;
-            break;
-          }
-          const gap = ctz32(rest);
-          if (gap > 0) {
-            run = 0;
-            bit += gap;
-            continue;
-          }
-          const ones = ctz32(~rest >>> 0);
-          run += ones;
-          if (run > largest) largest = run;
-          bit += ones;
-        }
-      }
-      lastEnd = ci + 1;
-    });
-    return { freePages, freeRuns: runs, largestFreeRunPages: largest };
+    return freeFigures(this.pages, cached);
   }
 
   shape(): Record<string, number> {

@@ -18,6 +18,13 @@
 //   scavenged.
 // - A chunk's scavenged bits mark free pages released to the OS; pages freed
 //   unscavenged mark their chunks in the scavenge index.
+// - A chunk is stored either as its bitmap words or, while all its pages share one
+//   state, as a tag (CHUNK_ALLOC, CHUNK_FREE_SCAV, CHUNK_FREE) with no words: a 16 TiB
+//   span then costs a byte per chunk, not 128. The tag is exactly the bitmap it stands
+//   for: chunkWords() writes those words out (materializes) before anything reads or
+//   changes part of the chunk, and only operations over a whole chunk, whose result is
+//   again uniform, set a tag. A tag's summary is a constant, and the work units charged
+//   are those of the word operations it replaces.
 // - Decisions depend only on these structures, so the order of operations is Go's
 //   order, line for line: the differential test against the real runtime checks it.
 //
@@ -26,12 +33,15 @@
 
 import { MAX_OFF_ADDR, MIN_OFF_ADDR, AddrRanges } from './addr-ranges.js';
 import {
+  CHUNK_ALLOC,
+  CHUNK_BITS,
   CHUNK_BYTES,
+  CHUNK_FREE,
+  CHUNK_FREE_SCAV,
   CHUNK_WORDS,
   NOT_FOUND,
   PAGE_BYTES,
   PALLOC_CHUNK_PAGES,
-  allocAll,
   allocRange as chunkAllocRange,
   chunkBase,
   chunkIndex,
@@ -39,14 +49,19 @@ import {
   find as chunkFind,
   findSearchIdx,
   findWords,
-  freeAll,
   freeRange,
   popcntRange,
-  setRange,
   summarize,
   summaryOut,
 } from './palloc-bits.js';
 import { ScavengeIndex } from './scavenge.js';
+
+/** 32-bit halves per bitmap: the scavenged bits start this far into a chunk. */
+const HALVES = CHUNK_WORDS / 2;
+/** 64-bit words per bitmap: the work units of a whole-chunk bitmap operation. */
+const WORDS64 = HALVES / 2;
+const NO_WORDS = new Uint32Array(0);
+const NO_TAGS = new Uint8Array(0);
 import { LEVEL_BITS, LEVEL_PAGES, LEVEL_SCALE, SUMMARY_LEVELS, SummaryLevel, mergeChildren, pack, packedHi, sumEnd, sumMax, sumStart } from './summary.js';
 
 /** pallocChunksL1Bits / L2Bits: the two-level chunk map. */
@@ -68,6 +83,9 @@ export interface MetadataHooks {
 
 export class PageAlloc {
   readonly summary: SummaryLevel[] = Array.from({ length: SUMMARY_LEVELS }, () => new SummaryLevel());
+  /** Per second-level array: each chunk's storage state; present from the chunks' growth on. */
+  private readonly tagL1: (Uint8Array | undefined)[] = [];
+  /** Per second-level array: the chunks' words, allocated when one of them is first materialized. */
   private readonly chunkL1: (Uint32Array | undefined)[] = [];
   /** The lowest address that may be free (offset address); MAX_OFF_ADDR: none. */
   searchAddr = MAX_OFF_ADDR;
@@ -93,16 +111,49 @@ export class PageAlloc {
   }
 
   private lastL1 = -1;
-  private lastL2: Uint32Array = new Uint32Array(0);
+  private lastL2: Uint32Array = NO_WORDS;
+  private lastTags: Uint8Array = NO_TAGS;
 
-  /** The chunk's storage (a second-level array) and, below, its words' offset in it. */
+  private selectL1(l1: number): void {
+    this.lastTags = this.tagL1[l1] ?? NO_TAGS;
+    this.lastL2 = this.chunkL1[l1] ?? NO_WORDS;
+    this.lastL1 = l1;
+  }
+
+  /** The chunk's storage (a second-level array, materialized) and, below, its words' offset in it. */
   chunkWords(ci: number): Uint32Array {
     const l1 = ci >>> CHUNK_L2_BITS;
-    if (l1 !== this.lastL1) {
-      this.lastL2 = this.chunkL1[l1] as Uint32Array;
-      this.lastL1 = l1;
-    }
+    if (l1 !== this.lastL1) this.selectL1(l1);
+    const k = ci & (CHUNK_L2_ENTRIES - 1);
+    if (this.lastTags[k] !== CHUNK_BITS) this.materialize(l1, k);
     return this.lastL2;
+  }
+
+  /** Writes out the words a (selected) tagged chunk stands for. */
+  private materialize(l1: number, k: number): void {
+    if (this.chunkL1[l1] === undefined) {
+      this.chunkL1[l1] = new Uint32Array(CHUNK_L2_ENTRIES * CHUNK_WORDS);
+      this.lastL2 = this.chunkL1[l1];
+    }
+    const tag = this.lastTags[k];
+    const o = k * CHUNK_WORDS;
+    this.lastL2.fill(tag === CHUNK_ALLOC ? 0xffffffff : 0, o, o + HALVES);
+    this.lastL2.fill(tag === CHUNK_FREE_SCAV ? 0xffffffff : 0, o + HALVES, o + CHUNK_WORDS);
+    this.lastTags[k] = CHUNK_BITS;
+  }
+
+  /** Chunk ci's storage state (CHUNK_BITS: its words). */
+  chunkTag(ci: number): number {
+    const l1 = ci >>> CHUNK_L2_BITS;
+    if (l1 !== this.lastL1) this.selectL1(l1);
+    return this.lastTags[ci & (CHUNK_L2_ENTRIES - 1)];
+  }
+
+  /** Marks chunk ci uniform; its words, if any, are stale from here on. */
+  setChunkTag(ci: number, tag: number): void {
+    const l1 = ci >>> CHUNK_L2_BITS;
+    if (l1 !== this.lastL1) this.selectL1(l1);
+    this.lastTags[ci & (CHUNK_L2_ENTRIES - 1)] = tag;
   }
 
   chunkOffset(ci: number): number {
@@ -110,7 +161,7 @@ export class PageAlloc {
   }
 
   hasChunk(ci: number): boolean {
-    return this.chunkL1[ci >>> CHUNK_L2_BITS] !== undefined;
+    return this.tagL1[ci >>> CHUNK_L2_BITS] !== undefined;
   }
 
   /** The leaf summary's max for chunk ci. */
@@ -138,18 +189,28 @@ export class PageAlloc {
     if (end > this.end) this.end = end;
     this.inUse.add(base, limit);
     if (base < this.searchAddr) this.searchAddr = base;
-    for (let c = chunkIndex(base); c < chunkIndex(limit); c++) {
-      if (this.chunkL1[c >>> CHUNK_L2_BITS] === undefined) {
-        this.chunkL1[c >>> CHUNK_L2_BITS] = new Uint32Array(CHUNK_L2_ENTRIES * CHUNK_WORDS);
+    // Grown chunks are free and scavenged: a tag each (their words, if their array has
+    // any, are zero and stale).
+    for (let c = chunkIndex(base); c < chunkIndex(limit); c = (c >>> CHUNK_L2_BITS) * CHUNK_L2_ENTRIES + CHUNK_L2_ENTRIES) {
+      let tags = this.tagL1[c >>> CHUNK_L2_BITS];
+      if (tags === undefined) {
+        tags = new Uint8Array(CHUNK_L2_ENTRIES);
+        this.tagL1[c >>> CHUNK_L2_BITS] = tags;
         this.lastL1 = -1;
         this.hooks.chunkArray();
       }
-      setRange(this.chunkWords(c), this.chunkOffset(c) + CHUNK_WORDS / 2, 0, PALLOC_CHUNK_PAGES);
+      const k = c & (CHUNK_L2_ENTRIES - 1);
+      tags.fill(CHUNK_FREE_SCAV, k, Math.min(CHUNK_L2_ENTRIES, k + chunkIndex(limit) - c));
     }
     this.update(base, size / PAGE_BYTES, true, false);
   }
 
   private summarizeChunk(ci: number): number {
+    const tag = this.chunkTag(ci);
+    if (tag !== CHUNK_BITS) {
+      this.work += WORDS64;
+      return tag === CHUNK_ALLOC ? pack(0, 0, 0) : pack(PALLOC_CHUNK_PAGES, PALLOC_CHUNK_PAGES, PALLOC_CHUNK_PAGES);
+    }
     this.work += summarize(this.chunkWords(ci), this.chunkOffset(ci));
     return pack(summaryOut.start, summaryOut.max, summaryOut.end);
   }
@@ -170,10 +231,10 @@ export class PageAlloc {
     } else if (contig) {
       let lo = this.summarizeChunk(sc);
       leaf.set(sc, lo, packedHi);
-      for (let c = sc + 1; c < ec; c++) {
-        this.work++;
-        if (alloc) leaf.set(c, 0, 0);
-        else leaf.set(c, FREE_CHUNK_LO, FREE_CHUNK_HI);
+      if (ec > sc + 1) {
+        this.work += ec - sc - 1;
+        if (alloc) leaf.fill(sc + 1, ec, 0, 0);
+        else leaf.fill(sc + 1, ec, FREE_CHUNK_LO, FREE_CHUNK_HI);
       }
       lo = this.summarizeChunk(ec);
       leaf.set(ec, lo, packedHi);
@@ -213,29 +274,44 @@ export class PageAlloc {
     const si = chunkPageIndex(base);
     const ei = chunkPageIndex(limit);
     let scav = 0;
-    if (sc === ec) {
-      const w = this.chunkWords(sc);
-      const o = this.chunkOffset(sc);
-      scav += popcntRange(w, o + CHUNK_WORDS / 2, si, ei + 1 - si);
-      this.work += chunkAllocRange(w, o, si, ei + 1 - si);
-    } else {
-      let w = this.chunkWords(sc);
-      let o = this.chunkOffset(sc);
-      scav += popcntRange(w, o + CHUNK_WORDS / 2, si, PALLOC_CHUNK_PAGES - si);
-      this.work += chunkAllocRange(w, o, si, PALLOC_CHUNK_PAGES - si);
-      for (let c = sc + 1; c < ec; c++) {
-        w = this.chunkWords(c);
-        o = this.chunkOffset(c);
-        scav += popcntRange(w, o + CHUNK_WORDS / 2, 0, PALLOC_CHUNK_PAGES);
-        this.work += allocAll(w, o);
-      }
-      w = this.chunkWords(ec);
-      o = this.chunkOffset(ec);
-      scav += popcntRange(w, o + CHUNK_WORDS / 2, 0, ei + 1);
-      this.work += chunkAllocRange(w, o, 0, ei + 1);
+    if (sc === ec) scav += this.allocIn(sc, si, ei + 1 - si);
+    else {
+      scav += this.allocIn(sc, si, PALLOC_CHUNK_PAGES - si);
+      for (let c = sc + 1; c < ec; c++) scav += this.allocIn(c, 0, PALLOC_CHUNK_PAGES);
+      scav += this.allocIn(ec, 0, ei + 1);
     }
     this.update(base, npages, true, true);
     return scav * PAGE_BYTES;
+  }
+
+  /** Marks pages [i, i+n) of chunk ci in use; returns how many were scavenged. */
+  private allocIn(ci: number, i: number, n: number): number {
+    if (n === PALLOC_CHUNK_PAGES) {
+      const tag = this.chunkTag(ci);
+      if (tag !== CHUNK_BITS) {
+        this.setChunkTag(ci, CHUNK_ALLOC);
+        this.work += WORDS64;
+        return tag === CHUNK_FREE_SCAV ? PALLOC_CHUNK_PAGES : 0;
+      }
+    }
+    const w = this.chunkWords(ci);
+    const o = this.chunkOffset(ci);
+    const scav = popcntRange(w, o + HALVES, i, n);
+    this.work += chunkAllocRange(w, o, i, n);
+    return scav;
+  }
+
+  /** Marks pages [i, i+n) of chunk ci free (their scavenged bits unchanged). */
+  private freeIn(ci: number, i: number, n: number): void {
+    if (n === PALLOC_CHUNK_PAGES) {
+      const tag = this.chunkTag(ci);
+      if (tag !== CHUNK_BITS) {
+        if (tag === CHUNK_ALLOC) this.setChunkTag(ci, CHUNK_FREE);
+        this.work += WORDS64;
+        return;
+      }
+    }
+    this.work += freeRange(this.chunkWords(ci), this.chunkOffset(ci), i, n);
   }
 
   /** findMappedAddr (as in test mode): the lowest address >= addr the allocator knows. */
@@ -361,28 +437,16 @@ export class PageAlloc {
     if (base < this.searchAddr) this.searchAddr = base;
     const limit = base + npages * PAGE_BYTES - 1;
     if (!scavenged) this.scav.mark(base, limit + 1);
-    if (npages === 1) {
-      const i = chunkIndex(base);
-      this.work += freeRange(this.chunkWords(i), this.chunkOffset(i), chunkPageIndex(base), 1);
-    } else {
-      const sc = chunkIndex(base);
-      const ec = chunkIndex(limit);
-      const si = chunkPageIndex(base);
-      const ei = chunkPageIndex(limit);
-      if (sc === ec) this.work += freeRange(this.chunkWords(sc), this.chunkOffset(sc), si, ei + 1 - si);
-      else {
-        this.work += freeRange(this.chunkWords(sc), this.chunkOffset(sc), si, PALLOC_CHUNK_PAGES - si);
-        for (let c = sc + 1; c < ec; c++) this.work += freeAll(this.chunkWords(c), this.chunkOffset(c));
-        this.work += freeRange(this.chunkWords(ec), this.chunkOffset(ec), 0, ei + 1);
-      }
+    const sc = chunkIndex(base);
+    const ec = chunkIndex(limit);
+    const si = chunkPageIndex(base);
+    const ei = chunkPageIndex(limit);
+    if (sc === ec) this.freeIn(sc, si, ei + 1 - si);
+    else {
+      this.freeIn(sc, si, PALLOC_CHUNK_PAGES - si);
+      for (let c = sc + 1; c < ec; c++) this.freeIn(c, 0, PALLOC_CHUNK_PAGES);
+      this.freeIn(ec, 0, ei + 1);
     }
     this.update(base, npages, true, false);
-  }
-
-  /** For statistics: calls fn(chunkIndex, words, offset) for every chunk in use. */
-  forEachChunk(fn: (ci: number, words: Uint32Array, o: number) => void): void {
-    for (let r = 0; r < this.inUse.base.length; r++) {
-      for (let ci = chunkIndex(this.inUse.base[r]); ci < chunkIndex(this.inUse.limit[r]); ci++) fn(ci, this.chunkWords(ci), this.chunkOffset(ci));
-    }
   }
 }

@@ -35,6 +35,16 @@ const WORDS64 = HALVES / 2;
 
 export const NOT_FOUND = -1;
 
+// Chunk storage states (see page-alloc.ts): the words hold the bitmaps (CHUNK_BITS), or
+// every page of the chunk is in one state and no words are kept.
+export const CHUNK_BITS = 0;
+/** Every page in use, none scavenged. */
+export const CHUNK_ALLOC = 1;
+/** Every page free and scavenged (grown memory). */
+export const CHUNK_FREE_SCAV = 2;
+/** Every page free, none scavenged. */
+export const CHUNK_FREE = 3;
+
 /** The chunk holding offset address o. */
 export const chunkIndex = (o: number): number => Math.floor(o / CHUNK_BYTES);
 /** The offset address where chunk ci starts. */
@@ -78,10 +88,6 @@ export function popcntRange(b: Uint32Array, o: number, i: number, n: number): nu
     i += hi - lo;
   }
   return s;
-}
-
-export function fill(b: Uint32Array, o: number, v: number): void {
-  for (let k = 0; k < HALVES; k++) b[o + k] = v;
 }
 
 // ---- pallocBits: summaries and searches over the allocation bits. ----
@@ -249,18 +255,7 @@ export function allocRange(b: Uint32Array, o: number, i: number, n: number): num
   return wordsSpanned(i, n);
 }
 
-export function allocAll(b: Uint32Array, o: number): number {
-  fill(b, o, 0xffffffff);
-  fill(b, o + HALVES, 0);
-  return WORDS64;
-}
-
 export function freeRange(b: Uint32Array, o: number, i: number, n: number): number {
   clearRange(b, o, i, n);
   return wordsSpanned(i, n);
-}
-
-export function freeAll(b: Uint32Array, o: number): number {
-  fill(b, o, 0);
-  return WORDS64;
 }

@@ -23,13 +23,26 @@
 
 import { clz64, fillAligned, hi64 } from './bits64.js';
 import { MIN_OFF_ADDR } from './addr-ranges.js';
-import { CHUNK_BYTES, CHUNK_WORDS, PAGE_BYTES, PALLOC_CHUNK_PAGES, chunkBase, chunkIndex, chunkPageIndex, setRange } from './palloc-bits.js';
+import {
+  CHUNK_BYTES,
+  CHUNK_FREE,
+  CHUNK_FREE_SCAV,
+  CHUNK_WORDS,
+  PAGE_BYTES,
+  PALLOC_CHUNK_PAGES,
+  chunkBase,
+  chunkIndex,
+  chunkPageIndex,
+  setRange,
+} from './palloc-bits.js';
 import type { PageAlloc } from './page-alloc.js';
 
 /** 32-bit halves per 512-bit bitmap: the scavenged bits start this far into a chunk. */
 const HALVES = CHUNK_WORDS / 2;
 /** maxPagesPerPhysPage: the largest physical page is 64 pages (512 KiB). */
 const MAX_PAGES_PER_PHYS_PAGE = 64;
+/** 64-bit words per bitmap: what findScavengeCandidate reads of a uniform free chunk. */
+const WORDS64 = HALVES / 2;
 
 /**
  * findScavengeCandidate: the highest run of free, unscavenged pages at or below
@@ -185,9 +198,16 @@ export class ScavengeIndex {
   mark(base: number, limit: number): void {
     const start = chunkIndex(base);
     const end = chunkIndex(limit - PAGE_BYTES);
-    for (let ci = start; ci <= end; ci++) {
+    for (let ci = start; ci <= end;) {
       const i = Math.floor(ci / 8);
+      if (ci % 8 === 0 && ci + 7 <= end) {
+        // A whole byte of chunks.
+        this.setByte(i, 0xff);
+        ci += 8;
+        continue;
+      }
       this.setByte(i, this.byte(i) | (1 << (ci % 8)));
+      ci++;
     }
     const newSearchAddr = limit - PAGE_BYTES;
     const raw = this.searchRaw;
@@ -220,26 +240,39 @@ export function scavengeChunk(p: PageAlloc, ci: number): number {
   return released;
 }
 
-/** scavengeOne: releases the top candidate of chunk ci, up to max bytes; clears its index bit if none. */
+/**
+ * scavengeOne: releases the top candidate of chunk ci, up to max bytes; clears its index
+ * bit if none. A uniform (tagged) free chunk needs no words: findScavengeCandidate would
+ * read all eight and find the whole chunk (unscavenged, when max reaches it) or nothing.
+ */
 function scavengeOne(p: PageAlloc, ci: number, max: number): number {
   const maxPages = max === Infinity ? Infinity : Math.ceil(max / PAGE_BYTES);
   const minPages = p.minScavPages;
   p.work++;
   if (p.leafMax(ci) >= minPages) {
-    const words = p.chunkWords(ci);
-    const o = p.chunkOffset(ci);
-    const base = findScavengeCandidate(words, o, PALLOC_CHUNK_PAGES - 1, minPages, maxPages, p.pagesPerHugePage);
-    p.work += candidateWords;
-    const npages = candidateSize;
-    if (npages !== 0) {
-      const addr = chunkBase(ci) + base * PAGE_BYTES;
-      if (p.allocRange(addr, npages) !== 0) throw new Error('bitmap: double scavenge');
-      p.hooks.release(addr, npages * PAGE_BYTES);
-      p.free(addr, npages, true);
-      setRange(p.chunkWords(ci), p.chunkOffset(ci) + HALVES, base, npages);
-      return npages * PAGE_BYTES;
+    const tag = p.chunkTag(ci);
+    if (tag === CHUNK_FREE && Math.ceil(maxPages / minPages) * minPages >= PALLOC_CHUNK_PAGES) {
+      p.work += WORDS64;
+      return releaseRun(p, ci, 0, PALLOC_CHUNK_PAGES);
+    }
+    if (tag === CHUNK_FREE_SCAV) p.work += WORDS64;
+    else {
+      const base = findScavengeCandidate(p.chunkWords(ci), p.chunkOffset(ci), PALLOC_CHUNK_PAGES - 1, minPages, maxPages, p.pagesPerHugePage);
+      p.work += candidateWords;
+      if (candidateSize !== 0) return releaseRun(p, ci, base, candidateSize);
     }
   }
   p.scav.clear(ci);
   return 0;
+}
+
+/** scavengeRangeLocked: pages [base, base+npages) of chunk ci go back to the OS. */
+function releaseRun(p: PageAlloc, ci: number, base: number, npages: number): number {
+  const addr = chunkBase(ci) + base * PAGE_BYTES;
+  if (p.allocRange(addr, npages) !== 0) throw new Error('bitmap: double scavenge');
+  p.hooks.release(addr, npages * PAGE_BYTES);
+  p.free(addr, npages, true);
+  if (npages === PALLOC_CHUNK_PAGES) p.setChunkTag(ci, CHUNK_FREE_SCAV);
+  else setRange(p.chunkWords(ci), p.chunkOffset(ci) + HALVES, base, npages);
+  return npages * PAGE_BYTES;
 }

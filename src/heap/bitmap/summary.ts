@@ -92,6 +92,23 @@ export class SummaryLevel {
     this.words[2 * k + 1] = hi;
   }
 
+  /** set(i, lo, hi) for every i in [first, end). */
+  fill(first: number, end: number, lo: number, hi: number): void {
+    if (lo === 0 && hi === 0) {
+      // Entries outside the window already read 0.
+      first = Math.max(first, this.first);
+      end = Math.min(end, this.first + this.count);
+      if (end <= first) return;
+    } else {
+      this.set(first, lo, hi);
+      this.set(end - 1, lo, hi);
+    }
+    for (let k = first - this.first; k < end - this.first; k++) {
+      this.words[2 * k] = lo;
+      this.words[2 * k + 1] = hi;
+    }
+  }
+
   private widen(i: number): void {
     let lo = Math.floor((this.count === 0 ? i : Math.min(i, this.first)) / WINDOW_ALIGN) * WINDOW_ALIGN;
     let hi = Math.ceil((this.count === 0 ? i + 1 : Math.max(i + 1, this.first + this.count)) / WINDOW_ALIGN) * WINDOW_ALIGN;
