@@ -107,7 +107,7 @@ async function replayCommand(trace: string, flags: ReplayFlags): Promise<number>
   const reader = await openTrace(trace, { lenient: flags.lenient, keepIds: flags.emit !== undefined });
   printWarnings(reader.stats.warnings);
   const emit = flags.emit ? new CsvEmitter(flags.emit) : undefined;
-  const timeline = flags.timeline || flags.chart ? new Timeline() : undefined;
+  const timeline = flags.timeline || (flags.chart && !flags.json) ? new Timeline() : undefined;
   const totalBytes = fileBytes(trace);
   const p = progressOn(process.stderr, { fraction: totalBytes === undefined ? undefined : () => reader.bytesRead / totalBytes });
   let result: ReplayResult;
@@ -191,7 +191,7 @@ async function compareCommand(trace: string, flags: CompareFlags): Promise<numbe
   const onProgress = p.onProgress && acrossRuns(p.onProgress);
   let results: ReplayResult[];
   try {
-    results = compareLoaded(loaded, plan.runs, { ...runOptionsFrom(flags), timelineFor: flags.chart ? timelineFor : undefined, onProgress });
+    results = compareLoaded(loaded, plan.runs, { ...runOptionsFrom(flags), timelineFor: flags.chart && !flags.json ? timelineFor : undefined, onProgress });
   } finally {
     p.done();
   }
