@@ -15,11 +15,16 @@ import {
   compareWithBaseline,
   CsvEmitter,
   defaultBackend,
+  findBackend,
   findPolicy,
+  formatBytes,
   generate,
+  listBundledTraces,
+  bundledTracesDir,
   loadTrace,
   measureTraces,
   openTrace,
+  packageVersion,
   parseTolerances,
   planComparison,
   POLICIES,
@@ -29,6 +34,7 @@ import {
   renderCompare,
   renderReplay,
   replayReader,
+  resolveTraceArg,
   Timeline,
   UsageError,
   type ReplayResult,
@@ -36,6 +42,9 @@ import {
 import { checkOutputPlan, checkReplaceable, guardStandardStreams, openOutput, writeOutputFile } from './io/outputs.js';
 import { describeError } from './cli-errors.js';
 import { addRunOptions, parseDuration, parseInteger, runOptionsFrom } from './cli-args.js';
+import { progressOn } from './cli-progress.js';
+import { statSync } from 'node:fs';
+import type { Writable } from 'node:stream';
 
 /** Standard output, as an output that must not be one of the inputs (`replay t.csv > t.csv`). */
 const STDOUT = { flag: 'standard output', path: '-' };
@@ -48,25 +57,20 @@ function useColor(flag: boolean | undefined): boolean {
   return process.stdout.isTTY === true;
 }
 
-/** Progress on stderr for replays longer than a second, only when stderr is a terminal. */
-function progress(): { onProgress?: (events: number) => void; done(): void } {
-  if (!process.stderr.isTTY) return { done() {} };
-  const start = performance.now();
-  let last = start;
-  let shown = false;
-  return {
-    onProgress(events: number) {
-      const now = performance.now();
-      if (now - start < 1000 || now - last < 250) return;
-      last = now;
-      shown = true;
-      const rate = Math.round(events / ((now - start) / 1000));
-      process.stderr.write(`\r${events.toLocaleString('en-US')} events, ${rate.toLocaleString('en-US')} events/s `);
-    },
-    done() {
-      if (shown) process.stderr.write('\r\x1b[K');
-    },
-  };
+/** The size of a trace that is a regular file (its progress can be shown in percent), else undefined. */
+function fileBytes(path: string): number | undefined {
+  if (path === '-') return undefined;
+  try {
+    const st = statSync(path);
+    return st.isFile() && st.size > 0 ? st.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `--chart` draws on the terminal; with `--json` it is left out, and the user is told so. */
+function warnChartDropped(flags: CommonFlags, instead: string): void {
+  if (flags.chart && flags.json) process.stderr.write(`heapsim: warning: --chart is not drawn with --json (${instead})\n`);
 }
 
 function printWarnings(warnings: string[]): void {
@@ -94,14 +98,18 @@ interface ReplayFlags extends CommonFlags {
 }
 
 async function replayCommand(trace: string, flags: ReplayFlags): Promise<number> {
-  const outputs = [{ flag: '--emit', path: flags.emit }, { flag: '--timeline', path: flags.timeline }, STDOUT];
+  // With `--emit -` the rows own standard output; the tables or JSON go to standard error.
+  const toStdout = flags.emit === '-';
+  const outputs = [{ flag: '--emit', path: flags.emit }, { flag: '--timeline', path: flags.timeline }, ...(toStdout ? [] : [STDOUT])];
   checkOutputPlan({ inputs: [trace], outputs });
   findPolicy(flags.policy);
+  warnChartDropped(flags, 'give --timeline FILE for the numbers behind it');
   const reader = await openTrace(trace, { lenient: flags.lenient, keepIds: flags.emit !== undefined });
   printWarnings(reader.stats.warnings);
   const emit = flags.emit ? new CsvEmitter(flags.emit) : undefined;
-  const timeline = flags.timeline || flags.chart ? new Timeline() : undefined;
-  const p = progress();
+  const timeline = flags.timeline || (flags.chart && !flags.json) ? new Timeline() : undefined;
+  const totalBytes = fileBytes(trace);
+  const p = progressOn(process.stderr, { fraction: totalBytes === undefined ? undefined : () => reader.bytesRead / totalBytes });
   let result: ReplayResult;
   try {
     result = await replayReader(reader, { ...runOptionsFrom(flags), backend: flags.backend, policy: flags.policy, emit, timeline, onProgress: p.onProgress });
@@ -113,30 +121,63 @@ async function replayCommand(trace: string, flags: ReplayFlags): Promise<number>
   }
   emit?.close();
   if (timeline && flags.timeline) writeOutputFile(flags.timeline, timeline.toCsv());
+  printReplay(result, flags, toStdout ? process.stderr : process.stdout, timeline);
+  printSkipped(result);
+  return result.outcome === 'oom' ? EXIT_OOM : 0;
+}
+
+function printReplay(result: ReplayResult, flags: ReplayFlags, out: Writable, timeline: Timeline | undefined): void {
   const color = useColor(flags.color);
-  if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-  else process.stdout.write(renderReplay(result, { color }));
+  if (flags.json) out.write(JSON.stringify(result, null, 2) + '\n');
+  else out.write(renderReplay(result, { color }));
   if (flags.chart && timeline && !flags.json) {
-    process.stdout.write(
+    out.write(
       '\n' + renderChart(`RSS over trace time (${result.backend}, ${result.policy})`, [{ label: result.backend, points: timeline.rssPeaks() }], { color }),
     );
   }
-  printSkipped(result);
-  return result.outcome === 'oom' ? EXIT_OOM : 0;
 }
 
 interface CompareFlags extends CommonFlags {
   backends?: string;
   policy?: string;
   policies?: string;
+  reserve?: string;
+}
+
+/**
+ * Refuses, before any work, a --reserve mode that some compared backend does not model,
+ * saying in one line which backends take which modes (no silent partial comparison).
+ */
+function checkReserveModes(runs: { backend: string }[], reserve: string | undefined): void {
+  if (reserve === undefined) return;
+  const infos = [...new Set(runs.map((r) => r.backend))].map((name) => findBackend(name));
+  const refusing = infos.filter((b) => !(b.reserveModes as string[]).includes(reserve));
+  if (refusing.length === 0) return;
+  const modes = infos.map((b) => `${b.name}: ${b.reserveModes.join('|')}`).join('; ');
+  throw new UsageError(
+    `--reserve ${reserve} is not modelled by ${refusing.map((b) => b.name).join(', ')} (reservation modes: ${modes}); choose the backends with --backends`,
+  );
 }
 
 const list = (text: string | undefined): string[] | undefined => text?.split(',').map((n) => n.trim());
+
+/** Turns per-run event counts (each run counts from 0) into one count across the runs. */
+function acrossRuns(report: (events: number) => void): (events: number) => void {
+  let before = 0;
+  let last = 0;
+  return (events) => {
+    if (events < last) before += last;
+    last = events;
+    report(before + events);
+  };
+}
 
 async function compareCommand(trace: string, flags: CompareFlags): Promise<number> {
   checkOutputPlan({ inputs: [trace], outputs: [STDOUT] });
   if (flags.policy !== undefined && flags.policies !== undefined) throw new UsageError('give --policy or --policies, not both');
   const plan = planComparison({ backends: list(flags.backends), policies: list(flags.policies ?? flags.policy) });
+  checkReserveModes(plan.runs, flags.reserve);
+  warnChartDropped(flags, 'run replay --timeline FILE per backend for the numbers behind it');
   const loaded = await loadTrace(trace, { lenient: flags.lenient });
   printWarnings(loaded.stats.warnings);
   const timelines = new Map<string, Timeline>();
@@ -145,10 +186,12 @@ async function compareCommand(trace: string, flags: CompareFlags): Promise<numbe
     timelines.set(plan.label(backend, policy), t);
     return t;
   };
-  const p = progress();
+  const totalEvents = loaded.stats.events * plan.runs.length;
+  const p = progressOn(process.stderr, { fraction: (events) => (totalEvents > 0 ? events / totalEvents : undefined) });
+  const onProgress = p.onProgress && acrossRuns(p.onProgress);
   let results: ReplayResult[];
   try {
-    results = compareLoaded(loaded, plan.runs, { ...runOptionsFrom(flags), timelineFor: flags.chart ? timelineFor : undefined, onProgress: p.onProgress });
+    results = compareLoaded(loaded, plan.runs, { ...runOptionsFrom(flags), timelineFor: flags.chart && !flags.json ? timelineFor : undefined, onProgress });
   } finally {
     p.done();
   }
@@ -175,6 +218,7 @@ async function genCommand(workload: string, flags: GenFlags): Promise<number> {
   const path = flags.output ?? '-';
   checkOutputPlan({ inputs: [], outputs: [{ flag: '-o', path }] });
   checkReplaceable(path, flags.force === true, '-o');
+  if (flags.events !== undefined && flags.duration !== undefined) throw new UsageError('give --events or --duration, not both');
   const options = { seed: flags.seed, events: flags.events, durationNs: flags.duration ? parseDuration(flags.duration) : undefined };
   if (path === '-') {
     await generate(workload, options, process.stdout);
@@ -223,49 +267,58 @@ async function checkCommand(traces: string[], flags: CheckFlags): Promise<number
   return report.regressions.length > 0 ? 1 : 0;
 }
 
+const TRACE_ARG_HELP = 'trace file (.csv or .csv.gz), - for standard input, or a bundled trace by name (heapsim traces)';
+
 const backendNames = () => backends().map((b) => [b.name, ...b.aliases].join('|'));
 const policyNames = () => POLICIES.map((p) => p.name).join(', ');
 
 function replayProgram(program: Command): void {
   addRunOptions(program.command('replay'))
     .description('replay a trace through one backend and print summary, fragmentation and latency tables')
-    .argument('<trace>', 'trace file (.csv or .csv.gz), or - for standard input')
+    .argument('<trace>', TRACE_ARG_HELP)
     .addOption(new Option('-b, --backend <name>', `page heap backend: ${backendNames().join(', ')}`).default(undefined, defaultBackend().name))
     .option('--policy <name>', `release policy: ${policyNames()}`, 'trace')
     .option('--json', 'print the result as one JSON object')
     .option('--lenient', 'skip bad rows (and report how many) instead of stopping at the first')
-    .option('--emit <file>', 'write one CSV row per op: seq,time,op,id,pages,addr,scavPages,releasedBytes,work,ns')
+    .option(
+      '--emit <file>',
+      'write one CSV row per op: seq,time,op,id,pages,addr,scavPages,releasedBytes,work,ns (- for standard output; the tables or JSON then go to standard error)',
+    )
     .option('--timeline <file>', 'write in-use, heap, RSS, released, VSIZE and limit against trace time (at most 4096 rows)')
-    .option('--chart', 'draw RSS over trace time after the tables')
+    .option('--chart', 'draw RSS over trace time after the tables (not with --json)')
     .addHelpText(
       'after',
       `
 Examples:
-  heapsim replay traces/go1-Gob.csv
+  heapsim replay go1-Gob                        # a bundled trace, from any directory
   heapsim replay traces/spike-gogc100-768.csv.gz --backend span-list --json
   gzip -dc big.csv.gz | heapsim replay - --emit ops.csv
+  heapsim replay go1-Gob --emit - | gzip > ops.csv.gz   # rows on stdout, tables on stderr
   heapsim replay trace.csv --ulimit-v 4GiB     # exit 1 if the simulated heap runs out
 
 Exit codes: 0 done, 1 simulated out of memory, 2 bad usage or bad input.`,
     )
     .action(async (trace: string, flags: ReplayFlags) => {
-      process.exitCode = await replayCommand(trace, { ...flags, color: program.opts<{ color?: boolean }>().color });
+      process.exitCode = await replayCommand(resolveTraceArg(trace), { ...flags, color: program.opts<{ color?: boolean }>().color });
     });
 }
 
 function compareProgram(program: Command): void {
   addRunOptions(program.command('compare'))
     .description('replay one trace (parsed once) on several backends and compare them side by side')
-    .argument('<trace>', 'trace file (.csv or .csv.gz), or - for standard input')
+    .argument('<trace>', TRACE_ARG_HELP)
     .option('--backends <list>', `comma-separated backends (default: all): ${backendNames().join(', ')}`)
     .option('--policy <name>', `one release policy for every backend (default trace): ${policyNames()}`)
     .option('--policies <list>', 'comma-separated policies to compare (on the default backend unless --backends is given)')
     .option('--json', 'print an array of result objects (the replay --json schema, plus placementMatch)')
-    .option('--chart', "draw every backend's RSS over trace time after the table")
+    .option('--chart', "draw every backend's RSS over trace time after the table (not with --json)")
     .option('--lenient', 'skip bad rows instead of stopping at the first')
     .addHelpText(
       'after',
       `
+--reserve MODE must be a mode every compared backend models (heapsim backends lists
+them); otherwise heapsim says which backends take which modes and exits 2.
+
 The first backend is the baseline: every other column shows its difference from it
 (green better, red worse), and a line per backend gives the share of allocations that
 landed at the same address as on the baseline (placementMatch in --json).
@@ -279,7 +332,7 @@ Examples:
 Exit codes: 0 done, 1 a backend ran the simulated program out of memory, 2 bad input.`,
     )
     .action(async (trace: string, flags: CompareFlags) => {
-      process.exitCode = await compareCommand(trace, { ...flags, color: program.opts<{ color?: boolean }>().color });
+      process.exitCode = await compareCommand(resolveTraceArg(trace), { ...flags, color: program.opts<{ color?: boolean }>().color });
     });
 }
 
@@ -289,8 +342,8 @@ function genProgram(program: Command): void {
     .description('generate a workload as a trace (streams; the same seed gives the same bytes)')
     .argument('<workload>', WORKLOADS.map((w) => w.name).join(', '))
     .option('--seed <n>', 'random seed', (v) => parseInteger(v, '--seed'), 1)
-    .option('--events <n>', 'rows to write', (v) => parseInteger(v, '--events', 1))
-    .option('--duration <time>', 'stop at this trace time (e.g. 10m, 90s)')
+    .option('--events <n>', 'rows to write (not with --duration)', (v) => parseInteger(v, '--events', 1))
+    .option('--duration <time>', 'stop at this trace time, e.g. 10m, 90s (not with --events)')
     .option('-o, --output <file>', 'write here instead of standard output')
     .option('--force', 'let -o replace a file that is not a heapsim trace')
     .addHelpText(
@@ -339,6 +392,16 @@ Examples:
 
 function listPrograms(program: Command): void {
   program
+    .command('traces')
+    .description('list the bundled traces: give a name to replay, compare or check from any directory')
+    .addHelpText('after', '\nExamples:\n  heapsim traces\n  heapsim replay go1-Gob')
+    .action(async () => {
+      for (const t of await listBundledTraces()) {
+        process.stdout.write(`${t.name.padEnd(24)} ${formatBytes(t.sizeBytes).padStart(10)}  ${t.program}\n`);
+      }
+      process.stdout.write(`(in ${bundledTracesDir()})\n`);
+    });
+  program
     .command('policies')
     .description('list the release policies')
     .addHelpText('after', '\nExample:\n  heapsim policies')
@@ -351,22 +414,33 @@ function listPrograms(program: Command): void {
     .addHelpText('after', '\nExample:\n  heapsim backends')
     .action(() => {
       for (const b of backends()) {
-        process.stdout.write(`${b.name.padEnd(14)} ${b.goVersion.padEnd(8)} ${b.summary}${b.aliases.length ? ` (aliases: ${b.aliases.join(', ')})` : ''}\n`);
+        const aliases = b.aliases.length ? `; aliases: ${b.aliases.join(', ')}` : '';
+        process.stdout.write(`${b.name.padEnd(14)} ${b.goVersion.padEnd(8)} ${b.summary} (--reserve ${b.reserveModes.join('|')}${aliases})\n`);
       }
     });
+}
+
+/**
+ * Commander's usage error ("error: unknown option '--x'") as one heapsim line pointing at
+ * the command's help, instead of the whole help text.
+ */
+function usageLine(text: string, cmd: Command): string {
+  const name = cmd.parent ? `heapsim ${cmd.name()}` : 'heapsim';
+  return `heapsim: ${text.trim().replace(/^error: /, '')} (see '${name} --help')\n`;
 }
 
 function buildProgram(): Command {
   const program = new Command('heapsim')
     .description("Replay page-level allocation traces through the Go runtime's page heaps on a simulated OS")
+    .version(packageVersion(), '-V, --version', 'print the version')
     .option('--no-color', 'plain output (NO_COLOR is honoured too)')
-    .exitOverride()
-    .showHelpAfterError();
+    .exitOverride();
   replayProgram(program);
   compareProgram(program);
   genProgram(program);
   checkProgram(program);
   listPrograms(program);
+  for (const cmd of [program, ...program.commands]) cmd.configureOutput({ outputError: (text, write) => write(usageLine(text, cmd)) });
   return program;
 }
 

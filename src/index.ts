@@ -43,6 +43,7 @@ export { CsvEmitter } from './report/emit.js';
 export { Timeline, TIMELINE_HEADER } from './metrics/timeline.js';
 export { COST, modelledNs } from './metrics/cost-model.js';
 export { formatBytes } from './report/format.js';
+export { resolveTraceArg, listBundledTraces, bundledTracesDir, packageVersion, packageRoot, type BundledTrace } from './traces.js';
 export { generate, type GenOptions } from './gen/generate.js';
 export { WORKLOADS, findWorkload, type Workload } from './gen/workloads.js';
 export {

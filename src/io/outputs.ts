@@ -275,12 +275,12 @@ export class OutputFile {
   }
 
   /**
-   * Opens `path` for writing (never `-`: standard output is process.stdout). Regular
-   * files and new names go through a temporary file; devices and FIFOs are written
-   * directly. Throws OutputError when the file cannot be created.
+   * Opens `path` for writing. Regular files and new names go through a temporary file;
+   * devices and FIFOs are written directly, and so is `-`, standard output (descriptor 1,
+   * never closed here). Throws OutputError when the file cannot be created.
    */
   static open(path: string): OutputFile {
-    if (path === '-') throw new Error('OutputFile.open("-"): write standard output through process.stdout');
+    if (path === '-') return new OutputFile(path, null, null, STDOUT_FD);
     installCleanup();
     let st: Stats | null = null;
     try {
@@ -382,7 +382,7 @@ export class OutputFile {
     if (this.state !== 'open') throw this.failure ?? new Error(`${this.path}: commit after ${this.state}`);
     this.flush();
     const fd = this.fd;
-    this.guard(() => closeSync(fd));
+    if (fd !== STDOUT_FD) this.guard(() => closeSync(fd));
     this.fd = -1;
     if (this.temp !== null && this.target !== null) {
       const temp = this.temp;
@@ -399,7 +399,7 @@ export class OutputFile {
     this.state = 'aborted';
     pending.delete(this);
     this.buf = '';
-    if (this.fd >= 0) {
+    if (this.fd >= 0 && this.fd !== STDOUT_FD) {
       try {
         closeSync(this.fd);
       } catch {
@@ -417,9 +417,27 @@ export class OutputFile {
   }
 }
 
+/** Standard output's descriptor: written directly, left open for process.stdout. */
+const STDOUT_FD = 1;
+/** How long a write to a full non-blocking pipe waits before trying again. */
+const EAGAIN_WAIT_MS = 1;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Writes all of `bytes`. Node makes standard output a non-blocking pipe, so a reader
+ * slower than heapsim (`--emit - | gzip`) makes writeSync fail with EAGAIN; then this
+ * waits a moment and tries again, keeping writes synchronous and memory bounded.
+ */
 function writeAll(fd: number, bytes: Uint8Array): void {
   let off = 0;
-  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+  while (off < bytes.length) {
+    try {
+      off += writeSync(fd, bytes, off, bytes.length - off);
+    } catch (err) {
+      if (errnoOf(err) !== 'EAGAIN') throw err;
+      Atomics.wait(sleeper, 0, 0, EAGAIN_WAIT_MS);
+    }
+  }
 }
 
 /** Opens an output file; see OutputFile. */

@@ -161,6 +161,7 @@ export async function openTraceText(text: string, file = '<memory>', options: Re
 
 async function openStream(source: Readable, file: string, options: ReadOptions): Promise<TraceReader> {
   const reader = new TraceReader(file, traceLines(source, file), options);
+  reader.source = source;
   await reader.readHeader();
   return reader;
 }
@@ -168,6 +169,8 @@ async function openStream(source: Readable, file: string, options: ReadOptions):
 export class TraceReader {
   readonly meta: TraceMeta;
   readonly stats: ReadStats = { rows: 0, events: 0, skipped: 0, skippedByKind: {}, warnings: [] };
+  /** The byte stream read, for bytesRead and close(). */
+  source: Readable | null = null;
 
   private readonly lenient: boolean;
   private readonly batchEvents: number;
@@ -221,6 +224,17 @@ export class TraceReader {
     // this error is the one to report, so a failure while closing is not.
     this.chunks.return(undefined).catch(() => undefined);
     throw new TraceError(this.file, line, column, kind, detail);
+  }
+
+  /** Bytes taken from the input so far (compressed bytes for a gzip file); 0 when unknown. */
+  get bytesRead(): number {
+    const n = (this.source as { bytesRead?: unknown } | null)?.bytesRead;
+    return typeof n === 'number' ? n : 0;
+  }
+
+  /** Stops reading and releases the input (e.g. after the metadata was all that was wanted). */
+  close(): void {
+    this.source?.destroy();
   }
 
   /** A bad row at the current line: stops the read, or under lenient reading is counted and skipped. */
