@@ -1,8 +1,9 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
-import { openTrace, openTraceText, HeapsimError, TraceError, OP_NAMES, type EventBatch } from '../src/index.js';
+import { openTrace, openTraceText, replayFile, HeapsimError, TraceError, OP_NAMES, type EventBatch } from '../src/index.js';
 import { OP_RSS } from '../src/trace/events.js';
 import { FIXTURES, cli } from './helpers.js';
 
@@ -388,5 +389,24 @@ describe('hostile input', () => {
     expect(err.message).toBe(`<stdin>:2:4: pages must be an integer >= 1, got "${'9'.repeat(40)}…" (500001 characters)`);
     const esc = (await readError(Readable.from([Buffer.from('time,op\n0,\u001b[31mred\n')]))) as TraceError;
     expect(esc.message).toContain('got "\\x1b[31mred"');
+  });
+});
+
+describe('file descriptors', () => {
+  test('a trace that fails in its header, at a row, or is stopped early leaves no file open', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'heapsim-fds-'));
+    const badRow = join(dir, 'bad-row.csv');
+    const badHeader = join(dir, 'bad-header.csv');
+    writeFileSync(badRow, 'time,op,id,pages\n1,alloc,a,1\n2,alloc,b,-4\n');
+    writeFileSync(badHeader, 'op,id\n1,alloc\n');
+    const open = () => readdirSync('/proc/self/fd').length;
+    const before = open();
+    for (let i = 0; i < 200; i++) {
+      await expect(replayFile(badRow)).rejects.toThrow(/pages/);
+      await expect(replayFile(badHeader)).rejects.toThrow(/time/);
+      const reader = await openTrace(join(process.cwd(), 'traces', 'go1-Gob.csv'));
+      for await (const _batch of reader.batches()) break;
+    }
+    expect(open()).toBeLessThanOrEqual(before + 2);
   });
 });

@@ -162,7 +162,12 @@ export async function openTraceText(text: string, file = '<memory>', options: Re
 async function openStream(source: Readable, file: string, options: ReadOptions): Promise<TraceReader> {
   const reader = new TraceReader(file, traceLines(source, file), options);
   reader.source = source;
-  await reader.readHeader();
+  try {
+    await reader.readHeader();
+  } catch (err) {
+    reader.close();
+    throw err;
+  }
   return reader;
 }
 
@@ -371,8 +376,20 @@ export class TraceReader {
     this.meta.hasHuge = seen.has('huge');
   }
 
-  /** The remaining rows, in batches. Each batch is a new object the consumer may keep. */
+  /**
+   * The remaining rows, in batches. Each batch is a new object the consumer may keep. The
+   * file is closed when the rows end, when a row is an error, and when the consumer stops
+   * early: a library user replaying many traces never runs out of file descriptors.
+   */
   async *batches(): AsyncGenerator<EventBatch> {
+    try {
+      yield* this.readBatches();
+    } finally {
+      this.close();
+    }
+  }
+
+  private async *readBatches(): AsyncGenerator<EventBatch> {
     let batch = new EventBatch(this.batchEvents);
     for (;;) {
       const text = this.text;
