@@ -99,6 +99,9 @@ describe('out of memory', () => {
     expect(text.startsWith(msg)).toBe(true);
     expect(text).toMatch(/Summary \(stopped at start: out of memory\)/);
     expect(r.fragmentation.externalAtPeak).toBeNull();
+    // The heap of a program that could not start is a stand-in: no metadata beside a small VSIZE.
+    expect(r.summary.metadataReservedBytes).toBeNull();
+    expect(text).not.toContain('allocator metadata reserved');
     expect(r.fragmentation.freeBytesAtPeak).toBeNull();
     expect(JSON.parse(JSON.stringify(r)).fragmentation.scatteredFreeShareAtPeak).toBeNull();
     expect(text).toMatch(/–: not defined for this run/);

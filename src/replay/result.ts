@@ -71,8 +71,9 @@ export interface ReplayResult {
     finalVsizeBytes: number;
     committedBytes: number;
     /** The allocator's own metadata (bitmaps, summaries, index), when the backend models it. */
-    metadataReservedBytes: number;
-    metadataCommittedBytes: number;
+    /** Null when the program could not start (its heap is a stand-in). */
+    metadataReservedBytes: number | null;
+    metadataCommittedBytes: number | null;
     releasedBytes: number;
     runtimeReleasedBytes: number;
     /** What the runtime believes it retains: heap minus released (its heapRetained). */
@@ -91,7 +92,7 @@ export interface ReplayResult {
     lastGcLiveBytes: number | null;
     limitBytes: number | null;
     /** Go 1.19's mappedReady at the end: retained heap + metadata Go counts as Ready. */
-    mappedReadyBytes: number;
+    mappedReadyBytes: number | null;
     /** Trace time during which RSS was above the memory limit in force. */
     timeAboveLimitNs: number;
     /** Modelled CPU time of every release (all triggers), and its share of one CPU over trace time + that CPU time (at most 1). */
