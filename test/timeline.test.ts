@@ -68,7 +68,7 @@ describe('chart', () => {
     expect(lines[3]).toMatch(/512 MiB ┤■/); // b sits at half height
     expect(lines[5]).toMatch(/0 B ┤●/);
     expect(text).toContain('0 ns');
-    expect(text).toContain('10.00 s');
+    expect(text).toContain('10.0 s'); // three significant digits (src/report/format.ts)
     expect(text).toContain('● a   ■ b');
   });
 });

@@ -4,6 +4,14 @@
 // gives the same bytes.
 //
 // Sizes are in 8 KiB pages; times in nanoseconds of trace time.
+//
+// Time axis: a workload allocates at a steady rate in bytes per second, as a real service
+// does (Go services allocate tens to hundreds of MiB/s). An allocation row advances the
+// clock by its bytes at that rate, times a uniform jitter in [0.5, 1.5); a row that
+// allocates nothing (free, gc) advances it by FREE_GAP_NS. So the trace lasts as long as
+// the program it models would take to allocate its bytes, and time-based policies (idle
+// ages, pacing) see realistic durations. Each workload's rate is in WORKLOADS and
+// docs/workloads.md.
 
 import { UsageError } from '../errors.js';
 export { mulberry32 } from '../util/rng.js';
@@ -17,6 +25,8 @@ export interface Workload {
   readonly reproduces: string;
   /** A row source; `events` is the requested length (large-heap sizes its population by it). */
   make(rand: Rng, events: number): RowSource;
+  /** Steady allocation rate, bytes per second of trace time. */
+  readonly allocBytesPerSec: number;
 }
 
 /** Emits rows; `time` is the row's time, which never decreases. */
@@ -26,6 +36,9 @@ export interface RowSource {
 
 const PAGE = 8192;
 const MIB = 1 << 20;
+const NS_PER_SEC = 1e9;
+/** Trace time a row that allocates nothing takes: about a sweeper's cost of one span. */
+const FREE_GAP_NS = 1000;
 
 /** Live spans by id, with O(1) removal of a random one or of a given id. */
 class LiveSet {
@@ -84,19 +97,22 @@ abstract class Base implements RowSource {
 
   constructor(
     protected readonly rand: Rng,
-    protected readonly gapNs: number,
+    protected readonly allocBytesPerSec: number,
     protected readonly nprocs = 2,
   ) {}
 
-  protected tick(scale = 1): void {
-    this.time += Math.max(1, Math.round(this.gapNs * scale * (0.5 + this.rand())));
+  /** Advances the clock for a row that allocates `bytes` (0: a free or gc row) at `rate`. */
+  protected tick(bytes: number, rate = this.allocBytesPerSec): void {
+    const ns = bytes > 0 ? (bytes / rate) * NS_PER_SEC : FREE_GAP_NS;
+    this.time += Math.max(1, Math.round(ns * (0.5 + this.rand())));
   }
 
   protected p(): number {
     return Math.floor(this.rand() * this.nprocs);
   }
 
-  protected alloc(pages: number, p: number = this.p()): string {
+  protected alloc(pages: number, p: number = this.p(), rate = this.allocBytesPerSec): string {
+    this.tick(pages * PAGE, rate);
     const id = this.nextId++;
     this.live.add(id, pages);
     return `${this.time},alloc,s${id},${pages},,${p < 0 ? '' : p}`;
@@ -109,6 +125,7 @@ abstract class Base implements RowSource {
   }
 
   protected freeRandom(p: number = this.p()): string {
+    this.tick(0);
     const id = this.live.take(Math.floor(this.rand() * this.live.size));
     return `${this.time},free,s${id},,,${p < 0 ? '' : p}`;
   }
@@ -118,6 +135,7 @@ abstract class Base implements RowSource {
   private sinceGc = 0;
 
   protected gc(): string {
+    this.tick(0);
     this.sinceGc = 0;
     this.goalPages = Math.max((4 * MIB) / PAGE, 2 * this.live.totalPages);
     return `${this.time},gc,,,${this.live.totalPages * PAGE},`;
@@ -141,7 +159,6 @@ abstract class Base implements RowSource {
 class Steady extends Base {
   private readonly targetPages = (64 * MIB) / PAGE;
   protected refill(): void {
-    this.tick();
     if (this.gcDue(5000)) {
       this.queue.push(this.gc());
       return;
@@ -158,11 +175,12 @@ class Spike extends Base {
   private readonly basePages = (64 * MIB) / PAGE;
   private readonly spikePages = (512 * MIB) / PAGE;
   private readonly periodNs = 120e9;
+  /** The spike allocates faster than the steady churn: a batch job loading its data. */
+  private readonly spikeBytesPerSec = 64 * MIB;
   private spikeIds: number[] = [];
   private phase: 'steady' | 'up' | 'down' = 'steady';
   private nextSpikeAt = 30e9;
   protected refill(): void {
-    this.tick();
     if (this.gcDue(4000)) {
       this.queue.push(this.gc());
       return;
@@ -171,13 +189,14 @@ class Spike extends Base {
     if (this.phase === 'up') {
       const pages = 16 + Math.floor(this.rand() * 240);
       this.spikeIds.push(this.nextId);
-      this.queue.push(this.alloc(pages));
+      this.queue.push(this.alloc(pages, this.p(), this.spikeBytesPerSec));
       if (this.live.totalPages >= this.basePages + this.spikePages) this.phase = 'down';
       return;
     }
     if (this.phase === 'down') {
       // Free the spike's spans, one per event.
       const id = this.spikeIds.pop() as number;
+      this.tick(0);
       this.live.takeId(id);
       this.queue.push(`${this.time},free,s${id},,,${this.p()}`);
       if (this.spikeIds.length === 0) {
@@ -195,12 +214,19 @@ class Spike extends Base {
  * many small holes; then large allocations that fit no hole.
  */
 class Fragmenter extends Base {
+  /** The round's rows, '@' standing for the time, with the pages each allocates (0 for a free). */
   private round: string[] = [];
+  private roundPages: number[] = [];
   private longLived = new LiveSet();
   protected refill(): void {
     if (this.round.length === 0) this.plan();
-    this.tick();
+    this.tick((this.roundPages.shift() as number) * PAGE);
     this.queue.push((this.round.shift() as string).replace('@', String(this.time)));
+  }
+
+  private push(row: string, pages: number): void {
+    this.round.push(row);
+    this.roundPages.push(pages);
   }
 
   private plan(): void {
@@ -210,22 +236,24 @@ class Fragmenter extends Base {
       const l = this.nextId++;
       const lp = 1 + Math.floor(this.rand() * 4);
       this.longLived.add(l, lp);
-      this.round.push(`@,alloc,s${l},${lp},,${this.p()}`);
+      this.push(`@,alloc,s${l},${lp},,${this.p()}`, lp);
       const s = this.nextId++;
       short.push(s);
-      this.round.push(`@,alloc,s${s},${4 + Math.floor(this.rand() * 60)},,${this.p()}`);
+      const sp = 4 + Math.floor(this.rand() * 60);
+      this.push(`@,alloc,s${s},${sp},,${this.p()}`, sp);
     }
-    for (const s of short) this.round.push(`@,free,s${s},,,${this.p()}`);
+    for (const s of short) this.push(`@,free,s${s},,,${this.p()}`, 0);
     const big: number[] = [];
     for (let k = 0; k < 20; k++) {
       const b = this.nextId++;
       big.push(b);
-      this.round.push(`@,alloc,s${b},${128 + Math.floor(this.rand() * 1024)},,`);
+      const bp = 128 + Math.floor(this.rand() * 1024);
+      this.push(`@,alloc,s${b},${bp},,`, bp);
     }
-    for (const b of big) this.round.push(`@,free,s${b},,,`);
+    for (const b of big) this.push(`@,free,s${b},,,`, 0);
     // Age out some long-lived spans so the heap does not grow forever.
     const old = Math.floor(this.longLived.size / 3);
-    for (let k = 0; k < old; k++) this.round.push(`@,free,s${this.longLived.take(Math.floor(this.rand() * this.longLived.size))},,,`);
+    for (let k = 0; k < old; k++) this.push(`@,free,s${this.longLived.take(Math.floor(this.rand() * this.longLived.size))},,,`, 0);
   }
 }
 
@@ -236,12 +264,11 @@ class Fragmenter extends Base {
  */
 class LargeHeap extends Base {
   private readonly target: number;
-  constructor(rand: Rng, gapNs: number, events: number) {
-    super(rand, gapNs);
+  constructor(rand: Rng, allocBytesPerSec: number, events: number) {
+    super(rand, allocBytesPerSec);
     this.target = Math.max(1000, Math.min(1_000_000, Math.floor(events / 3)));
   }
   protected refill(): void {
-    this.tick();
     const pages = 128 + Math.floor(this.rand() ** 4 * 512);
     if (this.live.size < this.target || this.rand() < 0.5 || this.live.size === 0) this.queue.push(this.alloc(pages, -1));
     else this.queue.push(this.freeRandom(-1));
@@ -252,7 +279,6 @@ class LargeHeap extends Base {
 class GcBatch extends Base {
   private burst: number[] = [];
   protected refill(): void {
-    this.tick(0.5);
     if (this.burst.length < 2000 + Math.floor(this.rand() * 2000)) {
       this.burst.push(this.nextId);
       this.queue.push(this.alloc(smallPages(this.rand)));
@@ -264,25 +290,21 @@ class GcBatch extends Base {
     for (const id of garbage) this.live.takeId(id);
     this.queue.push(this.gc());
     for (const id of garbage) {
-      this.tick(0.05);
+      this.tick(0);
       this.queue.push(`${this.time},free,s${id},,,${this.p()}`);
     }
     // Survivors of earlier cycles die too, so the live heap levels off.
-    while (this.live.size > 6000) {
-      this.tick(0.05);
-      this.queue.push(this.freeRandom());
-    }
+    while (this.live.size > 6000) this.queue.push(this.freeRandom());
   }
 }
 
 /** Small spans allocated and freed from eight Ps: the per-P page caches at work. */
 class MultiP extends Base {
   private readonly targetPages = (32 * MIB) / PAGE;
-  constructor(rand: Rng, gapNs: number) {
-    super(rand, gapNs, 8);
+  constructor(rand: Rng, allocBytesPerSec: number) {
+    super(rand, allocBytesPerSec, 8);
   }
   protected refill(): void {
-    this.tick();
     if (this.gcDue(5000)) {
       this.queue.push(this.gc());
       return;
@@ -291,42 +313,58 @@ class MultiP extends Base {
   }
 }
 
+// Allocation rates (bytes/s of trace time). A web service allocates tens of MiB/s per
+// core; a large in-memory store hundreds; the spike demo's steady phase is a quiet service
+// (2 MiB/s), so its 10 minutes hold the five spikes it is about.
+const STEADY_RATE = 64 * MIB;
+const SPIKE_RATE = 2 * MIB;
+const FRAGMENTER_RATE = 64 * MIB;
+const LARGE_HEAP_RATE = 256 * MIB;
+const GC_BATCH_RATE = 64 * MIB;
+const MULTI_P_RATE = 128 * MIB;
+
 export const WORKLOADS: Workload[] = [
   {
     name: 'steady',
     summary: 'small spans churning around a steady 64 MiB live heap; gc rows at the GOGC=100 goal',
     reproduces: 'the baseline every seed assumes',
-    make: (r) => new Steady(r, 2000),
+    make: (r) => new Steady(r, STEADY_RATE),
+    allocBytesPerSec: STEADY_RATE,
   },
   {
     name: 'spike',
     summary: 'a 64 MiB heap that grows to 576 MiB every 2 minutes of trace time and falls back',
     reproduces: "the heap spikes of the talk “Evolving the Go Memory Manager’s RAM and CPU Efficiency”: Go 1.11's 5-minute scavenger never returns them",
-    make: (r) => new Spike(r, 10_000_000),
+    make: (r) => new Spike(r, SPIKE_RATE),
+    allocBytesPerSec: SPIKE_RATE,
   },
   {
     name: 'fragmenter',
     summary: 'long- and short-lived spans interleaved, the short ones freed into holes, then large allocations',
     reproduces: 'the talk “Evolving the Go Memory Manager’s RAM and CPU Efficiency”: a large allocation in a fragmented heap',
-    make: (r) => new Fragmenter(r, 1000),
+    make: (r) => new Fragmenter(r, FRAGMENTER_RATE),
+    allocBytesPerSec: FRAGMENTER_RATE,
   },
   {
     name: 'large-heap',
     summary: 'up to a million live large spans (>= 128 pages) of random sizes',
     reproduces: 'Go commit “runtime: redo insert/remove of large spans” (Go 1.9) and Go issue 19393: O(n) large-span search on 100 GB-1 TB heaps',
-    make: (r, events) => new LargeHeap(r, 1000, events),
+    make: (r, events) => new LargeHeap(r, LARGE_HEAP_RATE, events),
+    allocBytesPerSec: LARGE_HEAP_RATE,
   },
   {
     name: 'gc-batch',
     summary: 'allocation bursts, a gc row with the live bytes, then the garbage freed in a batch',
     reproduces: "Go's sweeper freeing spans in bursts after each cycle",
-    make: (r) => new GcBatch(r, 1000),
+    make: (r) => new GcBatch(r, GC_BATCH_RATE),
+    allocBytesPerSec: GC_BATCH_RATE,
   },
   {
     name: 'multi-p',
     summary: 'small spans from eight Ps',
     reproduces: 'the talk “Evolving the Go Memory Manager’s RAM and CPU Efficiency”: per-P page caches against heap lock contention',
-    make: (r) => new MultiP(r, 1000),
+    make: (r) => new MultiP(r, MULTI_P_RATE),
+    allocBytesPerSec: MULTI_P_RATE,
   },
 ];
 

@@ -6,13 +6,49 @@
 // falls (the next free) or at the end, so the backend's freeStats() runs once per local
 // maximum rather than once per allocation. Growth makes any pending snapshot of the
 // smaller heap obsolete.
-
+//
+// Measures (docs/metrics.md; Johnstone & Wilson, "The Memory Fragmentation Problem:
+// Solved?", ISMM 1998, are the field's reference):
+// - heapOverhead: their measure 3, peak heap over peak in-use (at different moments);
+// - heapOverInUseAtPeak: their measure 4, heap over in-use at the moment the heap peaked;
+// - scatteredFreeShareAtPeak: free pages outside the largest free run, as a share of the
+//   heap: the memory a large allocation could not use. A near-full heap scores near 0
+//   however its few free pages lie.
+// - externalAtPeak (1 - largest free run / free) is kept for its old meaning but hidden:
+//   on a near-full heap it is large for a few KiB of free space.
+// Every at-peak figure is null when the heap never grew (nothing to measure).
 import { OP_FREE } from '../trace/events.js';
 import { figure, type EventRecord, type Figure, type Meter, type ReplayState } from './meter.js';
 import type { ReplayResult } from '../replay/result.js';
 
 export const FRAGMENTATION_FIGURES: readonly Figure[] = [
-  figure('Fragmentation', 'fragmentation.externalAtPeak', 'external fragmentation at peak heap', 'ratio', 'lower', (r) => r.fragmentation.externalAtPeak),
+  figure(
+    'Fragmentation',
+    'fragmentation.externalAtPeak',
+    'free space not in the largest run, share of free',
+    'ratio',
+    'lower',
+    (r) => r.fragmentation.externalAtPeak,
+    {
+      hidden: true,
+    },
+  ),
+  figure(
+    'Fragmentation',
+    'fragmentation.scatteredFreeShareAtPeak',
+    'free outside the largest free run, share of heap at peak',
+    'ratio',
+    'lower',
+    (r) => r.fragmentation.scatteredFreeShareAtPeak,
+  ),
+  figure(
+    'Fragmentation',
+    'fragmentation.heapOverInUseAtPeak',
+    'heap / in-use - 1 when the heap peaked',
+    'ratio',
+    'lower',
+    (r) => r.fragmentation.heapOverInUseAtPeak,
+  ),
   figure('Fragmentation', 'fragmentation.heapOverhead', 'heap overhead (peak heap / peak in-use - 1)', 'ratio', 'lower', (r) => r.fragmentation.heapOverhead),
   figure('Fragmentation', 'fragmentation.rssOverhead', 'RSS overhead (peak RSS / peak in-use - 1)', 'ratio', 'lower', (r) => r.fragmentation.rssOverhead),
   figure(
@@ -69,14 +105,19 @@ export class FragmentationMeter implements Meter {
     const pb = this.state.pageBytes;
     const { peakInUseBytes, peakHeapBytes, peakRssBytes } = r.summary;
     const ratio = (num: number, den: number): number | null => (den > 0 ? num / den : null);
+    const grew = this.peakHeapPages > 0;
+    const atPeak = (v: number): number | null => (grew ? v : null);
+    const scattered = this.freePages - this.largestFreeRunPages;
     r.fragmentation = {
-      externalAtPeak: this.freePages > 0 ? 1 - this.largestFreeRunPages / this.freePages : 0,
+      externalAtPeak: ratio(scattered, this.freePages),
+      scatteredFreeShareAtPeak: ratio(scattered, this.peakHeapPages),
+      heapOverInUseAtPeak: grew ? ratio(this.peakHeapPages - this.inUsePages, this.inUsePages) : null,
       heapOverhead: ratio(peakHeapBytes - peakInUseBytes, peakInUseBytes),
       rssOverhead: ratio(peakRssBytes - peakInUseBytes, peakInUseBytes),
-      largestFreeRunBytesAtPeak: this.largestFreeRunPages * pb,
-      freeBytesAtPeak: this.freePages * pb,
-      freeRunsAtPeak: this.freeRuns,
-      inUseBytesAtPeak: this.inUsePages * pb,
+      largestFreeRunBytesAtPeak: atPeak(this.largestFreeRunPages * pb),
+      freeBytesAtPeak: atPeak(this.freePages * pb),
+      freeRunsAtPeak: atPeak(this.freeRuns),
+      inUseBytesAtPeak: atPeak(this.inUsePages * pb),
     };
   }
 }

@@ -8,12 +8,14 @@
 //   in force during it, including the drops a background scavenger makes between
 //   events (release() updates the RSS in force). A trace that lasts no time at all
 //   falls back to the plain mean over events.
+// - A program that could not start (out of memory at start) gets a stand-in heap on a
+//   stand-in OS: its metadata and mappedReady describe that stand-in, so they are null.
 
 import { figure, type EventRecord, type Figure, type Meter, type ReplayState } from './meter.js';
 import type { ReplayResult } from '../replay/result.js';
 
 const lazyShown = (r: ReplayResult) => r.options.madvise === 'free';
-const metadataShown = (r: ReplayResult) => r.summary.metadataReservedBytes > 0;
+const metadataShown = (r: ReplayResult) => (r.summary.metadataReservedBytes ?? 0) > 0;
 
 export const MEMORY_FIGURES: readonly Figure[] = [
   figure('Summary', 'summary.peakHeapBytes', 'peak heap', 'bytes', 'lower', (r) => r.summary.peakHeapBytes),
@@ -124,9 +126,10 @@ export class MemoryMeter implements Meter {
     s.peakVsizeBytes = this.peakVsizeBytes;
     s.finalVsizeBytes = os.vsizeBytes;
     s.committedBytes = os.committedBytes;
-    s.metadataReservedBytes = heap.metadataReservedBytes ?? 0;
-    s.metadataCommittedBytes = heap.metadataCommittedBytes ?? 0;
+    const standIn = r.oom !== null && r.oom.seq === 0;
+    s.metadataReservedBytes = standIn ? null : (heap.metadataReservedBytes ?? 0);
+    s.metadataCommittedBytes = standIn ? null : (heap.metadataCommittedBytes ?? 0);
     s.runtimeRetainedBytes = (heap.heapPages - heap.releasedPages) * pb;
-    s.mappedReadyBytes = mappedReadyBytes(this.state);
+    s.mappedReadyBytes = standIn ? null : mappedReadyBytes(this.state);
   }
 }

@@ -75,24 +75,63 @@ export interface CompareRun {
 
 /** Which runs a comparison makes, and what each column is called. */
 export interface ComparePlan {
+  /** The runs in column order; the first is the reference the others are compared with. */
   runs: Required<CompareRun>[];
   /** The column label of a run: the backend, the policy, or both when both vary. */
   label(backend: string, policy: string): string;
   /** What stays fixed across the columns, for a chart title. */
   fixed: string;
+  /** Why the first column is the reference, for the report. */
+  reference: string;
+}
+
+/** A Go version ("go1.19.8") as an era number comparable with BackendInfo.era (1.19). */
+function eraOf(goVersion: string): number | null {
+  const m = /^go1\.(\d+)/.exec(goVersion);
+  return m ? 1 + Number(m[1]) / 100 : null;
+}
+
+/**
+ * The backend the trace's own Go version shipped: the newest era not after it, and of
+ * one release's backends the one it shipped (the lowest era number: treap before
+ * treap-bestfit). Null when the version is unknown or older than every backend.
+ */
+export function eraBackend(goVersion: string | null | undefined): string | null {
+  const era = goVersion ? eraOf(goVersion) : null;
+  if (era === null) return null;
+  const release = (e: number) => Math.floor(e * 100 + 1e-9);
+  const fits = backends().filter((b) => release(b.era) <= release(era));
+  if (fits.length === 0) return null;
+  const newest = Math.max(...fits.map((b) => release(b.era)));
+  return fits.filter((b) => release(b.era) === newest).sort((a, b) => a.era - b.era)[0].name;
 }
 
 /**
  * The comparison matrix: several backends under one policy (default: every backend), or
  * several policies on the default backend, or the product of both when both are given.
+ * With the default backends, the trace's own era (its go_version metadata) is the first
+ * column, the reference; given backends keep their order, the first being the reference.
  */
-export function planComparison(given: { backends?: string[]; policies?: string[] }): ComparePlan {
+export function planComparison(given: { backends?: string[]; policies?: string[]; goVersion?: string | null }): ComparePlan {
   const policies = (given.policies ?? [DEFAULTS.policy]).map((n) => findPolicy(n).name);
-  const names = given.backends ? given.backends.map((n) => findBackend(n).name) : policies.length > 1 ? [defaultBackend().name] : backends().map((b) => b.name);
+  const own = eraBackend(given.goVersion);
+  let names: string[];
+  let why: string;
+  if (given.backends) {
+    names = given.backends.map((n) => findBackend(n).name);
+    why = 'first given';
+  } else if (policies.length > 1) {
+    names = [own ?? defaultBackend().name];
+    why = own ? `the trace's era, ${given.goVersion}` : 'the default backend';
+  } else {
+    const all = backends().map((b) => b.name);
+    names = own ? [own, ...all.filter((n) => n !== own)] : all;
+    why = own ? `the trace's era, ${given.goVersion}` : 'oldest era: the trace names no Go version';
+  }
   const runs = names.flatMap((backend) => policies.map((policy) => ({ backend, policy })));
   const label = (backend: string, policy: string) => (policies.length === 1 ? backend : names.length === 1 ? policy : `${backend} ${policy}`);
   const fixed = policies.length === 1 ? `policy ${policies[0]}` : names.length === 1 ? `backend ${names[0]}` : '';
-  return { runs, label, fixed };
+  return { runs, label, fixed, reference: `${label(runs[0].backend, runs[0].policy)} (${why})` };
 }
 
 export interface CompareOptions extends Omit<ReplayOptions, 'backend' | 'timeline' | 'recordAddrs'>, ProgressOptions {

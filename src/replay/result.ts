@@ -71,8 +71,9 @@ export interface ReplayResult {
     finalVsizeBytes: number;
     committedBytes: number;
     /** The allocator's own metadata (bitmaps, summaries, index), when the backend models it. */
-    metadataReservedBytes: number;
-    metadataCommittedBytes: number;
+    /** Null when the program could not start (its heap is a stand-in). */
+    metadataReservedBytes: number | null;
+    metadataCommittedBytes: number | null;
     releasedBytes: number;
     runtimeReleasedBytes: number;
     /** What the runtime believes it retains: heap minus released (its heapRetained). */
@@ -91,12 +92,12 @@ export interface ReplayResult {
     lastGcLiveBytes: number | null;
     limitBytes: number | null;
     /** Go 1.19's mappedReady at the end: retained heap + metadata Go counts as Ready. */
-    mappedReadyBytes: number;
+    mappedReadyBytes: number | null;
     /** Trace time during which RSS was above the memory limit in force. */
     timeAboveLimitNs: number;
-    /** Modelled CPU time of every release (all triggers), and its share of one CPU over the trace. */
+    /** Modelled CPU time of every release (all triggers), and its share of one CPU over trace time + that CPU time (at most 1). */
     scavengerCpuNs: number;
-    scavengerCpuShare: number | null;
+    releaseCpuShare: number | null;
     /** Per trigger (trace, explicit, periodic, background, growth, reuse, limit). */
     releases: Record<string, { bytes: number; calls: number; modelNs: number }>;
     addrMatch: number | null;
@@ -104,13 +105,18 @@ export interface ReplayResult {
     firstAddrMiss: { seq: number; line: number; want: number; got: number } | null;
   };
   fragmentation: {
-    externalAtPeak: number;
+    /** 1 - largest free run / free, at peak heap; null with no free page. */
+    externalAtPeak: number | null;
+    /** Free pages outside the largest free run, as a share of the heap, at peak heap. */
+    scatteredFreeShareAtPeak: number | null;
+    /** Johnstone & Wilson's measure 4: heap / in-use - 1 at the moment the heap peaked. */
+    heapOverInUseAtPeak: number | null;
     heapOverhead: number | null;
     rssOverhead: number | null;
-    largestFreeRunBytesAtPeak: number;
-    freeBytesAtPeak: number;
-    freeRunsAtPeak: number;
-    inUseBytesAtPeak: number;
+    largestFreeRunBytesAtPeak: number | null;
+    freeBytesAtPeak: number | null;
+    freeRunsAtPeak: number | null;
+    inUseBytesAtPeak: number | null;
   };
   latency: { alloc: LatencyStats; free: LatencyStats; scavenge: LatencyStats };
   shape: Record<string, number>;
