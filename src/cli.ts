@@ -32,6 +32,7 @@ import {
   renderChart,
   renderCheck,
   renderCompare,
+  oomMessage,
   renderReplay,
   replayReader,
   resolveTraceArg,
@@ -121,6 +122,7 @@ async function replayCommand(trace: string, flags: ReplayFlags): Promise<number>
   }
   emit?.close();
   if (timeline && flags.timeline) writeOutputFile(flags.timeline, timeline.toCsv());
+  printOom([result]);
   printReplay(result, flags, toStdout ? process.stderr : process.stdout, timeline);
   printSkipped(result);
   return result.outcome === 'oom' ? EXIT_OOM : 0;
@@ -142,6 +144,7 @@ interface CompareFlags extends CommonFlags {
   policy?: string;
   policies?: string;
   reserve?: string;
+  wallClock?: boolean;
 }
 
 /**
@@ -175,11 +178,12 @@ function acrossRuns(report: (events: number) => void): (events: number) => void 
 async function compareCommand(trace: string, flags: CompareFlags): Promise<number> {
   checkOutputPlan({ inputs: [trace], outputs: [STDOUT] });
   if (flags.policy !== undefined && flags.policies !== undefined) throw new UsageError('give --policy or --policies, not both');
-  const plan = planComparison({ backends: list(flags.backends), policies: list(flags.policies ?? flags.policy) });
-  checkReserveModes(plan.runs, flags.reserve);
+  // The columns are known before the trace is read; which is the reference (the trace's own era) after its header.
+  checkReserveModes(planComparison({ backends: list(flags.backends), policies: list(flags.policies ?? flags.policy) }).runs, flags.reserve);
   warnChartDropped(flags, 'run replay --timeline FILE per backend for the numbers behind it');
   const loaded = await loadTrace(trace, { lenient: flags.lenient });
   printWarnings(loaded.stats.warnings);
+  const plan = planComparison({ backends: list(flags.backends), policies: list(flags.policies ?? flags.policy), goVersion: loaded.meta.goVersion });
   const timelines = new Map<string, Timeline>();
   const timelineFor = (backend: string, policy: string) => {
     const t = new Timeline();
@@ -198,12 +202,21 @@ async function compareCommand(trace: string, flags: CompareFlags): Promise<numbe
   const label = (r: ReplayResult) => plan.label(r.backend, r.policy);
   const color = useColor(flags.color);
   if (flags.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
-  else process.stdout.write(renderCompare(results, { color }, label));
+  else process.stdout.write(renderCompare(results, { color, reference: plan.reference, wallClock: flags.wallClock === true }, label));
   if (flags.chart && !flags.json) {
     const series = results.map((r) => ({ label: label(r), points: timelines.get(label(r))?.rssPeaks() ?? [] }));
     process.stdout.write('\n' + renderChart(plan.fixed ? `RSS over trace time (${plan.fixed})` : 'RSS over trace time', series, { color }));
   }
+  printOom(results);
   return results.some((r) => r.outcome === 'oom') ? EXIT_OOM : 0;
+}
+
+/** Out of memory is said first on standard error too, whatever went to standard output. */
+function printOom(results: ReplayResult[]): void {
+  for (const r of results) {
+    const message = oomMessage(r);
+    if (message !== null) process.stderr.write(`heapsim: ${message}\n`);
+  }
 }
 
 interface GenFlags {
@@ -313,15 +326,17 @@ function compareProgram(program: Command): void {
     .option('--json', 'print an array of result objects (the replay --json schema, plus placementMatch)')
     .option('--chart', "draw every backend's RSS over trace time after the table (not with --json)")
     .option('--lenient', 'skip bad rows instead of stopping at the first')
+    .option('--wall-clock', 'also show wall-clock latency (measured once per run, in run order: never coloured as better or worse)')
     .addHelpText(
       'after',
       `
 --reserve MODE must be a mode every compared backend models (heapsim backends lists
 them); otherwise heapsim says which backends take which modes and exits 2.
 
-The first backend is the baseline: every other column shows its difference from it
-(green better, red worse), and a line per backend gives the share of allocations that
-landed at the same address as on the baseline (placementMatch in --json).
+The reference column is the backend of the trace's own era (go_version metadata), or the
+first of --backends: every other column shows its difference from it (green better, red
+worse), and a line per backend gives the share of allocations that landed at the same
+address as on the reference (placementMatch in --json).
 
 Examples:
   heapsim compare traces/go1-Revcomp.csv

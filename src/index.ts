@@ -37,7 +37,7 @@ export {
   type ProgressOptions,
 } from './replay/replay.js';
 export type { ReplayResult, LatencyStats } from './replay/result.js';
-export { renderReplay, renderCompare, renderCheck, type RenderOptions } from './report/tables.js';
+export { renderReplay, renderCompare, renderCheck, oomMessage, type RenderOptions } from './report/tables.js';
 export { renderChart, type Series } from './report/chart.js';
 export { CsvEmitter } from './report/emit.js';
 export { Timeline, TIMELINE_HEADER } from './metrics/timeline.js';

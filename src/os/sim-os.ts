@@ -106,7 +106,7 @@ export class AddressSpaceLimitError extends SimulatedOomError {
     readonly vsizeBytes: number,
     readonly limitBytes: number,
   ) {
-    super(`address space limit (ulimit -v ${limitBytes} bytes) reached: VSIZE ${vsizeBytes} bytes + ${requestedBytes} requested`);
+    super(`address space limit (ulimit -v ${limitBytes} bytes) reached: VSIZE ${vsizeBytes} bytes + ${requestedBytes} bytes requested`);
   }
 }
 
