@@ -47,7 +47,7 @@ export function renderCheckMarkdown(report: CheckReport): string {
     return lines.join('\n');
   }
   lines.push(
-    `${report.checked} metrics checked over ${report.runs.length} runs: ${report.regressions.length} worse and ${report.improvements.length} better beyond tolerance.`,
+    `${report.checked} metrics checked over ${report.runs.length} run${report.runs.length === 1 ? '' : 's'}: ${report.regressions.length} worse and ${report.improvements.length} better beyond tolerance.`,
     '',
   );
   const sections: [string, Regression[]][] = [
