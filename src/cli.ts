@@ -12,7 +12,6 @@ import {
   backends,
   baselineText,
   compareLoaded,
-  compareWithBaseline,
   CsvEmitter,
   defaultBackend,
   findBackend,
@@ -25,10 +24,8 @@ import {
   measureTraces,
   openTrace,
   packageVersion,
-  parseTolerances,
   planComparison,
   POLICIES,
-  readBaseline,
   renderChart,
   renderCheck,
   renderCompare,
@@ -42,6 +39,10 @@ import {
 } from './index.js';
 import { checkOutputPlan, checkReplaceable, guardStandardStreams, openOutput, writeOutputFile } from './io/outputs.js';
 import { describeError } from './cli-errors.js';
+import { errorReport, runCheck, type CheckMode, type CheckReport } from './check/check.js';
+import { renderCheckMarkdown } from './report/check-markdown.js';
+import { renderCheckJunit } from './report/junit.js';
+import { HeapsimError } from './errors.js';
 import { addRunOptions, parseDuration, parseInteger, runOptionsFrom } from './cli-args.js';
 import { progressOn } from './cli-progress.js';
 import { statSync } from 'node:fs';
@@ -253,31 +254,68 @@ interface CheckFlags {
   backends?: string;
   policy: string;
   tolerance?: string;
+  sameTrace?: boolean;
   updateBaseline?: boolean;
   json?: boolean;
+  jsonFile?: string;
+  markdown?: string;
+  junit?: string;
   includeWall?: boolean;
   lenient?: boolean;
   color?: boolean;
 }
 
-async function checkCommand(traces: string[], flags: CheckFlags): Promise<number> {
-  checkOutputPlan(
-    flags.updateBaseline
-      ? { inputs: traces, outputs: [{ flag: '--baseline', path: flags.baseline }] }
-      : { inputs: [...traces, flags.baseline], outputs: [STDOUT] },
-  );
-  const tolerances = parseTolerances(flags.tolerance);
-  const baseline = flags.updateBaseline ? undefined : readBaseline(flags.baseline);
+/** The report files a check writes, whatever its outcome. */
+const checkReportFiles = (flags: CheckFlags) => [
+  { flag: '--json-file', path: flags.jsonFile },
+  { flag: '--markdown', path: flags.markdown },
+  { flag: '--junit', path: flags.junit },
+];
+
+/** Writes the report everywhere asked: files, then standard output (JSON, or the table when there is one). */
+function writeCheckReport(report: CheckReport, flags: CheckFlags): void {
+  const json = JSON.stringify(report, null, 2) + '\n';
+  if (flags.jsonFile !== undefined) writeOutputFile(flags.jsonFile, json);
+  if (flags.markdown !== undefined) writeOutputFile(flags.markdown, renderCheckMarkdown(report));
+  if (flags.junit !== undefined) writeOutputFile(flags.junit, renderCheckJunit(report));
+  if (flags.json) process.stdout.write(json);
+  else if (report.status !== 'error') process.stdout.write(renderCheck(report, { color: useColor(flags.color) }));
+}
+
+async function updateBaseline(traces: string[], flags: CheckFlags): Promise<number> {
+  if (checkReportFiles(flags).some((o) => o.path !== undefined) || flags.json)
+    throw new UsageError('--update-baseline writes the baseline only: drop --json, --json-file, --markdown and --junit');
+  checkOutputPlan({ inputs: traces, outputs: [{ flag: '--baseline', path: flags.baseline }] });
   const entries = await measureTraces(traces, { backends: list(flags.backends), policy: flags.policy, includeWall: flags.includeWall, lenient: flags.lenient });
-  if (baseline === undefined) {
-    writeOutputFile(flags.baseline, baselineText(entries));
-    process.stderr.write(`heapsim: wrote ${entries.length} entries for ${traces.length} traces to ${flags.baseline}\n`);
-    return 0;
+  writeOutputFile(flags.baseline, baselineText(entries));
+  process.stderr.write(`heapsim: wrote ${entries.length} entries for ${traces.length} traces to ${flags.baseline}\n`);
+  return 0;
+}
+
+async function checkCommand(traces: string[], flags: CheckFlags): Promise<number> {
+  if (flags.updateBaseline) return updateBaseline(traces, flags);
+  checkOutputPlan({ inputs: [...traces, flags.baseline], outputs: [...checkReportFiles(flags), STDOUT] });
+  const mode: CheckMode = flags.sameTrace ? 'same-trace' : 'fresh';
+  const options = {
+    baseline: flags.baseline,
+    tolerance: flags.tolerance,
+    mode,
+    backends: list(flags.backends),
+    policy: flags.policy,
+    includeWall: flags.includeWall,
+    lenient: flags.lenient,
+  };
+  let report: CheckReport;
+  try {
+    report = await runCheck(traces, options);
+  } catch (err) {
+    // Bad input still leaves a report (exit 2, with the reason); the error line follows on stderr.
+    if (!(err instanceof HeapsimError)) throw err;
+    writeCheckReport(errorReport(mode, err.message), flags);
+    throw err;
   }
-  const report = compareWithBaseline(entries, baseline, tolerances);
-  if (flags.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-  else process.stdout.write(renderCheck(report, { color: useColor(flags.color) }));
-  return report.regressions.length > 0 ? 1 : 0;
+  writeCheckReport(report, flags);
+  return report.exitCode;
 }
 
 const TRACE_ARG_HELP = 'trace file (.csv or .csv.gz), - for standard input, or a bundled trace by name (heapsim traces)';
@@ -385,23 +423,35 @@ function checkProgram(program: Command): void {
     .requiredOption('--baseline <file>', 'baseline JSON (written by --update-baseline)')
     .option('--backends <list>', 'comma-separated backends (default: all)')
     .option('--policy <name>', 'release policy', 'trace')
-    .option('--tolerance <list>', 'relative tolerances, e.g. peakRssBytes=2%,latency.alloc.p99Work=10%,*=1% (default 1%; 5% for latency)')
+    .option('--tolerance <list>', 'relative tolerances by metric, e.g. peakRssBytes=2%,latency.alloc.p99Work=10%,*=5% (defaults: docs/ci.md)')
+    .option('--same-trace', "the traces are the baseline's own files: any other trace is an error (exit 2), tolerances 1% (5% latency)")
     .option('--update-baseline', 'write the baseline from this run instead of checking')
     .option('--include-wall', 'also compare wall-clock latencies (noisy on shared machines)')
-    .option('--json', 'print the report as JSON')
+    .option('--json', 'print the report as JSON (also on exit 2, with an "error" field)')
+    .option('--json-file <file>', 'write the JSON report to a file, whatever the outcome')
+    .option('--markdown <file>', 'write the report as Markdown (for a CI job summary), whatever the outcome')
+    .option('--junit <file>', 'write the report as JUnit XML (a test case per trace x backend x policy), whatever the outcome')
     .option('--lenient', 'skip bad rows')
     .addHelpText(
       'after',
       `
+Modes: by default the traces are fresh recordings of the programs the baseline was made
+from: the live heap (peak and final in-use bytes) is gated, lower is better; figures that
+grow with the recording's length (ops, allocs, duration, faults, syscalls) are listed as
+workload changes and judged normalised (normalised.rssPerInUse, normalised.workPerOp...).
+--same-trace: the baseline was made from these very files (sha256 and trace figures must
+match).
+
 Exit codes: 0 nothing regressed, 1 a metric regressed (a table lists each), 2 bad input or
-a baseline that does not match the traces.
+(--same-trace) a baseline made from other traces. Report files are written in every case.
 
 Examples:
   heapsim check traces/*.csv* --baseline traces/baseline.json --update-baseline
-  heapsim check traces/*.csv* --baseline traces/baseline.json --tolerance peakRssBytes=2%`,
+  heapsim check trace.csv --baseline ci/baseline.json --markdown "$GITHUB_STEP_SUMMARY" --junit junit.xml
+  heapsim check traces/*.csv* --baseline traces/baseline.json --same-trace --tolerance peakRssBytes=2%`,
     )
     .action(async (traces: string[], flags: CheckFlags) => {
-      process.exitCode = await checkCommand(traces, { ...flags, color: program.opts<{ color?: boolean }>().color });
+      process.exitCode = await checkCommand(traces.map(resolveTraceArg), { ...flags, color: program.opts<{ color?: boolean }>().color });
     });
 }
 

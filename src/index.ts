@@ -48,6 +48,7 @@ export { generate, type GenOptions } from './gen/generate.js';
 export { WORKLOADS, findWorkload, type Workload } from './gen/workloads.js';
 export {
   BASELINE_SCHEMA,
+  CHECK_REPORT_SCHEMA,
   BaselineMismatchError,
   compareWithBaseline,
   entryOf,
@@ -56,9 +57,18 @@ export {
   readBaseline,
   baselineText,
   parseTolerances,
+  runCheck,
+  errorReport,
+  FRESH_TOLERANCES,
+  type CheckMode,
+  type CheckRun,
+  type RunCheckOptions,
   type CheckOptions,
   type BaselineEntry,
   type BaselineFile,
   type CheckReport,
   type Regression,
 } from './check/check.js';
+export { NORMALISED, normalisedOf, type NormalisedFigure } from './check/normalised.js';
+export { renderCheckMarkdown } from './report/check-markdown.js';
+export { renderCheckJunit } from './report/junit.js';

@@ -14,7 +14,7 @@
 import Table from 'cli-table3';
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { ReplayResult } from '../replay/result.js';
-import type { Regression } from '../check/check.js';
+import type { CheckReport, Regression } from '../check/check.js';
 import { formatBytes, formatChange, formatCount, formatNs, formatRatio, humanizeBytesIn, significant } from './format.js';
 import { FIGURES, type Figure, type Section, type Unit } from '../metrics/index.js';
 import { LATENCY_COLUMNS, LATENCY_OPS, LATENCY_TABLE_KEYS, latencyShown } from '../metrics/latency-meter.js';
@@ -43,7 +43,9 @@ function markFor(f: Figure, r: ReplayResult): Mark {
   return f.section === 'Releases' ? 'none' : '–';
 }
 
-function fmt(unit: Unit, v: number): string {
+/** A value as tables and reports show it: bytes human-readable, ratios in percent, times with a unit; '–' when undefined. */
+export function fmt(unit: Unit, v: number | null): string {
+  if (v === null || Number.isNaN(v)) return '–';
   switch (unit) {
     case 'bytes':
       return formatBytes(v);
@@ -227,30 +229,62 @@ export function renderCompare(results: ReplayResult[], options: RenderOptions, c
   return parts.join('\n') + '\n';
 }
 
-/** `heapsim check`'s report: a row per regression, then a line of totals. */
-export function renderCheck(report: { checked: number; regressions: Regression[]; improvements: Regression[] }, options: RenderOptions): string {
+/** A gate row's change, by the one rule every table uses (format.ts formatChange). */
+export function formatRowChange(r: Pick<Regression, 'baseline' | 'now' | 'unit'>): string {
+  return formatChange(r.baseline, r.now, r.unit === 'ratio' ? 'ratio' : 'other');
+}
+
+/** A relative tolerance as ±percent. */
+export function formatTolerance(x: number): string {
+  return `±${(x * 100).toFixed(1)}%`;
+}
+
+function checkTable(rows: Regression[], paint: (s: string) => string, c: ChalkInstance): string {
+  const t = makeTable(['trace', 'backend', 'policy', 'metric', 'baseline', 'now', 'change', 'tolerance'], c);
+  for (const r of rows) {
+    t.push([
+      r.trace,
+      r.backend,
+      r.policy,
+      r.metric,
+      { hAlign: 'right', content: fmt(r.unit, r.baseline) },
+      { hAlign: 'right', content: fmt(r.unit, r.now) },
+      { hAlign: 'right', content: paint(formatRowChange(r)) },
+      { hAlign: 'right', content: formatTolerance(r.tolerance) },
+    ]);
+  }
+  return t.toString();
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** `heapsim check`'s report: regressions, improvements and workload changes as tables, then a line of totals. */
+export function renderCheck(report: CheckReport, options: RenderOptions): string {
   const c = new Chalk({ level: options.color ? 1 : 0 });
   const parts: string[] = [];
-  const pct = (x: number) => (Number.isFinite(x) ? `${x > 0 ? '+' : ''}${(x * 100).toFixed(2)}%` : x > 0 ? '+inf' : '-inf');
   if (report.regressions.length > 0) {
-    const t = makeTable(['trace', 'backend', 'policy', 'metric', 'baseline', 'now', 'change', 'tolerance'], c);
-    for (const r of report.regressions) {
-      t.push([
-        r.trace,
-        r.backend,
-        r.policy,
-        r.metric,
-        { hAlign: 'right', content: formatCount(r.baseline) },
-        { hAlign: 'right', content: formatCount(r.now) },
-        { hAlign: 'right', content: c.red(pct(r.change)) },
-        { hAlign: 'right', content: `±${(r.tolerance * 100).toFixed(1)}%` },
-      ]);
-    }
-    parts.push(c.bold.red(`${report.regressions.length} regression${report.regressions.length === 1 ? '' : 's'}`));
-    parts.push(t.toString());
+    parts.push(
+      c.bold.red(plural(report.regressions.length, 'regression')),
+      checkTable(report.regressions, (s) => c.red(s), c),
+    );
+  }
+  if (report.improvements.length > 0) {
+    parts.push(
+      c.bold.green(plural(report.improvements.length, 'improvement')),
+      checkTable(report.improvements, (s) => c.green(s), c),
+    );
+  }
+  if (report.workload.length > 0) {
+    parts.push(
+      c.bold(`${plural(report.workload.length, 'workload change')} (the recording's size; not judged)`),
+      checkTable(report.workload, (s) => s, c),
+    );
   }
   const verdict = report.regressions.length === 0 ? c.green('no regressions') : c.red('FAILED');
-  parts.push(`${verdict}: ${report.checked} metrics checked, ${report.regressions.length} worse and ${report.improvements.length} better beyond tolerance`);
+  parts.push(
+    `${verdict} (${report.mode === 'fresh' ? 'fresh recordings' : 'same trace'}): ${report.checked} metrics checked over ${plural(report.runs.length, 'run')}, ` +
+      `${report.regressions.length} worse and ${report.improvements.length} better beyond tolerance`,
+  );
   if (report.improvements.length > 0) parts.push(c.dim('improvements are not failures; refresh the baseline with --update-baseline to keep them'));
   return parts.join('\n') + '\n';
 }
