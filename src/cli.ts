@@ -48,6 +48,8 @@ import { progressOn } from './cli-progress.js';
 import { statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
 /** Standard output, as an output that must not be one of the inputs (`replay t.csv > t.csv`). */
 const STDOUT = { flag: 'standard output', path: '-' };
 
@@ -288,7 +290,7 @@ async function updateBaseline(traces: string[], flags: CheckFlags): Promise<numb
   checkOutputPlan({ inputs: traces, outputs: [{ flag: '--baseline', path: flags.baseline }] });
   const entries = await measureTraces(traces, { backends: list(flags.backends), policy: flags.policy, includeWall: flags.includeWall, lenient: flags.lenient });
   writeOutputFile(flags.baseline, baselineText(entries));
-  process.stderr.write(`heapsim: wrote ${entries.length} entries for ${traces.length} traces to ${flags.baseline}\n`);
+  process.stderr.write(`heapsim: wrote ${plural(entries.length, 'entry', 'entries')} for ${plural(traces.length, 'trace', 'traces')} to ${flags.baseline}\n`);
   return 0;
 }
 
