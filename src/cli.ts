@@ -449,7 +449,7 @@ Exit codes: 0 nothing regressed, 1 a metric regressed (a table lists each), 2 ba
 
 Examples:
   heapsim check traces/*.csv* --baseline traces/baseline.json --update-baseline
-  heapsim check trace.csv --baseline ci/baseline.json --markdown "$GITHUB_STEP_SUMMARY" --junit junit.xml
+  heapsim check trace.csv --baseline ci/baseline.json --markdown report.md --junit junit.xml; cat report.md >> "$GITHUB_STEP_SUMMARY"
   heapsim check traces/*.csv* --baseline traces/baseline.json --same-trace --tolerance peakRssBytes=2%`,
     )
     .action(async (traces: string[], flags: CheckFlags) => {

@@ -136,7 +136,7 @@ export const RUN_OPTIONS: { [K in Exclude<keyof RunOptions, 'backend' | 'policy'
     flag: 'memory-limit',
     arg: 'size',
     kind: 'bytes',
-    help: "memory limit at start (GOMEMLIMIT; default: the trace's memory_limit metadata, else none; limit rows change it)",
+    help: "memory limit at start (GOMEMLIMIT; 0: none; default: the trace's memory_limit metadata, else none; limit rows change it)",
   },
   check: { flag: 'check', kind: 'flag', help: "verify the backend's and the OS's invariants after every operation and stop at the first violation (slow)" },
   timing: {
@@ -202,6 +202,7 @@ export function resolveRunOptions(options: Omit<RunOptions, 'backend'>, trace: T
     timing: options.timing ?? DEFAULTS.timing,
     gogc: options.gogc ?? trace.gogc,
     gomaxprocs: options.gomaxprocs ?? trace.gomaxprocs ?? DEFAULTS.gomaxprocs,
-    memoryLimitBytes: limit !== null && Number.isFinite(limit) ? limit : NaN,
+    // 0, like a limit row of 0 bytes, means no limit.
+    memoryLimitBytes: limit !== null && Number.isFinite(limit) && limit > 0 ? limit : NaN,
   };
 }

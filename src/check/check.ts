@@ -185,12 +185,13 @@ export function parseTolerances(text: string | undefined): Record<string, number
   const out: Record<string, number> = {};
   if (!text) return out;
   for (const part of text.split(',')) {
-    const m = /^\s*([\w.*]+)\s*=\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(part);
+    // The % is required: a bare "5" would be ambiguous between 5% and 500%.
+    const m = /^\s*([\w.*]+)\s*=\s*(\d+(?:\.\d+)?)\s*(%)\s*$/.exec(part);
     if (!m) throw new UsageError(`--tolerance takes metric=percent pairs such as peakRssBytes=2%, got "${part}"`);
     if (!tolerableName(m[1])) {
       throw new UsageError(`--tolerance: no metric is named "${m[1]}" (names: replay --json's figures as in baselines, normalised.*, or *; docs/ci.md)`);
     }
-    out[m[1]] = Number(m[2]) / (m[3] === '%' ? 100 : 1);
+    out[m[1]] = Number(m[2]) / 100;
   }
   return out;
 }
@@ -345,11 +346,30 @@ export async function runCheck(traces: string[], options: RunCheckOptions): Prom
 /** Reads a baseline file, with a user-facing error when it is missing or not JSON. */
 export function readBaseline(path: string): BaselineFile {
   if (!existsSync(path)) throw new UsageError(`baseline ${path} does not exist: create it with --update-baseline`);
+  let file: unknown;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as BaselineFile;
+    file = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
     throw new UsageError(`baseline ${path} is not valid JSON: ${(err as Error).message}`);
   }
+  const problem = baselineProblem(file);
+  if (problem !== null) throw new UsageError(`baseline ${path} is not a heapsim baseline: ${problem}`);
+  return file as BaselineFile;
+}
+
+/** What is wrong with a parsed baseline's shape, or null. */
+function baselineProblem(file: unknown): string | null {
+  if (typeof file !== 'object' || file === null || Array.isArray(file)) return 'not a JSON object';
+  const f = file as { schema?: unknown; entries?: unknown };
+  if (f.schema !== BASELINE_SCHEMA) return `schema is ${JSON.stringify(f.schema)}, expected "${BASELINE_SCHEMA}"`;
+  if (!Array.isArray(f.entries)) return 'it has no "entries" list';
+  for (const [i, e] of (f.entries as unknown[]).entries()) {
+    const x = e as { trace?: unknown; backend?: unknown; policy?: unknown; metrics?: unknown } | null;
+    const named = x !== null && typeof x === 'object' && typeof x.trace === 'string' && typeof x.backend === 'string' && typeof x.policy === 'string';
+    const metrics = named && typeof x.metrics === 'object' && x.metrics !== null && Object.values(x.metrics).every((v) => typeof v === 'number');
+    if (!metrics) return `entry ${i} needs string trace, backend and policy and numeric metrics`;
+  }
+  return null;
 }
 
 /** A baseline file's text for these entries. */

@@ -53,6 +53,8 @@ function sumOf(m: Readonly<Record<string, number>>, keys: readonly string[]): nu
 }
 
 const SYSCALLS = ['summary.mmapCalls', 'summary.madviseCalls', 'summary.munmapCalls'];
+/** The ops a backend works on: gc, limit and rss rows cost it nothing, so they do not dilute per-op figures. */
+const HEAP_OPS = ['summary.allocs', 'summary.frees', 'summary.scavenges'];
 /** System calls are rare next to ops: counted per 1000 ops so the figure reads as more than 0.00. */
 const OPS_PER_KILO_OP = 1000;
 
@@ -76,35 +78,35 @@ export const NORMALISED: readonly NormalisedFigure[] = [
   {
     key: 'normalised.workPerOp',
     label: 'backend work per op',
-    formula: 'Σ latency.OP.meanWork × latency.OP.count / summary.ops (OP: alloc, free, scavenge)',
+    formula: 'Σ latency.OP.meanWork × latency.OP.count / (allocs + frees + scavenges) (OP: alloc, free, scavenge)',
     unit: 'work',
     better: 'lower',
-    value: (m) => ratio(totalOver(m, 'meanWork'), m['summary.ops']),
+    value: (m) => ratio(totalOver(m, 'meanWork'), sumOf(m, HEAP_OPS)),
   },
   {
     key: 'normalised.modelNsPerOp',
     label: 'modelled time per op',
-    formula: 'Σ latency.OP.modelMeanNs × latency.OP.count / summary.ops',
+    formula: 'Σ latency.OP.modelMeanNs × latency.OP.count / (allocs + frees + scavenges)',
     unit: 'ns',
     better: 'lower',
-    value: (m) => ratio(totalOver(m, 'modelMeanNs'), m['summary.ops']),
+    value: (m) => ratio(totalOver(m, 'modelMeanNs'), sumOf(m, HEAP_OPS)),
   },
   {
     key: 'normalised.faultsPerAlloc',
     label: 'page faults per allocation',
     formula: 'summary.pageFaults / summary.allocs',
-    unit: 'work',
+    unit: 'count',
     better: 'lower',
     value: (m) => ratio(m['summary.pageFaults'], m['summary.allocs']),
   },
   {
     key: 'normalised.syscallsPerKiloOp',
-    label: 'mmap + madvise + munmap calls per 1000 ops',
-    formula: '1000 × (summary.mmapCalls + summary.madviseCalls + summary.munmapCalls) / summary.ops',
-    unit: 'work',
+    label: 'mmap + madvise + munmap calls per 1000 heap ops',
+    formula: '1000 × (summary.mmapCalls + summary.madviseCalls + summary.munmapCalls) / (allocs + frees + scavenges)',
+    unit: 'count',
     better: 'lower',
     value: (m) => {
-      const perOp = ratio(sumOf(m, SYSCALLS), m['summary.ops']);
+      const perOp = ratio(sumOf(m, SYSCALLS), sumOf(m, HEAP_OPS));
       return perOp === null ? null : perOp * OPS_PER_KILO_OP;
     },
   },

@@ -56,7 +56,8 @@ export const FRAGMENTATION_FIGURES: readonly Figure[] = [
     'fragmentation.largestFreeRunBytesAtPeak',
     'largest free run at peak heap',
     'bytes',
-    'higher',
+    // More free heap at the peak is not better by itself: externalAtPeak judges the shape.
+    null,
     (r) => r.fragmentation.largestFreeRunBytesAtPeak,
   ),
   figure('Fragmentation', 'fragmentation.freeBytesAtPeak', 'free at peak heap', 'bytes', null, (r) => r.fragmentation.freeBytesAtPeak),

@@ -24,9 +24,13 @@ export const RELEASE_FIGURES: readonly Figure[] = [
     hidden: true,
   }),
   ...TRIGGERS.flatMap((t) => [
-    figure('Releases', `releases.${t}.bytes`, `released: ${t}`, 'bytes', null, (r) => r.summary.releases[t]?.bytes ?? null),
-    figure('Releases', `releases.${t}.calls`, `release calls: ${t}`, 'count', 'lower', (r) => r.summary.releases[t]?.calls ?? null, { hidden: true }),
-    figure('Releases', `releases.${t}.modelNs`, `release CPU: ${t}`, 'ns', 'lower', (r) => r.summary.releases[t]?.modelNs ?? null, { hidden: true }),
+    // A trigger that never fired released 0 bytes in 0 calls: baselines keep the zeros, so
+    // a trigger that starts firing is compared (tables show only the triggers that fired).
+    figure('Releases', `releases.${t}.bytes`, `released: ${t}`, 'bytes', null, (r) => r.summary.releases[t]?.bytes ?? 0, {
+      shown: (r) => t in r.summary.releases,
+    }),
+    figure('Releases', `releases.${t}.calls`, `release calls: ${t}`, 'count', 'lower', (r) => r.summary.releases[t]?.calls ?? 0, { hidden: true }),
+    figure('Releases', `releases.${t}.modelNs`, `release CPU: ${t}`, 'ns', 'lower', (r) => r.summary.releases[t]?.modelNs ?? 0, { hidden: true }),
   ]),
   figure('Releases', 'summary.scavengerCpuNs', 'release CPU (modelled)', 'ns', 'lower', (r) => r.summary.scavengerCpuNs, { shown: cpuShown }),
   figure(

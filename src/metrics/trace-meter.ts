@@ -40,7 +40,8 @@ export class TraceMeter implements Meter {
   contribute(r: ReplayResult): void {
     const s = r.summary;
     const pb = this.state.pageBytes;
-    s.ops = this.state.seq;
+    // Events applied: an event that ran out of memory is not one of them.
+    s.ops = this.counts.reduce((a, b) => a + b, 0);
     s.allocs = this.counts[OP_ALLOC];
     s.frees = this.counts[OP_FREE];
     s.scavenges = this.counts[OP_SCAVENGE];
