@@ -146,6 +146,44 @@ describe('heapsim check --same-trace (frozen traces)', () => {
     expect(cli(['check', join(TRACES, 'go1-Gob.csv'), '--baseline', join(dir, 'missing.json')]).status).toBe(2);
     writeFileSync(join(dir, 'bad.json'), '{');
     expect(cli(['check', join(TRACES, 'go1-Gob.csv'), '--baseline', join(dir, 'bad.json')]).status).toBe(2);
+    // Valid JSON of the wrong shape is bad input too (not an internal error), and the report is still written.
+    for (const [name, text] of [
+      ['null.json', 'null'],
+      ['no-metrics.json', JSON.stringify({ schema: base.schema, entries: [{ trace: 'go1-Gob.csv', backend: 'bitmap', policy: 'trace' }] })],
+    ]) {
+      writeFileSync(join(dir, name), text);
+      const bad = cli([
+        'check',
+        join(TRACES, 'go1-Gob.csv'),
+        '--baseline',
+        join(dir, name),
+        '--backends',
+        'bitmap',
+        '--json-file',
+        join(dir, `${name}.report`),
+      ]);
+      expect([bad.status, bad.stderr]).toEqual([2, expect.stringMatching(/^heapsim: baseline .* is not a heapsim baseline: /)]);
+      expect(JSON.parse(readFileSync(join(dir, `${name}.report`), 'utf8'))).toMatchObject({ status: 'error', exitCode: 2 });
+    }
+  });
+
+  test('a release trigger that starts firing is compared: never-fired triggers are kept as zeros', () => {
+    const base = JSON.parse(readFileSync(baselinePath, 'utf8')) as BaselineFile;
+    const e = base.entries.find((x) => x.trace === 'go1-Revcomp.csv' && x.backend === 'bitmap')!;
+    const dir = mkdtempSync(join(tmpdir(), 'heapsim-check-'));
+    const file = join(dir, 'baseline.json');
+    // A baseline in which the trace's scavenge rows released nothing, in no calls.
+    for (const k of ['bytes', 'calls', 'modelNs']) e.metrics[`releases.trace.${k}`] = 0;
+    writeFileSync(file, JSON.stringify({ ...base, entries: [e] }));
+    const r = cli(['check', join(TRACES, 'go1-Revcomp.csv'), '--baseline', file, '--backends', 'bitmap', '--same-trace', '--json']);
+    const report = JSON.parse(r.stdout) as CheckReport;
+    expect(r.status).toBe(1);
+    expect(report.regressions.map((x) => x.metric)).toEqual(expect.arrayContaining(['releases.trace.calls', 'releases.trace.modelNs']));
+  });
+
+  test('a tolerance needs its percent sign (a bare 5 could mean 5% or 500%)', () => {
+    const r = cli(['check', join(TRACES, 'go1-Gob.csv'), '--baseline', baselinePath, '--backends', 'bitmap', '--tolerance', 'peakRssBytes=5']);
+    expect([r.status, r.stderr]).toEqual([2, expect.stringContaining('peakRssBytes=2%')]);
   });
 
   test('--update-baseline keeps each trace file sha256; --same-trace refuses another file with the same figures', () => {
