@@ -13,7 +13,7 @@ import { TRACES, cli } from './helpers.js';
 const MIB = 1 << 20;
 const S = 1e9;
 /** Backends whose spans are released whole (Go 1.8-1.12's mspan.scavenge). */
-const SPAN_ERA = new Set(['span-list', 'treap', 'treap-bestfit']);
+const SPAN_ERA = new Set(['span-list', 'treap', 'treap-bestfit', 'treap-go1.12']);
 
 /** Records memory figures at every event and every policy release. */
 class Probe extends Timeline {
@@ -109,6 +109,13 @@ describe.each(backends().map((b) => [b.name] as const))('policy conformance: %s'
     test('c reuses released pages: as many bytes again (64 MiB) are released inline, from b', async () => {
       const { r, probe: p } = await run(rows, backend, 'go1.12');
       expect(released(r, 'explicit')).toBe(64 * MIB);
+      if (backend === 'treap-go1.12') {
+        // Go 1.12.0's heap keeps a (scavenged) and b apart, and pickFreeSpan prefers the
+        // unscavenged span on a tie: c takes b, reuses nothing, and nothing is released.
+        expect(r.summary.releases.reuse).toBeUndefined();
+        expect(p.at(4 * S).rss).toBeLessThan(65 * MIB);
+        return;
+      }
       expect(released(r, 'reuse')).toBe(64 * MIB);
       // Go 1.13+ backends count fresh memory as scavenged, so a and b asked too (with
       // nothing free to release); Go 1.12's own fresh spans were not scavenged.
@@ -124,7 +131,9 @@ describe.each(backends().map((b) => [b.name] as const))('policy conformance: %s'
       const go112 = await run(rows, backend, 'go1.12');
       expect(Object.keys(trace.r.summary.releases)).toEqual(['explicit']);
       const extra = go112.r.latency.alloc.modelMaxNs - trace.r.latency.alloc.modelMaxNs;
-      expect(extra).toBeGreaterThanOrEqual(0.95 * ((64 * MIB) / 4096) * COST.releasePer4KiBNs);
+      // On treap-go1.12, c takes the unscavenged b (see above): nothing inline.
+      if (backend === 'treap-go1.12') expect(extra).toBe(0);
+      else expect(extra).toBeGreaterThanOrEqual(0.95 * ((64 * MIB) / 4096) * COST.releasePer4KiBNs);
     });
   });
 
@@ -207,9 +216,11 @@ describe.each(backends().map((b) => [b.name] as const))('policy conformance: %s'
       // (d keeps c from extending b). The span era also frees the remainder of d's
       // 1 MiB growth (127 pages).
       const grow = [...TWO_SPANS, `0,alloc,d,1,`, `${S},gc,,,${64 * MIB}`, `${2 * S},free,b,,`, `${10 * S},gc,,,${64 * MIB}`, `${10 * S},alloc,c,16384,`];
+      // treap-go1.12 grows in whole 64 MiB arenas, counted as retained: d's arena is free
+      // but for d's page, and goes too.
       const { r } = await run(grow, backend, 'go1.19');
       expect(released(r, 'growth')).toBeGreaterThanOrEqual(64 * MIB);
-      expect(released(r, 'growth')).toBeLessThanOrEqual(65 * MIB);
+      expect(released(r, 'growth')).toBeLessThanOrEqual(backend === 'treap-go1.12' ? 128 * MIB : 65 * MIB);
     });
 
     test('the memory limit is held on the allocation path; time above it is measured', async () => {
