@@ -41,7 +41,7 @@
 import { STILL_CLOCK, type FreeStats, type HeapClock, type HeapOptions, type PageHeap } from './types.js';
 import type { OsMemory } from '../os/sim-os.js';
 import { ADDRESS_SPACE_END } from '../os/sim-os.js';
-import { ARENA_BASE, HEAP_ARENA_BYTES, checkArenaRange } from './platform.js';
+import { ARENA_BASE, HEAP_ARENA_BYTES, HUGE_PAGE_BYTES, checkArenaRange } from './platform.js';
 /** _HeapAllocChunk: the smallest growth, 1 MiB. */
 const MIN_GROW_BYTES = 1 << 20;
 /** Growth is a multiple of 64 KiB "to reduce the number of mappings". */
@@ -338,6 +338,18 @@ export class SpanHeap implements PageHeap {
     this.releasedPages += npreleased - s.npreleased;
     s.npreleased = npreleased;
     return newly;
+  }
+
+  /** Huge pages wholly inside free spans with no released page (Go 1.13's pacing input, a what-if here). */
+  unscavengedHugePages(): number {
+    let n = 0;
+    this.forEachFree((s) => {
+      if (s.npreleased > 0) return;
+      const start = Math.ceil(this.addr(s.page) / HUGE_PAGE_BYTES) * HUGE_PAGE_BYTES;
+      const end = Math.floor(this.addr(s.page + s.npages) / HUGE_PAGE_BYTES) * HUGE_PAGE_BYTES;
+      if (end > start) n += (end - start) / HUGE_PAGE_BYTES;
+    });
+    return n;
   }
 
   freeStats(): FreeStats {

@@ -20,6 +20,7 @@ import { SimulatedOomError, SimOS } from '../os/sim-os.js';
 import { defaultBackend, findBackend } from '../heap/registry.js';
 import type { BackendInfo, PageHeap, ReserveMode } from '../heap/types.js';
 import { createPolicy, type PolicyContext, type ReleasePolicy, type Trigger } from '../policy/index.js';
+import { RETAIN_EXTRA_PERCENT } from '../policy/go113.js';
 import { CostProbe } from '../metrics/cost-model.js';
 import { METERS } from '../metrics/index.js';
 import { mappedReadyBytes } from '../metrics/memory-meter.js';
@@ -274,6 +275,8 @@ export class Replayer implements ReplayState {
       physPageBytes: this.os.physPageBytes,
       gogc: this.options.gogc,
       gomaxprocs: this.options.gomaxprocs,
+      retainExtraPercent: RETAIN_EXTRA_PERCENT,
+      unscavengedHugePages: () => self.heap.unscavengedHugePages?.() ?? 0,
       retainedBytes: () => (self.heap.heapPages - self.heap.releasedPages) * pb,
       inUseBytes: () => self.inUsePages * pb,
       mappedReadyBytes: () => mappedReadyBytes(self),
