@@ -74,7 +74,7 @@ export class Replayer implements ReplayState {
   private readonly afterRelease: (r: ReleaseRecord) => void;
   private readonly addressMeter: AddressMeter;
   private readonly rec: EventRecord = newEventRecord();
-  private readonly rel: ReleaseRecord = { time: 0, trigger: 'trace', bytes: 0, modelNs: 0 };
+  private readonly rel: ReleaseRecord = { time: 0, trigger: 'trace', bytes: 0, addr: -1, modelNs: 0 };
   private readonly opCost: CostProbe;
   private readonly releaseCost: CostProbe;
 
@@ -114,7 +114,7 @@ export class Replayer implements ReplayState {
     this.addressMeter = new AddressMeter(options.recordAddrs ?? false);
     this.meters = METERS.map((m) => (m.name === 'address' ? this.addressMeter : m.create(this, { recordAddrs: false })));
     if (options.timeline !== undefined) this.meters.push(new TimelineMeter(this, options.timeline));
-    if (options.emit !== undefined) this.meters.push(new EmitMeter(options.emit));
+    if (options.emit !== undefined) this.meters.push(new EmitMeter(this, options.emit));
     for (const make of options.meters ?? []) this.meters.push(make(this));
     if (options.check === true) this.meters.push(new InvariantChecker(this));
     this.advanceMeters = dispatcher(this.meters, 'advance');
@@ -251,6 +251,7 @@ export class Replayer implements ReplayState {
   private release(time: number, trigger: Trigger, quantumBytes: number, run: () => number): number {
     this.advance(time);
     this.releaseCost.begin();
+    this.os.lowestReleasedBase = Infinity;
     const released = run();
     // A scavenger working in quanta makes at least one madvise per quantum.
     const quantumCalls = quantumBytes > 0 ? Math.ceil(released / quantumBytes) : 0;
@@ -258,6 +259,7 @@ export class Replayer implements ReplayState {
     r.time = time;
     r.trigger = trigger;
     r.bytes = released;
+    r.addr = Number.isFinite(this.os.lowestReleasedBase) ? this.os.lowestReleasedBase : -1;
     r.modelNs = this.releaseCost.modelNs(quantumCalls, false);
     this.lastReleaseNs = r.modelNs;
     this.afterRelease(r);
