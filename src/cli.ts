@@ -473,7 +473,7 @@ function listPrograms(program: Command): void {
     .description('list the release policies')
     .addHelpText('after', '\nExample:\n  heapsim policies')
     .action(() => {
-      for (const p of POLICIES) process.stdout.write(`${p.name.padEnd(8)} ${p.summary}\n`);
+      for (const p of POLICIES) process.stdout.write(`${p.name.padEnd(8)} ${p.summary}\n         models: ${p.models}\n         leaves out: ${p.leavesOut}\n`);
     });
   program
     .command('backends')

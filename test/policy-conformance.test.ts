@@ -303,6 +303,9 @@ test('policy usage: unknown policy and --policy with --policies are usage errors
   const list = cli(['policies']);
   expect(list.status).toBe(0);
   for (const p of ['trace', 'none', 'go1.11', 'go1.12', 'go1.13', 'go1.19']) expect(list.stdout).toMatch(new RegExp(`^${p.replace('.', '\\.')} `, 'm'));
+  // Each states what it models and what it leaves out.
+  expect(list.stdout.match(/^ +models: \S/gm)?.length).toBe(6);
+  expect(list.stdout.match(/^ +leaves out: \S/gm)?.length).toBe(6);
 });
 
 describe('go1.19 against the real Go 1.19.8 scavenger (traces/spike-gogc100-768.csv.gz)', () => {
