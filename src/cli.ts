@@ -335,7 +335,7 @@ function replayProgram(program: Command): void {
     .option('--lenient', 'skip bad rows (and report how many) instead of stopping at the first')
     .option(
       '--emit <file>',
-      'write one CSV row per op: seq,time,op,id,pages,addr,scavPages,releasedBytes,work,ns (- for standard output; the tables or JSON then go to standard error)',
+      'write one CSV row per op and per policy release: seq,time,op,id,pages,addr,scavPages,releasedBytes,work,ns,trigger,modelNs (- for standard output; the tables or JSON then go to standard error)',
     )
     .option('--timeline <file>', 'write in-use, heap, RSS, released, VSIZE and limit against trace time (at most 4096 rows)')
     .option('--chart', 'draw RSS over trace time after the tables (not with --json)')
@@ -473,7 +473,7 @@ function listPrograms(program: Command): void {
     .description('list the release policies')
     .addHelpText('after', '\nExample:\n  heapsim policies')
     .action(() => {
-      for (const p of POLICIES) process.stdout.write(`${p.name.padEnd(8)} ${p.summary}\n`);
+      for (const p of POLICIES) process.stdout.write(`${p.name.padEnd(8)} ${p.summary}\n         models: ${p.models}\n         leaves out: ${p.leavesOut}\n`);
     });
   program
     .command('backends')

@@ -37,7 +37,7 @@ describe('--emit -', () => {
     const r = cli(['replay', GOB, '--emit', '-']);
     expect(r.status).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines[0]).toBe('seq,time,op,id,pages,addr,scavPages,releasedBytes,work,ns');
+    expect(lines[0]).toBe('seq,time,op,id,pages,addr,scavPages,releasedBytes,work,ns,trigger,modelNs');
     expect(lines.length).toBeGreaterThan(1000);
     for (const line of lines.slice(1)) expect(line).toMatch(/^\d+,\d+,[a-z]+,/);
     expect(r.stderr).toMatch(/Summary/);
@@ -117,7 +117,7 @@ describe('compare --reserve', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr.split('\n')).toHaveLength(2);
     expect(r.stderr).toMatch(
-      /^heapsim: --reserve upfront is not modelled by treap-aoff, bitmap \(reservation modes: span-list: pretend\|upfront\|arenas; .*bitmap: arenas\)/,
+      /^heapsim: --reserve upfront is not modelled by treap-go1.12, treap-aoff, bitmap \(reservation modes: span-list: pretend\|upfront\|arenas; .*bitmap: arenas\)/,
     );
   });
 

@@ -78,6 +78,6 @@ test('a replay that fails at a bad row leaves neither a partial --emit file nor 
   expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
   // A successful run replaces it whole.
   expect(cli(['replay', 't.csv', '--emit', 'ops.csv', '--no-timing'], dir).status).toBe(0);
-  expect(readFileSync(join(dir, 'ops.csv'), 'utf8').split('\n')[0]).toBe('seq,time,op,id,pages,addr,scavPages,releasedBytes,work,ns');
+  expect(readFileSync(join(dir, 'ops.csv'), 'utf8').split('\n')[0]).toBe('seq,time,op,id,pages,addr,scavPages,releasedBytes,work,ns,trigger,modelNs');
   expect(existsSync(join(dir, 'ops.csv'))).toBe(true);
 });

@@ -6,7 +6,12 @@ import { rng } from './helpers.js';
 
 const PAGE = 8192;
 const BASE = 0xc000000000;
-const SKIPS: Record<string, Record<string, string>> = {};
+const SKIPS: Record<string, Record<string, string>> = {
+  'treap-go1.12': {
+    'a release of N bytes releases at least N when that much is free':
+      "Go 1.12's scavengeLargest releases whole spans, largest first: here the arena's never-touched rest, so the OS releases more than was resident (test/go112.test.ts checks its order)",
+  },
+};
 
 /** Resident bytes of the heap itself (backends may keep resident metadata elsewhere). */
 function heapRss(os: SimOS, heap: PageHeap): number {

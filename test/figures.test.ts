@@ -115,7 +115,7 @@ describe('out of memory', () => {
 describe('compare', () => {
   test("the reference is the trace's own era", () => {
     expect(eraBackend('go1.19.8')).toBe('bitmap');
-    expect(eraBackend('go1.12.17')).toBe('treap');
+    expect(eraBackend('go1.12.17')).toBe('treap-go1.12');
     expect(eraBackend('go1.8')).toBe('span-list');
     expect(eraBackend(null)).toBeNull();
     const plan = planComparison({ goVersion: 'go1.19.8' });

@@ -207,7 +207,7 @@ describe('atomic output files', () => {
     await replayReader(await openTraceText(TRACE_TEXT, 't.csv', { keepIds: true }), { backend: 'list', emit: emitter });
     emitter.close();
     const lines = readFileSync(target, 'utf8').trim().split('\n');
-    expect(lines[0]).toBe('seq,time,op,id,pages,addr,scavPages,releasedBytes,work,ns');
+    expect(lines[0]).toBe('seq,time,op,id,pages,addr,scavPages,releasedBytes,work,ns,trigger,modelNs');
     expect(lines.slice(1).map((l) => l.split(',')[2])).toEqual(['alloc', 'free']);
     expect(others(dir, 'ops.csv')).toEqual([]);
   });
@@ -226,7 +226,7 @@ describe('atomic output files', () => {
     expect((err as OutputError).exitCode).toBe(2);
     expect(() => writeOutputFile('/dev/full', 'x')).toThrow('cannot write /dev/full: no space left on device (ENOSPC)');
     const emitter = new CsvEmitter('/dev/full');
-    emitter.row(0, 0, 'alloc', 'a', 1, 0, 0, 0, 0, 0); // buffered: nothing written yet
+    emitter.row(0, 0, 'alloc', 'a', 1, 0, 0, 0, 0, 0, 0); // buffered: nothing written yet
     expect(() => emitter.close()).toThrow(OutputError);
     expect(() => writeOutputFile('/dev/null', 'x')).not.toThrow();
   });

@@ -13,7 +13,7 @@ import { TRACES, cli } from './helpers.js';
 const MIB = 1 << 20;
 const S = 1e9;
 /** Backends whose spans are released whole (Go 1.8-1.12's mspan.scavenge). */
-const SPAN_ERA = new Set(['span-list', 'treap', 'treap-bestfit']);
+const SPAN_ERA = new Set(['span-list', 'treap', 'treap-bestfit', 'treap-go1.12']);
 
 /** Records memory figures at every event and every policy release. */
 class Probe extends Timeline {
@@ -109,6 +109,13 @@ describe.each(backends().map((b) => [b.name] as const))('policy conformance: %s'
     test('c reuses released pages: as many bytes again (64 MiB) are released inline, from b', async () => {
       const { r, probe: p } = await run(rows, backend, 'go1.12');
       expect(released(r, 'explicit')).toBe(64 * MIB);
+      if (backend === 'treap-go1.12') {
+        // Go 1.12.0's heap keeps a (scavenged) and b apart, and pickFreeSpan prefers the
+        // unscavenged span on a tie: c takes b, reuses nothing, and nothing is released.
+        expect(r.summary.releases.reuse).toBeUndefined();
+        expect(p.at(4 * S).rss).toBeLessThan(65 * MIB);
+        return;
+      }
       expect(released(r, 'reuse')).toBe(64 * MIB);
       // Go 1.13+ backends count fresh memory as scavenged, so a and b asked too (with
       // nothing free to release); Go 1.12's own fresh spans were not scavenged.
@@ -124,47 +131,62 @@ describe.each(backends().map((b) => [b.name] as const))('policy conformance: %s'
       const go112 = await run(rows, backend, 'go1.12');
       expect(Object.keys(trace.r.summary.releases)).toEqual(['explicit']);
       const extra = go112.r.latency.alloc.modelMaxNs - trace.r.latency.alloc.modelMaxNs;
-      expect(extra).toBeGreaterThanOrEqual(0.95 * ((64 * MIB) / 4096) * COST.releasePer4KiBNs);
+      // On treap-go1.12, c takes the unscavenged b (see above): nothing inline.
+      if (backend === 'treap-go1.12') expect(extra).toBe(0);
+      else expect(extra).toBeGreaterThanOrEqual(0.95 * ((64 * MIB) / 4096) * COST.releasePer4KiBNs);
     });
   });
 
-  describe('go1.13: background scavenger paced to 1 page/ms down to the retained goal', () => {
-    // go1.13 mgcscavenge.go gcPaceScavenger: goal = last_heap_inuse * next_gc/last_next_gc
-    // = 64 MiB, + 10% (retainExtraPercent) = 73,819,750, rounded up to 4 KiB = 73,822,208.
-    // heapRetained = 128 MiB; totalWork = 60,395,520 B = 14,745 pages, totalTime =
-    // 14,745 * scavengePagePeriod (1 ms): 4,096 bytes per ms along the line.
+  describe('go1.13: background scavenger paced by page and by huge page down to next_gc + 10%', () => {
+    // go1.13.0 mgcscavenge.go gcPaceScavenger: goal = next_gc + 10% (retainExtraPercent).
+    // The first GC marks 128 MiB: next_gc = 256 MiB, over retained (192 MiB): parked. The
+    // second marks 32 MiB: next_gc = 64 MiB, goal 73,819,750 rounded up to 4 KiB =
+    // 73,822,208; totalWork = 192 MiB - goal = 127,504,384 B. b and c (128 MiB, free and
+    // unscavenged) hold 64 huge pages, more than the work: hugeWork = 60 huge pages
+    // (60 ms), regular work 1,675,264 B = 409 pages (409 ms): the line reaches the goal
+    // 469 ms after the GC. Paced by 4 KiB pages alone it would take 31.1 s.
     const GOAL = 73_822_208;
-    const rows = [...TWO_SPANS, `${S},gc,,,${64 * MIB}`, `${2 * S},free,b,,`, `${10 * S},gc,,,${64 * MIB}`, ...[11, 15, 20, 30].map((t) => probe(t * S))];
-    const line = (t: number) => 128 * MIB - 4096 * ((t - 10 * S) / 1e6);
+    const RATE = 127_504_384 / 469e6; // bytes per ns
+    const rows = [
+      ...TWO_SPANS,
+      '0,alloc,c,8192,',
+      `${S},gc,,,${128 * MIB}`,
+      `${2 * S},free,b,,`,
+      `${2 * S},free,c,,`,
+      `${10 * S},gc,,,${32 * MIB}`,
+      ...[10.1, 10.2, 10.3, 11, 12].map((t) => probe(t * S)),
+    ];
+    const line = (t: number) => 192 * MIB - RATE * (t - 10 * S);
 
-    test('retained memory follows the line, then parks at the goal', async () => {
+    test('retained memory follows the huge-page line, then parks at the goal', async () => {
       const { r, probe: p } = await run(rows, backend, 'go1.13');
+      expect(p.at(9 * S).retained).toBe(192 * MIB);
       if (spanEra) {
-        // mspan.scavenge releases whole spans: the first step releases all of b.
-        expect(p.at(11 * S).retained).toBe(64 * MIB);
+        // mspan.scavenge releases whole spans: the first step releases all of b and c.
+        expect(p.at(10.1 * S).retained).toBe(64 * MIB);
+      } else if (backend === 'bitmap') {
+        // The bitmap backend does not count free huge pages (PageHeap.unscavengedHugePages):
+        // its what-if paces by 4 KiB pages, 127,504,384 B over 31,129 ms.
+        const slow = (t: number) => 192 * MIB - (127_504_384 / 31_129e6) * (t - 10 * S);
+        expect(p.at(11 * S).retained).toBeLessThanOrEqual(slow(11 * S));
+        expect(p.at(11 * S).retained).toBeGreaterThanOrEqual(slow(11 * S) - 2 * MIB);
       } else {
         // Pages are released down to the line, overshooting by at most a 2 MiB huge page.
-        for (const t of [11, 15, 20]) {
+        for (const t of [10.1, 10.2, 10.3]) {
           expect(p.at(t * S).retained).toBeLessThanOrEqual(line(t * S));
           expect(p.at(t * S).retained).toBeGreaterThanOrEqual(line(t * S) - 2 * MIB);
         }
-        // 10 s + 14.745 s: done.
-        expect(p.at(30 * S).retained).toBeLessThanOrEqual(GOAL);
-        expect(p.at(30 * S).retained).toBeGreaterThanOrEqual(GOAL - 2 * MIB);
+        expect(p.at(11 * S).retained).toBeLessThanOrEqual(GOAL);
+        expect(p.at(11 * S).retained).toBeGreaterThanOrEqual(GOAL - 2 * MIB);
       }
-      expect(p.at(9 * S).retained).toBe(128 * MIB);
-      // Before the second GC the goal was zero, so the two growths asked too (nothing was
-      // free then); after it, only the background scavenger released anything.
-      expect(
-        Object.entries(r.summary.releases)
-          .filter(([, x]) => x.bytes > 0)
-          .map(([k]) => k),
-      ).toEqual(['background']);
+      expect(released(r, 'background')).toBeGreaterThan(0);
+      expect(released(r, 'growth') + released(r, 'reuse')).toBe(0);
     });
 
-    test('before the second GC the goal is zero: growth scavenges (Go 1.14 made it "none")', async () => {
-      // scavengeRetainedGoal keeps its zero value until pacing sets it, so growAddSpan's
-      // scavengeIfNeededLocked(size) releases min(size, retained + size - 0).
+    test('before the first GC the goal is heapminimum + 10% (4.4 MiB): growth scavenges', async () => {
+      // gcinit paces once with next_gc = heapminimum = 4 MiB, so growAddSpan's
+      // scavengeIfNeededLocked(size) releases min(size, retained + size - 4,616,192): all
+      // of a, the only free memory (Go 1.19 has no goal before its second cycle).
       const grow = ['0,alloc,a,8192,', `${S},free,a,,`, `${2 * S},alloc,b,16384,`];
       const go113 = await run(grow, backend, 'go1.13');
       expect(released(go113.r, 'growth')).toBe(64 * MIB);
@@ -207,9 +229,11 @@ describe.each(backends().map((b) => [b.name] as const))('policy conformance: %s'
       // (d keeps c from extending b). The span era also frees the remainder of d's
       // 1 MiB growth (127 pages).
       const grow = [...TWO_SPANS, `0,alloc,d,1,`, `${S},gc,,,${64 * MIB}`, `${2 * S},free,b,,`, `${10 * S},gc,,,${64 * MIB}`, `${10 * S},alloc,c,16384,`];
+      // treap-go1.12 grows in whole 64 MiB arenas, counted as retained: d's arena is free
+      // but for d's page, and goes too.
       const { r } = await run(grow, backend, 'go1.19');
       expect(released(r, 'growth')).toBeGreaterThanOrEqual(64 * MIB);
-      expect(released(r, 'growth')).toBeLessThanOrEqual(65 * MIB);
+      expect(released(r, 'growth')).toBeLessThanOrEqual(backend === 'treap-go1.12' ? 128 * MIB : 65 * MIB);
     });
 
     test('the memory limit is held on the allocation path; time above it is measured', async () => {
@@ -279,6 +303,9 @@ test('policy usage: unknown policy and --policy with --policies are usage errors
   const list = cli(['policies']);
   expect(list.status).toBe(0);
   for (const p of ['trace', 'none', 'go1.11', 'go1.12', 'go1.13', 'go1.19']) expect(list.stdout).toMatch(new RegExp(`^${p.replace('.', '\\.')} `, 'm'));
+  // Each states what it models and what it leaves out.
+  expect(list.stdout.match(/^ +models: \S/gm)?.length).toBe(6);
+  expect(list.stdout.match(/^ +leaves out: \S/gm)?.length).toBe(6);
 });
 
 describe('go1.19 against the real Go 1.19.8 scavenger (traces/spike-gogc100-768.csv.gz)', () => {

@@ -104,17 +104,19 @@ describe('replay CLI', () => {
     expect(r.stdout).toContain('simulated out of memory at event 1 (line 2, alloc');
   });
 
-  test('--emit writes one CSV row per op', () => {
+  test('--emit writes one CSV row per op and one per policy release', () => {
     const dir = mkdtempSync(join(tmpdir(), 'heapsim-'));
     const file = join(dir, 'ops.csv');
     const r = cli(['replay', '-', '--backend', 'list', '--emit', file], SMALL);
     expect(r.status).toBe(0);
     const lines = readFileSync(file, 'utf8').trim().split('\n');
-    expect(lines[0]).toBe('seq,time,op,id,pages,addr,scavPages,releasedBytes,work,ns');
-    expect(lines.length).toBe(1 + 5); // gc rows are not ops on the heap
-    expect(lines[1]).toMatch(/^1,0,alloc,a,10,0xc000000000,0,0,\d+,\d+$/);
-    expect(lines[4]).toMatch(/^4,300,scavenge,,,,0,884736,\d+,\d+$/);
-    expect(lines[5]).toMatch(/^5,400,alloc,c,5,0xc000000000,5,0,\d+,\d+$/);
+    expect(lines[0]).toBe('seq,time,op,id,pages,addr,scavPages,releasedBytes,work,ns,trigger,modelNs');
+    expect(lines.length).toBe(1 + 5 + 1); // gc rows are not ops on the heap
+    expect(lines[1]).toMatch(/^1,0,alloc,a,10,0xc000000000,0,0,\d+,\d+,,\d+$/);
+    // FreeOSMemory's release, inside the scavenge row: a's 10 pages and the 1 MiB growth's free rest.
+    expect(lines[4]).toMatch(/^4,300,release,,,0xc000000000,,884736,,,explicit,\d+$/);
+    expect(lines[5]).toMatch(/^4,300,scavenge,,,,0,884736,\d+,\d+,,\d+$/);
+    expect(lines[6]).toMatch(/^5,400,alloc,c,5,0xc000000000,5,0,\d+,\d+,,\d+$/);
   });
 
   test('--timeline writes memory against trace time', () => {
@@ -122,9 +124,12 @@ describe('replay CLI', () => {
     const file = join(dir, 'tl.csv');
     expect(cli(['replay', '-', '--backend', 'list', '--timeline', file], SMALL).status).toBe(0);
     const lines = readFileSync(file, 'utf8').trim().split('\n');
-    expect(lines[0]).toBe('timeNs,inUseBytes,heapBytes,rssBytes,maxRssBytesSincePrev,runtimeReleasedBytes,vsizeBytes,limitBytes');
+    expect(lines[0]).toBe(
+      'timeNs,inUseBytes,heapBytes,rssBytes,maxRssBytesSincePrev,runtimeReleasedBytes,vsizeBytes,limitBytes,' +
+        'releasedTraceBytes,releasedExplicitBytes,releasedPeriodicBytes,releasedBackgroundBytes,releasedGrowthBytes,releasedReuseBytes,releasedLimitBytes',
+    );
     // Events at 0, 100, ..., 1000 ns are all within the first 1 ms stride: one row.
-    expect(lines.slice(1)).toEqual([`0,${10 * PAGE},${1 << 20},${10 * PAGE},${10 * PAGE},0,${1 << 20},`]);
+    expect(lines.slice(1)).toEqual([`0,${10 * PAGE},${1 << 20},${10 * PAGE},${10 * PAGE},0,${1 << 20},,0,0,0,0,0,0,0`]);
   });
 
   test('--reserve: up front fails at start under ulimit -v 16GiB; pretend and arenas run', () => {

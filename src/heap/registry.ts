@@ -6,9 +6,10 @@ import type { BackendInfo } from './types.js';
 import { spanListBackend } from './span-list/index.js';
 import { treapBackend, treapBestFitBackend } from './treap/index.js';
 import { treapAoffBackend } from './treap-aoff/index.js';
+import { treapGo112Backend } from './treap-go112/index.js';
 import { bitmapBackend } from './bitmap/index.js';
 
-const BACKENDS: BackendInfo[] = [spanListBackend, treapBackend, treapBestFitBackend, treapAoffBackend, bitmapBackend];
+const BACKENDS: BackendInfo[] = [spanListBackend, treapBackend, treapBestFitBackend, treapGo112Backend, treapAoffBackend, bitmapBackend];
 
 export function backends(): readonly BackendInfo[] {
   return [...BACKENDS].sort((a, b) => a.era - b.era || a.name.localeCompare(b.name));

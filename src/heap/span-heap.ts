@@ -9,9 +9,13 @@
 //   length >= n, else asks the large set, else grows the heap and asks the large set
 //   again.
 // - A span longer than asked is trimmed: the tail goes back to the heap as a new free
-//   span that inherits the original's unused-since time and, like Go 1.8, starts with
-//   no released pages in the runtime's accounting (the allocation "used" them all,
-//   sysUsed on the whole span), although the OS still has them released.
+//   span that inherits the original's unused-since time. Released pages are counted,
+//   not placed (npreleased): the allocation is taken to reuse released pages first, and
+//   the tail keeps the rest. Go 1.8-1.11 zeroed the tail's count instead (sysUsed on the
+//   whole span), although the OS kept those pages released; heapsim keeps the runtime's
+//   count equal to the OS's, because a policy that releases by that count (go1.12's
+//   scavenging on reuse) would otherwise release the same pages again and again (9.6 TiB
+//   "released" from a 1 GiB heap, issue 13).
 // - Freeing coalesces with both neighbours when they are free (boundary lookups stand in
 //   for h.spans[p-1] and h.spans[p+npages]); released-page counts add up.
 // - Growth (mheap.grow): round the request up to 64 KiB, at least 1 MiB, map it at the
@@ -37,7 +41,7 @@
 import { STILL_CLOCK, type FreeStats, type HeapClock, type HeapOptions, type PageHeap } from './types.js';
 import type { OsMemory } from '../os/sim-os.js';
 import { ADDRESS_SPACE_END } from '../os/sim-os.js';
-import { ARENA_BASE, HEAP_ARENA_BYTES, checkArenaRange } from './platform.js';
+import { ARENA_BASE, HEAP_ARENA_BYTES, HUGE_PAGE_BYTES, checkArenaRange } from './platform.js';
 /** _HeapAllocChunk: the smallest growth, 1 MiB. */
 const MIN_GROW_BYTES = 1 << 20;
 /** Growth is a multiple of 64 KiB "to reduce the number of mappings". */
@@ -173,6 +177,8 @@ export class SpanHeap implements PageHeap {
     if (s.npages > npages) {
       const tail = new Span(s.page + npages, s.npages - npages);
       tail.unusedSince = s.unusedSince;
+      // The released pages the allocation did not take stay released with the tail.
+      tail.npreleased = scavenged - this.lastScavengedPages;
       s.npages = npages;
       this.freeSpan(tail);
     }
@@ -332,6 +338,18 @@ export class SpanHeap implements PageHeap {
     this.releasedPages += npreleased - s.npreleased;
     s.npreleased = npreleased;
     return newly;
+  }
+
+  /** Huge pages wholly inside free spans with no released page (Go 1.13's pacing input, a what-if here). */
+  unscavengedHugePages(): number {
+    let n = 0;
+    this.forEachFree((s) => {
+      if (s.npreleased > 0) return;
+      const start = Math.ceil(this.addr(s.page) / HUGE_PAGE_BYTES) * HUGE_PAGE_BYTES;
+      const end = Math.floor(this.addr(s.page + s.npages) / HUGE_PAGE_BYTES) * HUGE_PAGE_BYTES;
+      if (end > start) n += (end - start) / HUGE_PAGE_BYTES;
+    });
+    return n;
   }
 
   freeStats(): FreeStats {

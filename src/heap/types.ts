@@ -82,6 +82,11 @@ export interface PageHeap {
    */
   releaseIdle(cutoff: number): number;
   freeStats(): FreeStats;
+  /**
+   * Free, unreleased memory in whole huge pages (Go 1.13's unscavHugePages, which its
+   * scavenger paces by). Optional: a backend without it paces as if there were none.
+   */
+  unscavengedHugePages?(): number;
   /** Backend-specific shape figures (tree depth, list lengths...). */
   shape(): Record<string, number>;
   /** Address space the allocator reserved for its own metadata (when it models it). */

@@ -6,6 +6,7 @@ import type { Figure, Meter, ReplayState } from './meter.js';
 import { TRACE_FIGURES, TraceMeter } from './trace-meter.js';
 import { MEMORY_FIGURES, MemoryMeter } from './memory-meter.js';
 import { RELEASE_FIGURES, ReleaseMeter } from './release-meter.js';
+import { RELEASE_CURVE_FIGURES, ReleaseCurveMeter } from './release-curve-meter.js';
 import { OS_FIGURES, OsMeter } from './os-meter.js';
 import { ADDRESS_FIGURES, AddressMeter } from './address-meter.js';
 import { LIMIT_FIGURES, LimitMeter } from './limit-meter.js';
@@ -23,6 +24,7 @@ export const METERS: readonly MeterDef[] = [
   { name: 'trace', figures: TRACE_FIGURES, create: (s) => new TraceMeter(s) },
   { name: 'memory', figures: MEMORY_FIGURES, create: (s) => new MemoryMeter(s) },
   { name: 'release', figures: RELEASE_FIGURES, create: (s) => new ReleaseMeter(s) },
+  { name: 'releaseCurve', figures: RELEASE_CURVE_FIGURES, create: () => new ReleaseCurveMeter() },
   { name: 'os', figures: OS_FIGURES, create: (s) => new OsMeter(s) },
   { name: 'growth', figures: GROWTH_FIGURES, create: (s) => new GrowthMeter(s) },
   { name: 'address', figures: ADDRESS_FIGURES, create: (_s, o) => new AddressMeter(o.recordAddrs) },

@@ -93,6 +93,8 @@ export interface ReleaseRecord {
   time: number;
   trigger: Trigger;
   bytes: number;
+  /** The lowest address it released (madvise start); -1 when it released nothing. */
+  addr: number;
   /** Modelled CPU time of the release. */
   modelNs: number;
 }

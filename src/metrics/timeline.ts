@@ -4,10 +4,16 @@
 // MAX_ROWS, every other row is dropped and the stride doubles, so any trace, however
 // long, ends with between MAX_ROWS/2 and MAX_ROWS rows, evenly spread. Each row keeps the
 // highest RSS seen since the previous row, so a spike between rows is not lost.
+// The last columns are the bytes released so far under each trigger (TRIGGERS order:
+// released<Trigger>Bytes), cumulative, so a chart of them shows when memory went back.
 
-export const TIMELINE_HEADER = 'timeNs,inUseBytes,heapBytes,rssBytes,maxRssBytesSincePrev,runtimeReleasedBytes,vsizeBytes,limitBytes';
+import { TRIGGERS } from '../policy/types.js';
+
+const BASE_COLUMNS = 'timeNs,inUseBytes,heapBytes,rssBytes,maxRssBytesSincePrev,runtimeReleasedBytes,vsizeBytes,limitBytes';
+export const TIMELINE_HEADER = [BASE_COLUMNS, ...TRIGGERS.map((t) => `released${t[0].toUpperCase()}${t.slice(1)}Bytes`)].join(',');
 const MAX_ROWS = 4096;
-const FIELDS = 8;
+const BASE_FIELDS = 8;
+const FIELDS = BASE_FIELDS + TRIGGERS.length;
 
 export class Timeline {
   private rows = new Float64Array(MAX_ROWS * FIELDS);
@@ -16,8 +22,11 @@ export class Timeline {
   private lastTime = -Infinity;
   private maxRss = 0;
 
-  /** Called after every event; records a row when a stride of trace time has passed. */
-  sample(time: number, inUse: number, heap: number, rss: number, released: number, vsize: number, limit: number): void {
+  /**
+   * Called after every event; records a row when a stride of trace time has passed.
+   * `releasedByTrigger`: cumulative released bytes per trigger (TRIGGERS order), 0s when not given.
+   */
+  sample(time: number, inUse: number, heap: number, rss: number, released: number, vsize: number, limit: number, releasedByTrigger?: ArrayLike<number>): void {
     if (rss > this.maxRss) this.maxRss = rss;
     if (time - this.lastTime < this.stride) return;
     if (this.n === MAX_ROWS) this.decimate();
@@ -31,6 +40,7 @@ export class Timeline {
     r[o + 5] = released;
     r[o + 6] = vsize;
     r[o + 7] = limit;
+    for (let k = 0; k < TRIGGERS.length; k++) r[o + BASE_FIELDS + k] = releasedByTrigger === undefined ? 0 : releasedByTrigger[k];
     this.n++;
     this.lastTime = time;
     this.maxRss = rss;

@@ -154,6 +154,8 @@ export class SimOS implements OsMemory {
   madviseFailed = 0;
   munmapCalls = 0;
   releasedBytes = 0;
+  /** The lowest address a successful release started at since the caller last set it (to Infinity). */
+  lowestReleasedBase = Infinity;
   pageFaults = 0;
   /** Faults that mapped a whole transparent huge page (counted in pageFaults too). */
   hugeFaults = 0;
@@ -439,6 +441,7 @@ export class SimOS implements OsMemory {
       this.lazyFreePages -= c[LAZY];
     }
     this.releasedBytes += len;
+    if (base < this.lowestReleasedBase) this.lowestReleasedBase = base;
     return len;
   }
 

@@ -20,7 +20,10 @@
 // Kubernetes' p99 API latency 3-4x (Go issue 31678, bisected to commit 8e093e7); Go
 // 1.12.5 softened it with a scavenge credit (issue 31679), which this policy, modelling
 // 1.12.0, does not have. Both triggers run inside the allocation the engine measures,
-// so their madvise calls land in the alloc latency tail.
+// so their madvise calls land in the alloc latency tail. go1.12's era backend is
+// treap-go1.12 (src/heap/treap-go112): scavengeLargest releases whole unscavenged spans
+// there, and a release never counts pages already released (issue 13's runaway came
+// from a heap that forgot a trimmed tail was released).
 
 import { PolicyBase, type PolicyContext } from './types.js';
 

@@ -33,6 +33,13 @@ export interface PolicyContext {
   /** GOGC; negative when off. */
   readonly gogc: number;
   readonly gomaxprocs: number;
+  /** retainExtraPercent: how far over the heap goal (Go 1.13+) the scavenger lets retained memory stay. */
+  readonly retainExtraPercent: number;
+  /**
+   * Free memory that is not released, counted in whole huge pages (Go 1.13's
+   * mheap_.free.unscavHugePages); 0 from a backend that does not track it.
+   */
+  unscavengedHugePages(): number;
   /** heap_sys - heap_released: what the runtime believes it retains of the heap. */
   retainedBytes(): number;
   /** heap_inuse: bytes in in-use spans. */

@@ -20,6 +20,7 @@ import { SimulatedOomError, SimOS } from '../os/sim-os.js';
 import { defaultBackend, findBackend } from '../heap/registry.js';
 import type { BackendInfo, PageHeap, ReserveMode } from '../heap/types.js';
 import { createPolicy, type PolicyContext, type ReleasePolicy, type Trigger } from '../policy/index.js';
+import { RETAIN_EXTRA_PERCENT } from '../policy/go113.js';
 import { CostProbe } from '../metrics/cost-model.js';
 import { METERS } from '../metrics/index.js';
 import { mappedReadyBytes } from '../metrics/memory-meter.js';
@@ -73,7 +74,7 @@ export class Replayer implements ReplayState {
   private readonly afterRelease: (r: ReleaseRecord) => void;
   private readonly addressMeter: AddressMeter;
   private readonly rec: EventRecord = newEventRecord();
-  private readonly rel: ReleaseRecord = { time: 0, trigger: 'trace', bytes: 0, modelNs: 0 };
+  private readonly rel: ReleaseRecord = { time: 0, trigger: 'trace', bytes: 0, addr: -1, modelNs: 0 };
   private readonly opCost: CostProbe;
   private readonly releaseCost: CostProbe;
 
@@ -113,7 +114,7 @@ export class Replayer implements ReplayState {
     this.addressMeter = new AddressMeter(options.recordAddrs ?? false);
     this.meters = METERS.map((m) => (m.name === 'address' ? this.addressMeter : m.create(this, { recordAddrs: false })));
     if (options.timeline !== undefined) this.meters.push(new TimelineMeter(this, options.timeline));
-    if (options.emit !== undefined) this.meters.push(new EmitMeter(options.emit));
+    if (options.emit !== undefined) this.meters.push(new EmitMeter(this, options.emit));
     for (const make of options.meters ?? []) this.meters.push(make(this));
     if (options.check === true) this.meters.push(new InvariantChecker(this));
     this.advanceMeters = dispatcher(this.meters, 'advance');
@@ -250,6 +251,7 @@ export class Replayer implements ReplayState {
   private release(time: number, trigger: Trigger, quantumBytes: number, run: () => number): number {
     this.advance(time);
     this.releaseCost.begin();
+    this.os.lowestReleasedBase = Infinity;
     const released = run();
     // A scavenger working in quanta makes at least one madvise per quantum.
     const quantumCalls = quantumBytes > 0 ? Math.ceil(released / quantumBytes) : 0;
@@ -257,6 +259,7 @@ export class Replayer implements ReplayState {
     r.time = time;
     r.trigger = trigger;
     r.bytes = released;
+    r.addr = Number.isFinite(this.os.lowestReleasedBase) ? this.os.lowestReleasedBase : -1;
     r.modelNs = this.releaseCost.modelNs(quantumCalls, false);
     this.lastReleaseNs = r.modelNs;
     this.afterRelease(r);
@@ -274,6 +277,8 @@ export class Replayer implements ReplayState {
       physPageBytes: this.os.physPageBytes,
       gogc: this.options.gogc,
       gomaxprocs: this.options.gomaxprocs,
+      retainExtraPercent: RETAIN_EXTRA_PERCENT,
+      unscavengedHugePages: () => self.heap.unscavengedHugePages?.() ?? 0,
       retainedBytes: () => (self.heap.heapPages - self.heap.releasedPages) * pb,
       inUseBytes: () => self.inUsePages * pb,
       mappedReadyBytes: () => mappedReadyBytes(self),

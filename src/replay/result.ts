@@ -100,6 +100,19 @@ export interface ReplayResult {
     releaseCpuShare: number | null;
     /** Per trigger (trace, explicit, periodic, background, growth, reuse, limit). */
     releases: Record<string, { bytes: number; calls: number; modelNs: number }>;
+    /**
+     * When memory went back (release-curve-meter.ts): trace time until 50% / 90% of the
+     * released bytes were released, the same for the trace's own scavenge rows, and the
+     * largest gap between the two cumulative curves (bytes, and share of the larger total).
+     */
+    releaseCurve: {
+      t50Ns: number | null;
+      t90Ns: number | null;
+      traceT50Ns: number | null;
+      traceT90Ns: number | null;
+      maxGapBytes: number | null;
+      maxGapShare: number | null;
+    };
     addrMatch: number | null;
     addrChecked: number;
     firstAddrMiss: { seq: number; line: number; want: number; got: number } | null;

@@ -304,6 +304,15 @@ class AddressOrderedHeap implements PageHeap {
     return end - start;
   }
 
+  /** mheap_.free.unscavHugePages: huge pages wholly inside free, unscavenged spans. */
+  unscavengedHugePages(): number {
+    let n = 0;
+    this.treap.forEachNode((t) => {
+      if (!t.span.scavenged) n += this.hugePages(t.span);
+    });
+    return n;
+  }
+
   freeStats(): FreeStats {
     // Adjacent free spans of different scavenged state are one run of free pages.
     let runs = 0;

@@ -117,12 +117,12 @@ export class SizeTreap extends TreapCore<SizeNode> implements LargeSpanSet {
 
 export const treapBackend: BackendInfo = {
   name: 'treap',
-  aliases: ['go1.9', 'go1.12'],
+  aliases: ['go1.9'],
   goVersion: 'go1.9',
   era: 1.09,
   reserveModes: ['pretend', 'upfront', 'arenas'],
   summary:
-    'Go 1.9-1.12 mheap: small free lists plus a (pages, address) treap of large spans, with the shipped search that is not quite best fit (Go issue 31616)',
+    'Go 1.9-1.11 mheap: small free lists plus a (pages, address) treap of large spans, with the shipped search that is not quite best fit (Go issue 31616)',
   create: (o) => new SpanHeap('treap', o, new SizeTreap('shipped', o.seed)),
 };
 
