@@ -247,17 +247,15 @@ export class Replayer implements ReplayState {
   }
 
   /** A release a policy asked for: run it, price it, tell the meters. */
-  private release(time: number, trigger: Trigger, quantumBytes: number, run: () => number): number {
+  private release(time: number, trigger: Trigger, run: () => number): number {
     this.advance(time);
     this.releaseCost.begin();
     const released = run();
-    // A scavenger working in quanta makes at least one madvise per quantum.
-    const quantumCalls = quantumBytes > 0 ? Math.ceil(released / quantumBytes) : 0;
     const r = this.rel;
     r.time = time;
     r.trigger = trigger;
     r.bytes = released;
-    r.modelNs = this.releaseCost.modelNs(quantumCalls, false);
+    r.modelNs = this.releaseCost.modelNs(false);
     this.lastReleaseNs = r.modelNs;
     this.afterRelease(r);
     return released;
@@ -274,11 +272,13 @@ export class Replayer implements ReplayState {
       physPageBytes: this.os.physPageBytes,
       gogc: this.options.gogc,
       gomaxprocs: this.options.gomaxprocs,
+      retainExtraPercent: this.options.retainExtraPercent,
+      scavengerCpuPercent: this.options.scavengerCpuPercent,
       retainedBytes: () => (self.heap.heapPages - self.heap.releasedPages) * pb,
       inUseBytes: () => self.inUsePages * pb,
       mappedReadyBytes: () => mappedReadyBytes(self),
-      release: (time, nbytes, trigger, quantumBytes = 0) => self.release(time, trigger, quantumBytes, () => self.heap.release(nbytes)),
-      releaseIdle: (time, cutoff, trigger) => self.release(time, trigger, 0, () => self.heap.releaseIdle(cutoff)),
+      release: (time, nbytes, trigger) => self.release(time, trigger, () => self.heap.release(nbytes)),
+      releaseIdle: (time, cutoff, trigger) => self.release(time, trigger, () => self.heap.releaseIdle(cutoff)),
       get lastReleaseNs() {
         return self.lastReleaseNs;
       },
@@ -318,6 +318,8 @@ export class Replayer implements ReplayState {
         gogc: o.gogc,
         gomaxprocs: o.gomaxprocs,
         memoryLimitBytes: Number.isNaN(o.memoryLimitBytes) ? null : o.memoryLimitBytes,
+        retainExtraPercent: o.retainExtraPercent,
+        scavengerCpuPercent: o.scavengerCpuPercent,
       },
       outcome: this.oom === null ? 'ok' : 'oom',
       oom: this.oom,
