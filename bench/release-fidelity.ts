@@ -47,6 +47,8 @@ export interface PolicyRun {
   meanRssBytes: number;
   startNs: number;
   endNs: number;
+  /** The GOMAXPROCS the run used (the trace's metadata unless given). */
+  gomaxprocs: number;
 }
 
 export function runPolicy(trace: LoadedTrace, policy: string): PolicyRun {
@@ -70,6 +72,7 @@ export function runPolicy(trace: LoadedTrace, policy: string): PolicyRun {
     meanRssBytes: r.summary.meanRssBytes,
     startNs: first === undefined ? 0 : first.time[0],
     endNs: last === undefined ? 0 : last.time[last.length - 1],
+    gomaxprocs: r.options.gomaxprocs,
   };
 }
 

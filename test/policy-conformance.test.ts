@@ -292,10 +292,10 @@ test('policy usage: unknown policy and --policy with --policies are usage errors
 describe('go1.19 against the real Go 1.19.8 scavenger (traces/spike-gogc100-768.csv.gz)', () => {
   // The recorded scavenge rows are what the real scavenger released (2254 MiB in the
   // trace README); the go1.19 policy ignores them and decides for itself from the gc
-  // rows and trace time, on the recorded machine's GOMAXPROCS=2 (given here: the bundled
-  // copy carries the rows of ../shared/traces/spike-gogc100-768.csv, not its metadata).
+  // rows and trace time, on the recorded machine's GOMAXPROCS=2 (the trace's metadata).
+  // test/go119-pacing.test.ts holds the closer figures of issue 13.
   test('released bytes within 10% and mean RSS within 15% of the recorded run', () => {
-    const run = cli(['compare', join(TRACES, 'spike-gogc100-768.csv.gz'), '--policies', 'trace,go1.19', '--gomaxprocs', '2', '--json', '--no-timing']);
+    const run = cli(['compare', join(TRACES, 'spike-gogc100-768.csv.gz'), '--policies', 'trace,go1.19', '--json', '--no-timing']);
     expect(run.status).toBe(0);
     const [real, model] = JSON.parse(run.stdout) as ReplayResult[];
     expect(real.summary.releases.trace.bytes).toBeGreaterThan(2200 * MIB);

@@ -37,7 +37,10 @@ export const POLICIES: PolicyInfo[] = [
   },
   {
     name: 'go1.19',
-    summary: 'background scavenger at 1% CPU to the goal + 10%, scavenge on growth, memory limit held on the allocation path',
+    summary:
+      "Go 1.19.8's background scavenger: 1 ms batches of 64 KiB calls, sleeps set by its PI controller (1% of GOMAXPROCS CPUs, cooldown), woken at each gc row, " +
+      'down to the heap goal + 10% (with heap minimum and memory-limit goal); scavenging on growth; the memory limit held on the allocation path. ' +
+      'Leaves out: the GC CPU limiter, stacks and globals in the heap goal, the limit moving GC cycles, timer slack, the wake-up delay after sweeping',
     create: (c, o) => new Go119Policy(c, o.memoryLimitBytes ?? Infinity),
   },
 ];
