@@ -209,6 +209,17 @@ describe.each(backends().map((b) => [b.name] as const))('policy conformance: %s'
       expect(r.summary.releases.background.modelNs).toBeGreaterThan(1e6);
     });
 
+    test('a gc row during a sleep wakes the scavenger: the sleep ends there', async () => {
+      // mgcscavenge.go wake(): the sleeping scavenger counts as parked, so the wake-up at
+      // the next sweep readies it before its 1 s timer fires.
+      const big = ['0,alloc,a,8192,', '0,alloc,b,131072,', `${S},gc,,,${64 * MIB}`, `${2 * S},free,b,,`, `${10 * S},gc,,,${64 * MIB}`];
+      const probes = [probe(10.5 * S), probe(10.6 * S)];
+      const asleep = await run([...big, ...probes], backend, 'go1.19');
+      const woken = await run([...big, `${10.5 * S},gc,,,${64 * MIB}`, ...probes], backend, 'go1.19');
+      if (spanEra) return expect(woken.probe.at(10.6 * S).retained).toBe(asleep.probe.at(10.6 * S).retained);
+      expect(woken.probe.at(10.6 * S).retained).toBeLessThan(asleep.probe.at(10.6 * S).retained);
+    });
+
     test('a heap growth over the goal scavenges inline: min(growth, retained + growth - goal)', async () => {
       // mheap.go 1290-1310: c (128 MiB) grows the heap by about 128 MiB with retained at
       // about 128 MiB, far over the goal: todo = the growth; b's 64 MiB are what is free

@@ -147,7 +147,9 @@ export class Go119Policy extends PolicyBase {
 
   /** scavengerState.wake: a parked (or sleeping) scavenger runs a batch now. */
   private wake(t: number): void {
-    if (this.state === 'running') return;
+    // Running (or still inside the batch whose last call ends after t): Go's wake finds it
+    // not parked and does nothing; the sleep that follows is not cut short.
+    if (this.state === 'running' || (this.state === 'sleeping' && t < this.sleepStartNs)) return;
     if (this.state === 'sleeping') this.pacer.slept(t - this.sleepStartNs, this.ctx.gomaxprocs);
     this.startBatch(t);
   }
