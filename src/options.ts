@@ -40,6 +40,10 @@ export interface RunOptions {
   gomaxprocs?: number;
   /** Memory limit at start in bytes (default: the trace's memory_limit metadata, else none). */
   memoryLimitBytes?: number;
+  /** retainExtraPercent: the retained goal's headroom over the heap goal (Go 1.13-1.19: 10). */
+  retainExtraPercent?: number;
+  /** scavengePercent: the share of GOMAXPROCS CPUs the go1.19 background scavenger aims at (Go: 1). */
+  scavengerCpuPercent?: number;
   /** Verify the backend's and the OS's invariants after every operation (slow). */
   check?: boolean;
 }
@@ -54,6 +58,8 @@ export const DEFAULTS = {
   timing: true,
   gogc: 100,
   gomaxprocs: 1,
+  retainExtraPercent: 10,
+  scavengerCpuPercent: 1,
 } as const;
 
 /** The physical page sizes the OS layer models (x86-64, arm64 16 KiB and 64 KiB kernels). */
@@ -138,6 +144,22 @@ export const RUN_OPTIONS: { [K in Exclude<keyof RunOptions, 'backend' | 'policy'
     kind: 'bytes',
     help: "memory limit at start (GOMEMLIMIT; 0: none; default: the trace's memory_limit metadata, else none; limit rows change it)",
   },
+  retainExtraPercent: {
+    flag: 'retain-extra',
+    arg: 'pct',
+    kind: 'int',
+    min: 0,
+    default: DEFAULTS.retainExtraPercent,
+    help: "headroom, in percent, the go1.13 and go1.19 scavengers keep over the heap goal (Go's retainExtraPercent)",
+  },
+  scavengerCpuPercent: {
+    flag: 'scavenger-cpu',
+    arg: 'pct',
+    kind: 'int',
+    min: 1,
+    default: DEFAULTS.scavengerCpuPercent,
+    help: "share of GOMAXPROCS CPUs, in percent, the go1.19 background scavenger's controller aims at (Go's scavengePercent)",
+  },
   check: { flag: 'check', kind: 'flag', help: "verify the backend's and the OS's invariants after every operation and stop at the first violation (slow)" },
   timing: {
     flag: 'no-timing',
@@ -177,6 +199,8 @@ export interface ResolvedRunOptions {
   gomaxprocs: number;
   /** NaN: no limit. */
   memoryLimitBytes: number;
+  retainExtraPercent: number;
+  scavengerCpuPercent: number;
 }
 
 /** Applies the trace's metadata, then DEFAULTS, to what the caller left undefined. */
@@ -204,5 +228,7 @@ export function resolveRunOptions(options: Omit<RunOptions, 'backend'>, trace: T
     gomaxprocs: options.gomaxprocs ?? trace.gomaxprocs ?? DEFAULTS.gomaxprocs,
     // 0, like a limit row of 0 bytes, means no limit.
     memoryLimitBytes: limit !== null && Number.isFinite(limit) && limit > 0 ? limit : NaN,
+    retainExtraPercent: options.retainExtraPercent ?? DEFAULTS.retainExtraPercent,
+    scavengerCpuPercent: options.scavengerCpuPercent ?? DEFAULTS.scavengerCpuPercent,
   };
 }

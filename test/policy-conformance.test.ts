@@ -197,8 +197,9 @@ describe.each(backends().map((b) => [b.name] as const))('policy conformance: %s'
 
   describe('go1.19: background scavenger at 1% CPU, growth scavenging, the memory limit', () => {
     // go1.19.8 mgcscavenge.go 141-215 (gcPaceScavenger): the same 73,822,208-byte goal as
-    // above; run() releases 64 KiB quanta until shouldStop (line 368); sleep() aims at
-    // scavengePercent (1%) of GOMAXPROCS CPUs (line 501).
+    // above; run() releases 64 KiB quanta until shouldStop (line 368) or 1 ms of work;
+    // sleep() aims at scavengePercent (1%) of GOMAXPROCS CPUs (line 501) through its PI
+    // controller (test/go119-pacing.test.ts holds it to the real one).
     const GOAL = 73_822_208;
     const rows = [...TWO_SPANS, `${S},gc,,,${64 * MIB}`, `${2 * S},free,b,,`, `${10 * S},gc,,,${64 * MIB}`, probe(10.1 * S), probe(12 * S)];
 
@@ -210,17 +211,35 @@ describe.each(backends().map((b) => [b.name] as const))('policy conformance: %s'
       expect(bg.modelNs).toBeLessThanOrEqual(0.01 * (2 * S) + 1e6);
     });
 
-    test('twice the CPUs, twice the budget: more released in the first 100 ms (span era: b goes whole either way)', async () => {
-      const one = await run(rows, backend, 'go1.19', { gomaxprocs: 1 });
-      const two = await run(rows, backend, 'go1.19', { gomaxprocs: 2 });
+    test('one batch of about 1 ms of work, then a 1 s sleep (the starting sleep ratio, 0.001)', async () => {
+      // mgcscavenge.go run(): 64 KiB calls until 1 ms of work (minScavWorkTime); sleep():
+      // worked / sleepRatio with sleepRatio starting at 0.001. A free 1 GiB span: far more
+      // than one batch releases with the page allocator's calls (2 MiB huge pages, about
+      // 22 us each in the cost model); a span-era backend releases the whole span in one call.
+      const big = ['0,alloc,a,8192,', '0,alloc,b,131072,', `${S},gc,,,${64 * MIB}`, `${2 * S},free,b,,`, `${10 * S},gc,,,${64 * MIB}`];
+      const { r, probe: p } = await run([...big, probe(10.5 * S), probe(10.95 * S), probe(11.5 * S), probe(20 * S)], backend, 'go1.19');
+      const first = 1088 * MIB - p.at(10.5 * S).retained;
       if (spanEra) {
-        // Whole spans: the first quantum releases all of b, on one CPU as on two.
-        expect(one.probe.at(10.1 * S).retained).toBe(64 * MIB);
-        expect(two.probe.at(10.1 * S).retained).toBe(64 * MIB);
+        expect(first).toBe(1024 * MIB);
         return;
       }
-      expect(one.probe.at(10.1 * S).retained).toBeGreaterThan(two.probe.at(10.1 * S).retained);
-      expect(one.probe.at(10.1 * S).retained).toBeGreaterThan(GOAL);
+      expect(first).toBeGreaterThan(0);
+      expect(first).toBeLessThan(200 * MIB);
+      expect(p.at(10.95 * S).retained).toBe(p.at(10.5 * S).retained);
+      expect(p.at(11.5 * S).retained).toBeLessThan(p.at(10.95 * S).retained);
+      expect(p.at(20 * S).retained).toBeLessThanOrEqual(73_822_208);
+      expect(r.summary.releases.background.modelNs).toBeGreaterThan(1e6);
+    });
+
+    test('a gc row during a sleep wakes the scavenger: the sleep ends there', async () => {
+      // mgcscavenge.go wake(): the sleeping scavenger counts as parked, so the wake-up at
+      // the next sweep readies it before its 1 s timer fires.
+      const big = ['0,alloc,a,8192,', '0,alloc,b,131072,', `${S},gc,,,${64 * MIB}`, `${2 * S},free,b,,`, `${10 * S},gc,,,${64 * MIB}`];
+      const probes = [probe(10.5 * S), probe(10.6 * S)];
+      const asleep = await run([...big, ...probes], backend, 'go1.19');
+      const woken = await run([...big, `${10.5 * S},gc,,,${64 * MIB}`, ...probes], backend, 'go1.19');
+      if (spanEra) return expect(woken.probe.at(10.6 * S).retained).toBe(asleep.probe.at(10.6 * S).retained);
+      expect(woken.probe.at(10.6 * S).retained).toBeLessThan(asleep.probe.at(10.6 * S).retained);
     });
 
     test('a heap growth over the goal scavenges inline: min(growth, retained + growth - goal)', async () => {
@@ -311,10 +330,10 @@ test('policy usage: unknown policy and --policy with --policies are usage errors
 describe('go1.19 against the real Go 1.19.8 scavenger (traces/spike-gogc100-768.csv.gz)', () => {
   // The recorded scavenge rows are what the real scavenger released (2254 MiB in the
   // trace README); the go1.19 policy ignores them and decides for itself from the gc
-  // rows and trace time, on the recorded machine's GOMAXPROCS=2 (given here: the bundled
-  // copy carries the rows of ../shared/traces/spike-gogc100-768.csv, not its metadata).
+  // rows and trace time, on the recorded machine's GOMAXPROCS=2 (the trace's metadata).
+  // test/go119-pacing.test.ts holds the closer figures of issue 13.
   test('released bytes within 10% and mean RSS within 15% of the recorded run', () => {
-    const run = cli(['compare', join(TRACES, 'spike-gogc100-768.csv.gz'), '--policies', 'trace,go1.19', '--gomaxprocs', '2', '--json', '--no-timing']);
+    const run = cli(['compare', join(TRACES, 'spike-gogc100-768.csv.gz'), '--policies', 'trace,go1.19', '--json', '--no-timing']);
     expect(run.status).toBe(0);
     const [real, model] = JSON.parse(run.stdout) as ReplayResult[];
     expect(real.summary.releases.trace.bytes).toBeGreaterThan(2200 * MIB);

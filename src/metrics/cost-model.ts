@@ -75,16 +75,15 @@ export class CostProbe {
   }
 
   /**
-   * Modelled ns since begin(). `minSyscalls`: a scavenger working in fixed quanta makes
-   * at least one madvise per quantum, whatever the OS layer merged. `withHuge`: price
-   * huge-page faults as 2 MiB zeroing (the allocation path; releases never fault).
+   * Modelled ns since begin(). `withHuge`: price huge-page faults as 2 MiB zeroing (the
+   * allocation path; releases never fault).
    */
-  modelNs(minSyscalls = 0, withHuge = true): number {
+  modelNs(withHuge = true): number {
     const os = this.os;
     const syscalls = os.mmapCalls + os.madviseCalls + os.munmapCalls - this.sys0;
     return modelledNs(
       this.work(),
-      Math.max(syscalls, minSyscalls),
+      syscalls,
       os.releasedBytes - this.released0,
       os.pageFaults - this.faults0,
       os.physPageBytes,

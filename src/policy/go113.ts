@@ -39,7 +39,6 @@
 import { BackgroundScavenger, heapGoalBytes, type PolicyContext } from './types.js';
 import { HUGE_PAGE_BYTES } from '../heap/platform.js';
 
-export const RETAIN_EXTRA_PERCENT = 10;
 /** scavengePageLatency / scavengePercent: 10 us per page at 1% of one CPU. */
 export const SCAVENGE_PAGE_PERIOD_NS = 10e3 / (1 / 100);
 /** scavengeHugePageLatency / scavengePercent: the same 10 us per huge page. */

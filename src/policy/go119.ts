@@ -1,74 +1,122 @@
-// go1.19: the background scavenger with a CPU target, and the memory limit
-// (go1.19.8 src/runtime/mgcscavenge.go, mheap.go allocSpan; design 48409).
+// go1.19: the background scavenger with its CPU-paced controller, scavenging on heap
+// growth, and the memory limit (go1.19.8 src/runtime/mgcscavenge.go, mgcpacer.go, mheap.go
+// allocSpan; design 48409). The pacing itself (batches, sleeps, the PI controller) is
+// go119-pacing.ts; this file runs it on trace time and computes the goals it works to.
 //
-// Goals, recomputed whenever pacing is (gcPaceScavenger, after every GC cycle and when
-// the limit changes):
+// Heap goal (mgcpacer.go commit and heapGoal), after every gc row:
+//   max(marked + marked * GOGC / 100, heapMinimum = 4 MiB * GOGC / 100, marked + 1 MiB
+//   (sweepDistMinTrigger)), or with a memory limit the smaller memory-limit goal:
+//   limit - (nonHeap + max(mappedReady - limit, 0)) - 1 MiB headroom, at least 1 MiB and
+//   at least marked, where nonHeap = mappedReady - heapFree - heapAlloc (heapsim: the
+//   mapped-ready metadata, as it knows spans and not objects). Before the first cycle the
+//   goal is heapMinimum (gcinit's commit with nothing marked), which is what the first
+//   cycle's lastHeapGoal reads, so the scavenger has a goal from the first cycle on.
+// Retained goals (gcPaceScavenger, at every gc row and limit change):
+// - gcPercentGoal = lastHeapInUse * (heapGoal / lastHeapGoal) + retainExtraPercent,
+//   rounded up to a physical page; none when heapRetained is at the goal or within one
+//   physical page of it, or before any cycle (lastHeapGoal == 0);
 // - memoryLimitGoal: meant to be 95% of the limit, but Go 1.19 computes
-//   limit * (100.0 - reduceExtraPercent) — 95 *times* the limit (mgcscavenge.go line
-//   149 in go1.19.8; later releases divide by 100). mappedReady is never above that, so
-//   in Go 1.19 the background scavenger never works for the memory limit: only the
-//   allocation path below holds it, at 100% of the limit. Modelled as shipped;
-//   none while mappedReady is at or below the goal;
-// - gcPercentGoal = lastHeapInUse * (heapGoal / lastHeapGoal) + retainExtraPercent (10%),
-//   rounded up to a physical page; none before the second cycle (lastHeapGoal == 0), or
-//   when heapRetained is at the goal or within one physical page of it.
-// Background scavenger (bgscavenge, scavengerState.run/sleep): woken when sweeping ends
-// after a GC (modelled at the gc row); releases 64 KiB quanta (scavengeQuantum), highest
-// addresses first, until shouldStop (heapRetained <= gcPercentGoal and mappedReady <=
-// memoryLimitGoal), then parks until the next cycle. A PI controller sizes its sleeps so
-// its CPU time is scavengePercent = 1% of GOMAXPROCS CPUs; this model gives it a budget
-// of 1% x GOMAXPROCS of elapsed trace time, spent at the modelled cost of each quantum
-// (a madvise each, see src/metrics/cost-model.ts); unspent budget carries over at most
-// one 1 ms batch (minScavWorkTime).
-// Allocation path (allocSpan, after taking the pages): bytesToScavenge is the larger of
-// - with a limit: scav + mappedReady - limit, when positive (the pages about to be
-//   faulted back in would cross it) — the `limit` trigger;
+//   limit * (100.0 - reduceExtraPercent) — 95 *times* the limit (mgcscavenge.go line 149
+//   in go1.19.8; later releases divide by 100), so mappedReady is never above it and in
+//   Go 1.19 only the allocation path holds the limit. Modelled as shipped.
+// Background scavenger (bgscavenge): parked until woken at a gc row (sweep termination;
+// the real wake-up, at the end of the sweep, comes a few ms later). Then it runs batches
+// of scavengeQuantum (64 KiB) calls into the backend, each at trace time batch start +
+// work so far, each call's work its modelled cost (one madvise per sysUnused call, the
+// page allocator's calls: a whole 2 MiB huge page is one call), until the batch has
+// worked 1 ms, a call came back short, or shouldStop (heapRetained <= gcPercentGoal and
+// mappedReady <= memoryLimitGoal); then it sleeps as the pacer says, or parks when the
+// batch released nothing. A wake-up during a sleep ends the sleep (the scavenger counts
+// as parked while it sleeps). A batch whose next call falls after the next trace event
+// resumes there, so allocations interleave with it as they would; a call due exactly at an
+// event's time runs after that event (the woken goroutine runs after the one that woke it).
+// Allocation path (allocSpan): bytesToScavenge is the larger of
+// - with a limit: scav + mappedReady - limit, when positive — the `limit` trigger;
 // - after a heap growth, with a gcPercentGoal: min(growth, retained + growth - goal) when
 //   retained + growth > goal — the `growth` trigger;
 // and mheap.pages.scavenge(bytesToScavenge) runs inline, inside the allocation.
 // debug.FreeOSMemory: GC, then mheap_.pages.scavenge(^uintptr(0)): everything.
 //
-// Not modelled: the GC CPU limiter (it suspends limit scavenging while the GC is over
-// its CPU limit), the memory limit's effect on the heap goal (the trace's gc rows say
-// when the real GC ran), and non-heap memory in mappedReady beyond the allocator's own
-// metadata.
+// Not modelled: the GC CPU limiter (it suspends limit scavenging while the GC is over its
+// CPU limit), the stacks and globals in the heap goal and its minimum-runway adjustment
+// (the trace has neither), the memory limit's effect on when the GC runs (the trace's gc
+// rows say when it ran), the wake-up at the start of a GC (the row marks one wake-up per
+// cycle), timer slack in sleeps, and non-heap memory in mappedReady beyond the
+// allocator's own metadata.
 
-import { BackgroundScavenger, heapGoalBytes, retainedGoalBytes, type PolicyContext } from './types.js';
-import { RETAIN_EXTRA_PERCENT } from './go113.js';
-import { COST } from '../metrics/cost-model.js';
+import { PolicyBase, retainedGoalBytes, type PolicyContext } from './types.js';
+import { SCAVENGE_QUANTUM_BYTES, ScavengerPacer } from './go119-pacing.js';
 
 export const REDUCE_EXTRA_PERCENT = 5;
-export const SCAVENGE_QUANTUM_BYTES = 64 << 10;
-export const SCAVENGE_PERCENT = 1;
-/** minScavWorkTime: the scavenger works at least 1 ms per batch. */
-export const MIN_SCAV_WORK_NS = 1e6;
+/** defaultHeapMinimum: the smallest heap goal at GOGC=100 (scaled by GOGC/100). */
+export const DEFAULT_HEAP_MINIMUM_BYTES = 4 << 20;
+/** sweepMinHeapDistance: the goal leaves the sweeper at least this much runway. */
+export const SWEEP_MIN_HEAP_DISTANCE_BYTES = 1 << 20;
+/** memoryLimitHeapGoalHeadroom: the memory-limit heap goal stays this far under its target. */
+export const MEMORY_LIMIT_HEADROOM_BYTES = 1 << 20;
 
-export class Go119Policy extends BackgroundScavenger {
+type ScavengerState = 'parked' | 'running' | 'sleeping';
+
+export class Go119Policy extends PolicyBase {
   readonly name = 'go1.19';
-  private heapGoal = 0;
-  private lastHeapGoal = 0;
-  private lastHeapInUse = 0;
   memoryLimit = Infinity;
   gcPercentGoal = Infinity;
   memoryLimitGoal = Infinity;
-  private budgetNs = 0;
+  /** The heap goal in force (gcinit: heapMinimum) and the one before it. */
+  heapGoal: number;
+  private lastHeapGoal = 0;
+  private lastHeapInUse = 0;
+  private marked = 0;
+  readonly pacer: ScavengerPacer;
+  state: ScavengerState = 'parked';
+  // The batch running: when it started, its work so far, its bytes, its last call's bytes.
+  private batchStartNs = 0;
+  private batchWorkedNs = 0;
+  private batchBytes = 0;
+  private lastCallBytes = 0;
+  // The sleep: when it began and when its timer fires.
+  private sleepStartNs = 0;
+  private wakeNs = 0;
 
   constructor(ctx: PolicyContext, memoryLimitBytes = Infinity) {
     super(ctx);
     this.memoryLimit = memoryLimitBytes;
+    this.pacer = new ScavengerPacer(ctx.scavengerCpuPercent);
+    this.heapGoal = this.currentHeapGoal(this.heapMinimum());
+  }
+
+  private heapMinimum(): number {
+    return this.ctx.gogc < 0 ? 0 : Math.floor((DEFAULT_HEAP_MINIMUM_BYTES * this.ctx.gogc) / 100);
+  }
+
+  /** heapGoal(): the GOGC goal, or the memory-limit goal when that is smaller. */
+  private currentHeapGoal(gcPercentGoal: number): number {
+    if (!Number.isFinite(this.memoryLimit)) return Math.max(gcPercentGoal, this.marked + SWEEP_MIN_HEAP_DISTANCE_BYTES);
+    const ctx = this.ctx;
+    const mappedReady = ctx.mappedReadyBytes();
+    const nonHeap = mappedReady - ctx.retainedBytes();
+    const overage = Math.max(mappedReady - this.memoryLimit, 0);
+    let limitGoal: number;
+    if (nonHeap + overage >= this.memoryLimit) limitGoal = this.marked;
+    else {
+      const goal = this.memoryLimit - (nonHeap + overage);
+      limitGoal = goal - MEMORY_LIMIT_HEADROOM_BYTES < MEMORY_LIMIT_HEADROOM_BYTES ? MEMORY_LIMIT_HEADROOM_BYTES : goal - MEMORY_LIMIT_HEADROOM_BYTES;
+      limitGoal = Math.max(limitGoal, this.marked);
+    }
+    return limitGoal < gcPercentGoal ? limitGoal : Math.max(gcPercentGoal, this.marked + SWEEP_MIN_HEAP_DISTANCE_BYTES);
   }
 
   override onGc(t: number, markedBytes: number): void {
     this.advance(t);
+    const gogc = this.ctx.gogc;
+    // endCycle: the goal in force during the cycle; then commit with the new marked heap.
     this.lastHeapGoal = this.heapGoal;
-    this.heapGoal = heapGoalBytes(markedBytes, this.ctx.gogc);
+    this.marked = markedBytes;
+    const gcPercentGoal = gogc < 0 ? Infinity : Math.max(markedBytes + Math.floor((markedBytes * gogc) / 100), this.heapMinimum());
+    this.heapGoal = this.currentHeapGoal(gcPercentGoal);
     this.lastHeapInUse = this.ctx.inUseBytes();
     this.pace();
-    // Sweeping ends shortly after the cycle; sweepone then wakes the scavenger.
-    if (this.parked) {
-      this.parked = false;
-      this.budgetNs = 0;
-    }
+    this.wake(t);
   }
 
   override onLimit(t: number, limitBytes: number): void {
@@ -88,7 +136,7 @@ export class Go119Policy extends BackgroundScavenger {
       return;
     }
     const phys = ctx.physPageBytes;
-    const goal = retainedGoalBytes(this.lastHeapInUse, this.heapGoal, this.lastHeapGoal, RETAIN_EXTRA_PERCENT, phys);
+    const goal = retainedGoalBytes(this.lastHeapInUse, this.heapGoal, this.lastHeapGoal, ctx.retainExtraPercent, phys);
     const retained = ctx.retainedBytes();
     this.gcPercentGoal = retained <= goal || retained - goal < phys ? Infinity : goal;
   }
@@ -97,24 +145,55 @@ export class Go119Policy extends BackgroundScavenger {
     return this.ctx.retainedBytes() <= this.gcPercentGoal && this.ctx.mappedReadyBytes() <= this.memoryLimitGoal;
   }
 
-  /** One stretch of background work, paid from the CPU budget accrued over dtNs. */
-  protected work(at: number, dtNs: number): void {
-    const ctx = this.ctx;
-    // Unspent budget carries over at most one batch; the PI controller does not bank idle time.
-    this.budgetNs = Math.min(this.budgetNs, MIN_SCAV_WORK_NS) + (dtNs * SCAVENGE_PERCENT * ctx.gomaxprocs) / 100;
-    if (this.shouldStop()) {
-      this.parked = true;
-      return;
+  /** scavengerState.wake: a parked (or sleeping) scavenger runs a batch now. */
+  private wake(t: number): void {
+    // Running (or still inside the batch whose last call ends after t): Go's wake finds it
+    // not parked and does nothing; the sleep that follows is not cut short.
+    if (this.state === 'running' || (this.state === 'sleeping' && t < this.sleepStartNs)) return;
+    if (this.state === 'sleeping') this.pacer.slept(t - this.sleepStartNs, this.ctx.gomaxprocs);
+    this.startBatch(t);
+  }
+
+  private startBatch(t: number): void {
+    this.state = 'running';
+    this.batchStartNs = t;
+    this.batchWorkedNs = 0;
+    this.batchBytes = 0;
+    this.lastCallBytes = SCAVENGE_QUANTUM_BYTES;
+  }
+
+  /** Runs the scavenger's batches and sleeps up to trace time t. */
+  override advance(t: number): void {
+    for (;;) {
+      if (this.state === 'sleeping') {
+        if (this.wakeNs > t) return;
+        this.pacer.slept(this.wakeNs - this.sleepStartNs, this.ctx.gomaxprocs);
+        this.startBatch(this.wakeNs);
+      }
+      if (this.state === 'parked' || !this.runBatch(t)) return;
     }
-    if (this.budgetNs <= 0) return;
-    const need = Math.max(ctx.retainedBytes() - this.gcPercentGoal, ctx.mappedReadyBytes() - this.memoryLimitGoal);
-    const perQuantumNs = COST.syscallNs + (SCAVENGE_QUANTUM_BYTES / 4096) * COST.releasePer4KiBNs;
-    const quanta = Math.max(1, Math.ceil(this.budgetNs / perQuantumNs));
-    const ask = Math.min(Math.ceil(need / SCAVENGE_QUANTUM_BYTES), quanta) * SCAVENGE_QUANTUM_BYTES;
-    const released = ctx.release(at, ask, 'background', SCAVENGE_QUANTUM_BYTES);
-    this.budgetNs -= ctx.lastReleaseNs;
-    // run() stops a batch on a short quantum; with nothing released it parks.
-    if (released === 0) this.parked = true;
+  }
+
+  /** scavengerState.run up to trace time t: false if its next call falls at or after t. */
+  private runBatch(t: number): boolean {
+    const ctx = this.ctx;
+    while (ScavengerPacer.continues(this.batchWorkedNs, this.lastCallBytes) && !this.shouldStop()) {
+      const at = this.batchStartNs + this.batchWorkedNs;
+      // A goroutine made runnable at t runs after the events at t: calls at t wait for the next one.
+      if (at >= t) return false;
+      const r = ctx.release(at, SCAVENGE_QUANTUM_BYTES, 'background');
+      this.batchWorkedNs += ScavengerPacer.callWorkNs(r, Math.round(ctx.lastReleaseNs), ctx.physPageBytes);
+      this.batchBytes += r;
+      this.lastCallBytes = r;
+    }
+    if (this.batchBytes === 0) {
+      this.state = 'parked';
+      return true;
+    }
+    this.state = 'sleeping';
+    this.sleepStartNs = this.batchStartNs + this.batchWorkedNs;
+    this.wakeNs = this.sleepStartNs + this.pacer.sleepNs(this.batchWorkedNs);
+    return true;
   }
 
   override afterAlloc(t: number, _npages: number, scavengedBytes: number, grownBytes: number): void {

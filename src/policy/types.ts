@@ -33,8 +33,10 @@ export interface PolicyContext {
   /** GOGC; negative when off. */
   readonly gogc: number;
   readonly gomaxprocs: number;
-  /** retainExtraPercent: how far over the heap goal (Go 1.13+) the scavenger lets retained memory stay. */
+  /** retainExtraPercent (Go 1.13-1.19: 10): the retained goal's headroom over the heap goal, in percent. */
   readonly retainExtraPercent: number;
+  /** scavengePercent (Go 1.19: 1): the share of GOMAXPROCS CPUs the background scavenger aims to use. */
+  readonly scavengerCpuPercent: number;
   /**
    * Free memory that is not released, counted in whole huge pages (Go 1.13's
    * mheap_.free.unscavHugePages); 0 from a backend that does not track it.
@@ -51,10 +53,9 @@ export interface PolicyContext {
   mappedReadyBytes(): number;
   /**
    * Releases at least nbytes (negative: every free page) at trace time `time`, counted
-   * under `trigger`. `quantumBytes` > 0 charges one madvise per quantum, as a scavenger
-   * that works in fixed quanta (Go 1.19: 64 KiB) issues them. Returns the bytes released.
+   * under `trigger`, priced by the madvise calls the backend made. Returns the bytes released.
    */
-  release(time: number, nbytes: number, trigger: Trigger, quantumBytes?: number): number;
+  release(time: number, nbytes: number, trigger: Trigger): number;
   /** Releases the free spans unused since before `cutoff` (Go 1.8-1.12's sysmon rule). */
   releaseIdle(time: number, cutoff: number, trigger: Trigger): number;
   /** Modelled CPU time (ns) of the last release or releaseIdle call. */

@@ -20,7 +20,6 @@ import { SimulatedOomError, SimOS } from '../os/sim-os.js';
 import { defaultBackend, findBackend } from '../heap/registry.js';
 import type { BackendInfo, PageHeap, ReserveMode } from '../heap/types.js';
 import { createPolicy, type PolicyContext, type ReleasePolicy, type Trigger } from '../policy/index.js';
-import { RETAIN_EXTRA_PERCENT } from '../policy/go113.js';
 import { CostProbe } from '../metrics/cost-model.js';
 import { METERS } from '../metrics/index.js';
 import { mappedReadyBytes } from '../metrics/memory-meter.js';
@@ -248,19 +247,17 @@ export class Replayer implements ReplayState {
   }
 
   /** A release a policy asked for: run it, price it, tell the meters. */
-  private release(time: number, trigger: Trigger, quantumBytes: number, run: () => number): number {
+  private release(time: number, trigger: Trigger, run: () => number): number {
     this.advance(time);
     this.releaseCost.begin();
     this.os.lowestReleasedBase = Infinity;
     const released = run();
-    // A scavenger working in quanta makes at least one madvise per quantum.
-    const quantumCalls = quantumBytes > 0 ? Math.ceil(released / quantumBytes) : 0;
     const r = this.rel;
     r.time = time;
     r.trigger = trigger;
     r.bytes = released;
     r.addr = Number.isFinite(this.os.lowestReleasedBase) ? this.os.lowestReleasedBase : -1;
-    r.modelNs = this.releaseCost.modelNs(quantumCalls, false);
+    r.modelNs = this.releaseCost.modelNs(false);
     this.lastReleaseNs = r.modelNs;
     this.afterRelease(r);
     return released;
@@ -277,13 +274,14 @@ export class Replayer implements ReplayState {
       physPageBytes: this.os.physPageBytes,
       gogc: this.options.gogc,
       gomaxprocs: this.options.gomaxprocs,
-      retainExtraPercent: RETAIN_EXTRA_PERCENT,
+      retainExtraPercent: this.options.retainExtraPercent,
+      scavengerCpuPercent: this.options.scavengerCpuPercent,
       unscavengedHugePages: () => self.heap.unscavengedHugePages?.() ?? 0,
       retainedBytes: () => (self.heap.heapPages - self.heap.releasedPages) * pb,
       inUseBytes: () => self.inUsePages * pb,
       mappedReadyBytes: () => mappedReadyBytes(self),
-      release: (time, nbytes, trigger, quantumBytes = 0) => self.release(time, trigger, quantumBytes, () => self.heap.release(nbytes)),
-      releaseIdle: (time, cutoff, trigger) => self.release(time, trigger, 0, () => self.heap.releaseIdle(cutoff)),
+      release: (time, nbytes, trigger) => self.release(time, trigger, () => self.heap.release(nbytes)),
+      releaseIdle: (time, cutoff, trigger) => self.release(time, trigger, () => self.heap.releaseIdle(cutoff)),
       get lastReleaseNs() {
         return self.lastReleaseNs;
       },
@@ -323,6 +321,8 @@ export class Replayer implements ReplayState {
         gogc: o.gogc,
         gomaxprocs: o.gomaxprocs,
         memoryLimitBytes: Number.isNaN(o.memoryLimitBytes) ? null : o.memoryLimitBytes,
+        retainExtraPercent: o.retainExtraPercent,
+        scavengerCpuPercent: o.scavengerCpuPercent,
       },
       outcome: this.oom === null ? 'ok' : 'oom',
       oom: this.oom,

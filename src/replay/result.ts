@@ -44,6 +44,8 @@ export interface ReplayResult {
     gogc: number;
     gomaxprocs: number;
     memoryLimitBytes: number | null;
+    retainExtraPercent: number;
+    scavengerCpuPercent: number;
   };
   outcome: 'ok' | 'oom';
   oom: { seq: number; time: number; line: number; op: string; message: string } | null;

@@ -54,35 +54,49 @@ function oracleOverlay(goroot: string): Record<string, string> {
   }
   replace[join(runtimeDir, 'export_heapsim_test.go')] = join(HERE, 'export_heapsim_test.go');
   replace[join(runtimeDir, 'heapsim_oracle_test.go')] = join(HERE, 'heapsim_oracle_test.go');
+  replace[join(runtimeDir, 'heapsim_scavenger_test.go')] = join(HERE, 'heapsim_scavenger_test.go');
   return replace;
+}
+
+/** Runs one oracle test (`-run ^NAME$`) in the runtime package with `env` added; throws if it fails. */
+function goTest(dir: string, name: string, env: NodeJS.ProcessEnv): void {
+  const goroot = execFileSync(GO, ['env', 'GOROOT'], { encoding: 'utf8' }).trim();
+  writeFileSync(join(dir, 'overlay.json'), JSON.stringify({ Replace: oracleOverlay(goroot) }));
+  const r = spawnSync(GO, ['test', '-vet=off', '-overlay', join(dir, 'overlay.json'), '-run', `^${name}$`, '-count=1', 'runtime'], {
+    env: { ...process.env, GOFLAGS: '', GOCACHE: process.env.GOCACHE ?? join(tmpdir(), 'heapsim-gocache'), ...env },
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  if (r.status !== 0) throw new Error(`go test failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+}
+
+/**
+ * Runs a pacing script (heapsim_scavenger_test.go's directives) through the real
+ * scavengerState and piController; returns the physical page size and the decision lines.
+ */
+export function runPacingOracle(script: string): { physPageBytes: number; lines: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'heapsim-pacing-'));
+  try {
+    writeFileSync(join(dir, 'in.txt'), script);
+    goTest(dir, 'TestHeapsimPacing', { HEAPSIM_PACING_IN: join(dir, 'in.txt'), HEAPSIM_PACING_OUT: join(dir, 'out.txt') });
+    const out = readFileSync(join(dir, 'out.txt'), 'utf8').trimEnd().split('\n');
+    return { physPageBytes: Number(/^# physpage (\d+)/.exec(out[0])?.[1] ?? NaN), lines: out.slice(1) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Runs an op stream through the real runtime's page allocator. */
 export function runOracle(ops: string, state = false, bench = false): OracleRun {
   const dir = mkdtempSync(join(tmpdir(), 'heapsim-oracle-'));
-  const goroot = execFileSync(GO, ['env', 'GOROOT'], { encoding: 'utf8' }).trim();
-  const overlay = { Replace: oracleOverlay(goroot) };
-  writeFileSync(join(dir, 'overlay.json'), JSON.stringify(overlay));
   writeFileSync(join(dir, 'ops.txt'), ops);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    HEAPSIM_ORACLE_IN: join(dir, 'ops.txt'),
-    HEAPSIM_ORACLE_OUT: join(dir, 'out.txt'),
-    GOFLAGS: '',
-    GOCACHE: process.env.GOCACHE ?? join(tmpdir(), 'heapsim-gocache'),
-  };
-  if (state) env.HEAPSIM_ORACLE_STATE = '1';
-  else delete env.HEAPSIM_ORACLE_STATE;
-  if (bench) env.HEAPSIM_ORACLE_BENCH = '1';
-  else delete env.HEAPSIM_ORACLE_BENCH;
+  const env: NodeJS.ProcessEnv = { HEAPSIM_ORACLE_IN: join(dir, 'ops.txt'), HEAPSIM_ORACLE_OUT: join(dir, 'out.txt') };
+  // Set or removed: an inherited value must not switch a mode on.
+  env.HEAPSIM_ORACLE_STATE = state ? '1' : undefined;
+  env.HEAPSIM_ORACLE_BENCH = bench ? '1' : undefined;
   let out: string[];
   try {
-    const r = spawnSync(GO, ['test', '-vet=off', '-overlay', join(dir, 'overlay.json'), '-run', '^TestHeapsimOracle$', '-count=1', 'runtime'], {
-      env,
-      encoding: 'utf8',
-      maxBuffer: 64 << 20,
-    });
-    if (r.status !== 0) throw new Error(`go test failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+    goTest(dir, 'TestHeapsimOracle', env);
     out = readFileSync(join(dir, 'out.txt'), 'utf8').trimEnd().split('\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,207 @@
+// Release fidelity: how closely a modelled release policy (go1.19 by default) gives memory
+// back compared with the releases the real runtime made, as recorded in a trace's
+// `scavenge` rows and replayed by the `trace` policy. Three figures per trace (issue 13):
+// - released ratio: the policy's total released bytes over the trace's;
+// - largest curve gap: the largest distance, at any trace time, between the two
+//   cumulative released-bytes curves, as a fraction of the trace's total;
+// - mean RSS difference: the policy's time-weighted mean RSS against the trace's, relative.
+// Every release counts, whatever its trigger (the real runtime's rows include its growth
+// and limit scavenging as well as the background scavenger's).
+//
+// Usage: node dist/bench/release-fidelity.js [--policy P] [--svg FILE] [--markdown] TRACE...
+// (default traces: the recorded ones bundled in traces/). Prints one line per trace, or a
+// Markdown table; --svg writes a chart of both curves per trace.
+
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadTrace, replayLoaded, type LoadedTrace, type Meter, type ReleaseRecord } from '../src/index.js';
+import { writeOutputFile } from '../src/io/outputs.js';
+
+const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
+/** The bundled traces recorded from a real Go 1.19.8 runtime (their scavenge rows are real). */
+export const RECORDED_TRACES = ['spike-gogc100-768.csv.gz', 'compile-go-types.csv.gz', 'go1-Revcomp.csv', 'go1-Template.csv', 'go1-Gob.csv'].map((f) =>
+  join(ROOT, 'traces', f),
+);
+
+/** Cumulative released bytes: one point per release, in trace-time order. */
+export interface ReleaseCurve {
+  timeNs: number[];
+  cumBytes: number[];
+}
+
+class CurveMeter implements Meter {
+  readonly curve: ReleaseCurve = { timeNs: [], cumBytes: [] };
+  private total = 0;
+  release(r: ReleaseRecord): void {
+    if (r.bytes <= 0) return;
+    this.total += r.bytes;
+    this.curve.timeNs.push(r.time);
+    this.curve.cumBytes.push(this.total);
+  }
+  contribute(): void {}
+}
+
+export interface PolicyRun {
+  curve: ReleaseCurve;
+  releasedBytes: number;
+  meanRssBytes: number;
+  startNs: number;
+  endNs: number;
+  /** The GOMAXPROCS the run used (the trace's metadata unless given). */
+  gomaxprocs: number;
+}
+
+export function runPolicy(trace: LoadedTrace, policy: string): PolicyRun {
+  let meter: CurveMeter | undefined;
+  const r = replayLoaded(trace, {
+    policy,
+    timing: false,
+    meters: [
+      () => {
+        meter = new CurveMeter();
+        return meter;
+      },
+    ],
+  });
+  const curve = meter?.curve ?? { timeNs: [], cumBytes: [] };
+  const first = trace.batches[0];
+  const last = trace.batches[trace.batches.length - 1];
+  return {
+    curve,
+    releasedBytes: curve.cumBytes.length === 0 ? 0 : curve.cumBytes[curve.cumBytes.length - 1],
+    meanRssBytes: r.summary.meanRssBytes,
+    startNs: first === undefined ? 0 : first.time[0],
+    endNs: last === undefined ? 0 : last.time[last.length - 1],
+    gomaxprocs: r.options.gomaxprocs,
+  };
+}
+
+/** The largest |a(t) - b(t)| over all t, for two cumulative step curves. */
+export function largestGapBytes(a: ReleaseCurve, b: ReleaseCurve): number {
+  let i = 0;
+  let j = 0;
+  let va = 0;
+  let vb = 0;
+  let gap = 0;
+  while (i < a.timeNs.length || j < b.timeNs.length) {
+    const ta = i < a.timeNs.length ? a.timeNs[i] : Infinity;
+    const tb = j < b.timeNs.length ? b.timeNs[j] : Infinity;
+    const t = Math.min(ta, tb);
+    while (i < a.timeNs.length && a.timeNs[i] === t) va = a.cumBytes[i++];
+    while (j < b.timeNs.length && b.timeNs[j] === t) vb = b.cumBytes[j++];
+    gap = Math.max(gap, Math.abs(va - vb));
+  }
+  return gap;
+}
+
+export interface Fidelity {
+  trace: string;
+  policy: string;
+  realReleasedBytes: number;
+  modelReleasedBytes: number;
+  /** model / real released bytes (NaN when the trace released nothing). */
+  releasedRatio: number;
+  /** Largest gap between the cumulative curves over the real total (NaN when it released nothing). */
+  largestGapFraction: number;
+  /** (model - real) / real time-weighted mean RSS. */
+  meanRssDiff: number;
+  real: PolicyRun;
+  model: PolicyRun;
+}
+
+export async function fidelity(path: string, policy = 'go1.19'): Promise<Fidelity> {
+  const trace = await loadTrace(path);
+  const real = runPolicy(trace, 'trace');
+  const model = runPolicy(trace, policy);
+  const total = real.releasedBytes;
+  return {
+    trace: path.replace(/^.*\//, ''),
+    policy,
+    realReleasedBytes: total,
+    modelReleasedBytes: model.releasedBytes,
+    releasedRatio: total > 0 ? model.releasedBytes / total : NaN,
+    largestGapFraction: total > 0 ? largestGapBytes(real.curve, model.curve) / total : NaN,
+    meanRssDiff: (model.meanRssBytes - real.meanRssBytes) / real.meanRssBytes,
+    real,
+    model,
+  };
+}
+
+const MiB = 2 ** 20;
+const pct = (x: number): string => (Number.isNaN(x) ? 'n/a' : `${(x * 100).toFixed(1)}%`);
+const signedPct = (x: number): string => (x >= 0 ? '+' : '') + pct(x);
+
+export function markdownTable(rows: Fidelity[]): string {
+  const out = [
+    `| trace | released by Go (MiB) | by ${rows[0]?.policy ?? 'policy'} (MiB) | ratio | largest curve gap | mean RSS difference |`,
+    '|---|---|---|---|---|---|',
+  ];
+  for (const f of rows) {
+    const ratio = Number.isNaN(f.releasedRatio) ? 'n/a' : `×${f.releasedRatio.toFixed(3)}`;
+    out.push(
+      `| ${f.trace} | ${(f.realReleasedBytes / MiB).toFixed(1)} | ${(f.modelReleasedBytes / MiB).toFixed(1)} | ${ratio} | ${pct(f.largestGapFraction)} | ${signedPct(f.meanRssDiff)} |`,
+    );
+  }
+  return out.join('\n') + '\n';
+}
+
+/** One panel per trace: both cumulative curves (MiB) against trace time (s), as steps. */
+export function svgChart(rows: Fidelity[]): string {
+  const W = 720;
+  const H = 220;
+  const PAD = { l: 64, r: 16, t: 28, b: 36 };
+  const panels = rows.filter((f) => f.realReleasedBytes > 0 || f.modelReleasedBytes > 0);
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H * panels.length}" font-family="sans-serif" font-size="11">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+  ];
+  panels.forEach((f, k) => {
+    const y0 = k * H;
+    const t0 = f.real.startNs;
+    const t1 = Math.max(f.real.endNs, t0 + 1);
+    const vmax = Math.max(f.realReleasedBytes, f.modelReleasedBytes, 1);
+    const x = (t: number): number => PAD.l + ((t - t0) / (t1 - t0)) * (W - PAD.l - PAD.r);
+    const y = (v: number): number => y0 + H - PAD.b - (v / vmax) * (H - PAD.t - PAD.b);
+    const path = (c: ReleaseCurve): string => {
+      let d = `M${x(t0).toFixed(1)},${y(0).toFixed(1)}`;
+      for (let i = 0; i < c.timeNs.length; i++) d += `H${x(c.timeNs[i]).toFixed(1)}V${y(c.cumBytes[i]).toFixed(1)}`;
+      return d + `H${x(t1).toFixed(1)}`;
+    };
+    parts.push(
+      `<text x="${PAD.l}" y="${y0 + 16}" font-weight="bold">${f.trace}: cumulative released MiB against trace time (s)</text>`,
+      `<line x1="${PAD.l}" y1="${y(0)}" x2="${W - PAD.r}" y2="${y(0)}" stroke="#888"/>`,
+      `<line x1="${PAD.l}" y1="${y(0)}" x2="${PAD.l}" y2="${y(vmax)}" stroke="#888"/>`,
+      `<text x="${PAD.l - 4}" y="${y(vmax) + 4}" text-anchor="end">${(vmax / MiB).toFixed(0)}</text>`,
+      `<text x="${PAD.l - 4}" y="${y(0) + 4}" text-anchor="end">0</text>`,
+      `<text x="${PAD.l}" y="${y(0) + 14}">${(t0 / 1e9).toFixed(1)}</text>`,
+      `<text x="${W - PAD.r}" y="${y(0) + 14}" text-anchor="end">${(t1 / 1e9).toFixed(1)}</text>`,
+      `<path d="${path(f.real.curve)}" fill="none" stroke="#1f77b4" stroke-width="1.5"/>`,
+      `<path d="${path(f.model.curve)}" fill="none" stroke="#d62728" stroke-width="1.5" stroke-dasharray="4 2"/>`,
+      `<text x="${W - PAD.r}" y="${y0 + 16}" text-anchor="end"><tspan fill="#1f77b4">— Go 1.19.8 (trace)</tspan>  <tspan fill="#d62728">- - ${f.policy}</tspan></text>`,
+    );
+  });
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}
+
+async function main(argv: string[]): Promise<void> {
+  let policy = 'go1.19';
+  let svg: string | undefined;
+  let markdown = false;
+  const paths: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--policy') policy = argv[++i];
+    else if (argv[i] === '--svg') svg = argv[++i];
+    else if (argv[i] === '--markdown') markdown = true;
+    else paths.push(argv[i]);
+  }
+  const rows: Fidelity[] = [];
+  for (const p of paths.length > 0 ? paths : RECORDED_TRACES) rows.push(await fidelity(p, policy));
+  if (markdown) process.stdout.write(markdownTable(rows));
+  else
+    for (const f of rows)
+      console.log(`${f.trace}: released ×${f.releasedRatio.toFixed(3)}, largest gap ${pct(f.largestGapFraction)}, mean RSS ${signedPct(f.meanRssDiff)}`);
+  if (svg !== undefined) writeOutputFile(svg, svgChart(rows));
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main(process.argv.slice(2));
