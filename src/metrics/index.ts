@@ -12,6 +12,7 @@ import { LIMIT_FIGURES, LimitMeter } from './limit-meter.js';
 import { FRAGMENTATION_FIGURES, FragmentationMeter } from './fragmentation-meter.js';
 import { LATENCY_FIGURES, LatencyMeter } from './latency-meter.js';
 import { GROWTH_FIGURES, GrowthMeter } from './growth-meter.js';
+import { RSS_FIGURES, RssMeter } from './rss-meter.js';
 
 export interface MeterDef {
   name: string;
@@ -25,6 +26,7 @@ export const METERS: readonly MeterDef[] = [
   { name: 'release', figures: RELEASE_FIGURES, create: (s) => new ReleaseMeter(s) },
   { name: 'os', figures: OS_FIGURES, create: (s) => new OsMeter(s) },
   { name: 'growth', figures: GROWTH_FIGURES, create: (s) => new GrowthMeter(s) },
+  { name: 'rss', figures: RSS_FIGURES, create: (s) => new RssMeter(s) },
   { name: 'address', figures: ADDRESS_FIGURES, create: (_s, o) => new AddressMeter(o.recordAddrs) },
   { name: 'limit', figures: LIMIT_FIGURES, create: (s) => new LimitMeter(s) },
   { name: 'fragmentation', figures: FRAGMENTATION_FIGURES, create: (s) => new FragmentationMeter(s) },
