@@ -60,7 +60,11 @@ export interface OsOptions {
  * documented as `always`. The model: the first write into a 2 MiB-aligned range that is
  * wholly mapped, eligible and has no resident page maps all of it (one fault, 2 MiB of
  * RSS); releasing part of a huge page splits it (only the released pages leave RSS).
- * khugepaged's later collapsing of partly resident ranges is not modelled.
+ * "No resident page" stands for the kernel's "empty PMD": Linux 6.14+ with
+ * CONFIG_PT_RECLAIM frees a page table that a MADV_DONTNEED of 2 MiB or more emptied;
+ * a table left by smaller releases (which would make the kernel fault 4 KiB pages
+ * there) is not modelled. khugepaged's later collapsing of partly resident ranges is not
+ * modelled either (docs/os-model.md: it scans 16 MiB per 10 s by default).
  */
 export type { ThpMode };
 /** The x86-64 transparent huge page: 2 MiB (512 pages of 4 KiB). */
