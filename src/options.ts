@@ -13,6 +13,12 @@ import { HeapsimError } from './errors.js';
 export type MadviseMode = 'dontneed' | 'free';
 export type ThpMode = 'never' | 'madvise' | 'always';
 export type ReserveMode = 'upfront' | 'pretend' | 'arenas';
+/**
+ * What the program is assumed to write into a span it allocates (src/os/touch.ts): `all`
+ * every page at allocation (heapsim's first model); `needzero` what Go 1.19's runtime
+ * writes, plus small spans whole: memory fresh from the OS stays untouched in large spans.
+ */
+export type TouchMode = 'all' | 'needzero';
 
 /** Everything a replay can be told besides the trace. */
 export interface RunOptions {
@@ -32,6 +38,8 @@ export interface RunOptions {
   thp?: ThpMode;
   /** Address-space strategy (default: the backend's era). */
   reserve?: ReserveMode;
+  /** What the program writes into the spans it allocates (src/os/touch.ts). */
+  touch?: TouchMode;
   /** Measure wall time around each backend call. */
   timing?: boolean;
   /** GOGC for the heap goal; negative: off (default: the trace's gogc metadata, else 100). */
@@ -55,6 +63,7 @@ export const DEFAULTS = {
   physPageBytes: 4096,
   madvise: 'dontneed' as MadviseMode,
   thp: 'never' as ThpMode,
+  touch: 'all' as TouchMode,
   timing: true,
   gogc: 100,
   gomaxprocs: 1,
@@ -121,6 +130,14 @@ export const RUN_OPTIONS: { [K in Exclude<keyof RunOptions, 'backend' | 'policy'
     choices: ['never', 'madvise', 'always'],
     default: DEFAULTS.thp,
     help: "transparent huge pages (2 MiB, 4 KiB pages only): never, madvise (what Debian 12 and Ubuntu report), always (commonly RHEL's)",
+  },
+  touch: {
+    flag: 'touch',
+    arg: 'model',
+    kind: 'choice',
+    choices: ['all', 'needzero'],
+    default: DEFAULTS.touch,
+    help: 'what the program writes into a span it allocates: all (every page, at once) or needzero (what Go zeroes, and small spans; large spans fresh from the OS stay untouched)',
   },
   seed: { flag: 'seed', arg: 'n', kind: 'int', min: 0, default: DEFAULTS.seed, help: 'seed for backends with random choices' },
   gogc: {
@@ -194,6 +211,7 @@ export interface ResolvedRunOptions {
   ulimitVBytes: number;
   madvise: MadviseMode;
   thp: ThpMode;
+  touch: TouchMode;
   timing: boolean;
   gogc: number;
   gomaxprocs: number;
@@ -223,6 +241,7 @@ export function resolveRunOptions(options: Omit<RunOptions, 'backend'>, trace: T
     ulimitVBytes: options.ulimitVBytes ?? Infinity,
     madvise: options.madvise ?? DEFAULTS.madvise,
     thp,
+    touch: options.touch ?? DEFAULTS.touch,
     timing: options.timing ?? DEFAULTS.timing,
     gogc: options.gogc ?? trace.gogc,
     gomaxprocs: options.gomaxprocs ?? trace.gomaxprocs ?? DEFAULTS.gomaxprocs,

@@ -203,6 +203,40 @@ describe('transparent huge pages (--thp)', () => {
     expect(os.rssBytes).toBe(HUGE - (64 << 10) + 8192);
   });
 
+  test('a huge page released piecewise keeps its page table and refills by small pages; released whole, it faults whole again', () => {
+    const os = mapped('always');
+    os.touch(BASE, 4096);
+    // Two releases of 1 MiB: the first splits the huge mapping, neither empties the PMD.
+    os.release(BASE, HUGE / 2);
+    os.release(BASE + HUGE / 2, HUGE / 2);
+    expect(os.rssBytes).toBe(0);
+    expect(os.touch(BASE, 4096)).toBe(1);
+    expect([os.hugeFaults, os.rssBytes]).toEqual([1, 4096]);
+    // One release of the whole huge page empties its PMD (CONFIG_PT_RECLAIM for a table).
+    os.release(BASE, HUGE);
+    expect(os.touch(BASE, 4096)).toBe(1);
+    expect([os.hugeFaults, os.rssBytes]).toEqual([2, HUGE]);
+  });
+
+  test('madvise: a page table made before MADV_HUGEPAGE keeps the huge page small', () => {
+    const os = mapped('madvise');
+    os.touch(BASE, 4096);
+    os.adviseHuge(BASE, 2 * HUGE, true);
+    expect(os.touch(BASE + 8192, 4096)).toBe(1);
+    expect(os.touch(BASE + HUGE, 4096)).toBe(1);
+    expect([os.hugeFaults, os.rssBytes]).toEqual([1, 2 * 4096 + HUGE]);
+  });
+
+  test('MADV_FREE of a whole huge page leaves it mapped: a write takes it back without a fault', () => {
+    const os = new SimOS({ thp: 'always', madvise: 'free' });
+    os.map(BASE, HUGE);
+    os.touch(BASE, 4096);
+    os.release(BASE, HUGE);
+    expect(os.lazyFreeBytes).toBe(HUGE);
+    expect(os.touch(BASE, HUGE)).toBe(0);
+    expect([os.hugeFaults, os.lazyFreeBytes, os.rssBytes]).toEqual([1, 0, HUGE]);
+  });
+
   test('a huge page not wholly mapped is never backed by one', () => {
     const os = new SimOS({ thp: 'always' });
     os.reserve(BASE, HUGE);
@@ -319,6 +353,7 @@ describe('every operation against a per-page reference model', () => {
     released = new Uint8Array(NPAGES);
     lazy = new Uint8Array(NPAGES);
     advice = new Uint8Array(HUGE_PAGES); // 0 none, 1 huge, 2 nohuge
+    pmd = new Uint8Array(HUGE_PAGES); // 0 empty, 1 page table, 2 huge page
     residentPages = 0;
     lazyPages = 0;
     faults = 0;
@@ -333,9 +368,10 @@ describe('every operation against a per-page reference model', () => {
       let taken = 0;
       for (let h = Math.floor(a / PER_HUGE); h * PER_HUGE < a + n; h++) {
         const eligible = this.thp === 'always' ? this.advice[h] !== 2 : this.thp === 'madvise' && this.advice[h] === 1;
-        let empty = true;
-        for (let p = h * PER_HUGE; p < (h + 1) * PER_HUGE; p++) if (!this.mapped[p] || this.resident[p]) empty = false;
-        if (!eligible || !empty) continue;
+        let mapped = true;
+        for (let p = h * PER_HUGE; p < (h + 1) * PER_HUGE; p++) if (!this.mapped[p]) mapped = false;
+        if (!eligible || !mapped || this.pmd[h] !== 0) continue;
+        this.pmd[h] = 2;
         let again = 0;
         for (let p = h * PER_HUGE; p < (h + 1) * PER_HUGE; p++) {
           again |= this.released[p];
@@ -354,6 +390,7 @@ describe('every operation against a per-page reference model', () => {
           this.lazyPages--;
         }
         if (this.resident[p]) continue;
+        if (this.pmd[Math.floor(p / PER_HUGE)] === 0) this.pmd[Math.floor(p / PER_HUGE)] = 1;
         this.faults++;
         taken++;
         this.refaults += this.released[p];
@@ -364,7 +401,17 @@ describe('every operation against a per-page reference model', () => {
       return taken;
     }
 
+    /** PMDs covered whole are emptied when zapWhole; huge mappings covered in part are split. */
+    pmdsReleased(a: number, n: number, zapWhole: boolean): void {
+      for (let h = Math.floor(a / PER_HUGE); h * PER_HUGE < a + n; h++) {
+        const whole = h * PER_HUGE >= a && (h + 1) * PER_HUGE <= a + n;
+        if (whole && zapWhole) this.pmd[h] = 0;
+        else if (!whole && this.pmd[h] === 2) this.pmd[h] = 1;
+      }
+    }
+
     release(a: number, n: number): void {
+      if (this.thp !== 'never') this.pmdsReleased(a, n, this.madvise === 'dontneed');
       for (let p = a; p < a + n; p++) {
         if (!this.resident[p]) continue;
         if (this.madvise === 'free') {
@@ -380,6 +427,7 @@ describe('every operation against a per-page reference model', () => {
     }
 
     unmap(a: number, n: number): void {
+      if (this.thp !== 'never') this.pmdsReleased(a, n, true);
       for (let p = a; p < a + n; p++) {
         this.residentPages -= this.resident[p];
         this.lazyPages -= this.lazy[p];

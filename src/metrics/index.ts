@@ -13,6 +13,7 @@ import { LIMIT_FIGURES, LimitMeter } from './limit-meter.js';
 import { FRAGMENTATION_FIGURES, FragmentationMeter } from './fragmentation-meter.js';
 import { LATENCY_FIGURES, LatencyMeter } from './latency-meter.js';
 import { GROWTH_FIGURES, GrowthMeter } from './growth-meter.js';
+import { RSS_FIGURES, RssMeter } from './rss-meter.js';
 
 export interface MeterDef {
   name: string;
@@ -27,6 +28,7 @@ export const METERS: readonly MeterDef[] = [
   { name: 'releaseCurve', figures: RELEASE_CURVE_FIGURES, create: () => new ReleaseCurveMeter() },
   { name: 'os', figures: OS_FIGURES, create: (s) => new OsMeter(s) },
   { name: 'growth', figures: GROWTH_FIGURES, create: (s) => new GrowthMeter(s) },
+  { name: 'rss', figures: RSS_FIGURES, create: (s) => new RssMeter(s) },
   { name: 'address', figures: ADDRESS_FIGURES, create: (_s, o) => new AddressMeter(o.recordAddrs) },
   { name: 'limit', figures: LIMIT_FIGURES, create: (s) => new LimitMeter(s) },
   { name: 'fragmentation', figures: FRAGMENTATION_FIGURES, create: (s) => new FragmentationMeter(s) },

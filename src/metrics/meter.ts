@@ -54,6 +54,8 @@ export interface EventRecord {
   p: number;
   /** The row's bytes cell (gc, limit, scavenge, rss); -1 when not given. */
   bytes: number;
+  /** The row's huge cell (rss rows: recorded huge-page bytes); -1 when not given. */
+  huge: number;
   /** Alloc: where the backend put the span; free: the span's base. -1 otherwise. */
   addr: number;
   /** Alloc: where the recorded program's span went (the trace's addr); -1 when not given. */
@@ -78,6 +80,7 @@ export function newEventRecord(): EventRecord {
     pages: -1,
     p: -1,
     bytes: -1,
+    huge: -1,
     addr: -1,
     traceAddr: -1,
     scavengedPages: 0,

@@ -60,7 +60,16 @@ export interface OsOptions {
  * documented as `always`. The model: the first write into a 2 MiB-aligned range that is
  * wholly mapped, eligible and has no resident page maps all of it (one fault, 2 MiB of
  * RSS); releasing part of a huge page splits it (only the released pages leave RSS).
- * khugepaged's later collapsing of partly resident ranges is not modelled.
+ * The kernel faults a huge page only where the PMD is empty: no page table yet. So each
+ * huge page carries a PMD state: empty, a page table (some 4 KiB page was faulted there,
+ * or a huge page was split), or a huge mapping. A 4 KiB fault gives an empty PMD a page
+ * table; a release or unmap covering a huge page whole empties its PMD (a huge mapping is
+ * zapped whole; a page table is freed by CONFIG_PT_RECLAIM, Linux 6.14+, when a
+ * MADV_DONTNEED of 2 MiB or more empties it, and by munmap); one covering part of a huge
+ * mapping splits it into a page table. A huge page released only piecewise keeps its
+ * table, and refills by 4 KiB pages. MADV_FREE of a whole huge page leaves it mapped.
+ * khugepaged's later collapsing of partly resident ranges is not modelled
+ * (docs/os-model.md: it scans 16 MiB per 10 s by default).
  */
 export type { ThpMode };
 /** The x86-64 transparent huge page: 2 MiB (512 pages of 4 KiB). */
@@ -72,6 +81,18 @@ const ADVICE_HUGE = 1;
 const ADVICE_NOHUGE = 2;
 const TO_HUGE = Uint8Array.of(ADVICE_HUGE, ADVICE_HUGE, ADVICE_HUGE);
 const TO_NOHUGE = Uint8Array.of(ADVICE_NOHUGE, ADVICE_NOHUGE, ADVICE_NOHUGE);
+
+// PMD states (the pmd RunMap, kept only with THP on), per huge page.
+/** No page table: a fault here may map a huge page. */
+const PMD_EMPTY = 0;
+/** A page table of 4 KiB entries. */
+const PMD_TABLE = 1;
+/** A huge page mapped whole. */
+const PMD_HUGE = 2;
+const PMD_FAULT_SMALL = Uint8Array.of(PMD_TABLE, PMD_TABLE, PMD_HUGE);
+const PMD_FAULT_HUGE = Uint8Array.of(PMD_HUGE, PMD_HUGE, PMD_HUGE);
+const PMD_ZAP = Uint8Array.of(PMD_EMPTY, PMD_EMPTY, PMD_EMPTY);
+const PMD_SPLIT = Uint8Array.of(PMD_EMPTY, PMD_TABLE, PMD_TABLE);
 
 // Page states (the residency RunMap). Only RESIDENT and LAZY count in RSS.
 /** Not resident; never was, or munmap forgot it. */
@@ -169,6 +190,8 @@ export class SimOS implements OsMemory {
   private readonly pages = new RunMap(ABSENT);
   /** Huge page index -> the last MADV_(NO)HUGEPAGE advice covering it. */
   private readonly advice = new RunMap(NO_ADVICE);
+  /** Huge page index -> its PMD state (maintained only with THP on). */
+  private readonly pmds = new RunMap(PMD_EMPTY);
   /** Physical pages per huge page. */
   private readonly hugePages: number;
   /** Pages per state of the last paint or count (reused: the hot path allocates nothing). */
@@ -286,6 +309,7 @@ export class SimOS implements OsMemory {
     this.pages.paint(this.firstPage(base), this.endPage(base, bytes), ON_UNMAP, c);
     this.residentPages -= c[RESIDENT] + c[LAZY];
     this.lazyFreePages -= c[LAZY];
+    if (this.thp !== 'never') this.pmdsReleased(base, bytes, true);
     this.regions.set(base, base + bytes, UNMAPPED);
     this.recount();
   }
@@ -329,6 +353,10 @@ export class SimOS implements OsMemory {
     this.residentPages += faults;
     this.pageFaults += faults;
     this.refaults += c[RELEASED];
+    // Small faults give the empty PMDs they hit a page table (the huge ones are mapped).
+    if (faults > 0 && this.thp !== 'never') {
+      this.pmds.paint(Math.floor(first / this.hugePages), Math.ceil(stop / this.hugePages), PMD_FAULT_SMALL, this.clearedCounts());
+    }
     return faults + hugeFaults;
   }
 
@@ -366,36 +394,43 @@ export class SimOS implements OsMemory {
     return faults;
   }
 
-  /** Huge page faults in eligible, mapped huge pages [from, to): those with no resident page. */
+  /** Huge page faults in eligible, mapped huge pages [from, to): those whose PMD is empty. */
   private hugeFaultsEmpty(from: number, to: number): number {
-    const pages = this.pages;
+    const pmds = this.pmds;
     const hp = this.hugePages;
-    const stop = to * hp;
     let faults = 0;
-    let at = from * hp;
-    while (at < stop) {
-      let i = pages.runAt(at);
-      if (isResident(pages.stateOf(i))) {
-        at = pages.endOf(i);
-        continue;
+    for (let h = from; h < to;) {
+      const i = pmds.runAt(h);
+      const end = Math.min(pmds.endOf(i), to);
+      if (pmds.stateOf(i) === PMD_EMPTY) {
+        // An empty PMD maps no page: all of each huge page faults in.
+        this.refaults += this.hugePagesReleased(h * hp, end * hp);
+        const c = this.clearedCounts();
+        this.pages.paint(h * hp, end * hp, ON_TOUCH, c);
+        this.residentPages += c[ABSENT] + c[RELEASED];
+        this.pageFaults += end - h;
+        this.hugeFaults += end - h;
+        faults += end - h;
+        pmds.paint(h, end, PMD_FAULT_HUGE, this.clearedCounts());
       }
-      // The longest stretch of non-resident pages from `at`: absent and released runs
-      // alternate in it.
-      while (pages.endOf(i) < stop && !isResident(pages.stateOf(i + 1))) i++;
-      const spanEnd = Math.min(pages.endOf(i), stop);
-      const h0 = Math.ceil(at / hp);
-      const h1 = Math.floor(spanEnd / hp);
-      if (h0 < h1) {
-        this.refaults += this.hugePagesReleased(h0 * hp, h1 * hp);
-        pages.paint(h0 * hp, h1 * hp, ON_TOUCH, this.clearedCounts());
-        this.residentPages += (h1 - h0) * hp;
-        this.pageFaults += h1 - h0;
-        this.hugeFaults += h1 - h0;
-        faults += h1 - h0;
-      }
-      at = spanEnd;
+      h = end;
     }
     return faults;
+  }
+
+  /**
+   * PMDs after a release or unmap of [base, base+bytes): huge mappings it covers in part
+   * are split into page tables; the PMDs it covers whole are emptied when `zapWhole`
+   * (MADV_DONTNEED, munmap), left as they are otherwise (MADV_FREE).
+   */
+  private pmdsReleased(base: number, bytes: number, zapWhole: boolean): void {
+    const end = base + bytes;
+    const whole0 = Math.ceil(base / THP_BYTES);
+    const whole1 = Math.floor(end / THP_BYTES);
+    const c = this.clearedCounts();
+    if (zapWhole && whole0 < whole1) this.pmds.paint(whole0, whole1, PMD_ZAP, c);
+    if (base % THP_BYTES !== 0) this.pmds.paint(Math.floor(base / THP_BYTES), Math.floor(base / THP_BYTES) + 1, PMD_SPLIT, c);
+    if (end % THP_BYTES !== 0) this.pmds.paint(Math.floor(end / THP_BYTES), Math.floor(end / THP_BYTES) + 1, PMD_SPLIT, c);
   }
 
   /** Number of huge pages in pages [from, to) (huge-page aligned) with a released page. */
@@ -440,6 +475,7 @@ export class SimOS implements OsMemory {
       this.residentPages -= c[RESIDENT] + c[LAZY];
       this.lazyFreePages -= c[LAZY];
     }
+    if (this.thp !== 'never') this.pmdsReleased(base, len, this.madvise === 'dontneed');
     this.releasedBytes += len;
     if (base < this.lowestReleasedBase) this.lowestReleasedBase = base;
     return len;
@@ -454,10 +490,6 @@ export class SimOS implements OsMemory {
 
   /** Bytes the recorded runs take (what residency tracking grew by, for the scaling checks). */
   get trackingBytes(): number {
-    return (this.pages.runs - 1 + this.advice.runs - 1) * BYTES_PER_RUN;
+    return (this.pages.runs - 1 + this.advice.runs - 1 + this.pmds.runs - 1) * BYTES_PER_RUN;
   }
-}
-
-function isResident(state: number): boolean {
-  return state === RESIDENT || state === LAZY;
 }

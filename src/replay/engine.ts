@@ -7,8 +7,8 @@
 // - One pass, in trace order; per event no allocation and no string work (the --emit
 //   sink, when asked for, is the one exception and is off by default).
 // - The backend only sees alloc/free/release; the engine touches what the program
-//   writes (touch model: every page of a span is written when it is allocated) and owns
-//   the in-use figure, from the spans the trace says are live.
+//   writes (the touch model of src/os/touch.ts, run option `touch`) and owns the in-use
+//   figure, from the spans the trace says are live.
 // - Before an event at time t, the policy runs its timers and background work up to t;
 //   each release it makes is dispatched to the meters with its own time and trigger.
 // - A simulated out-of-memory (the OS refused address space) stops the replay at that
@@ -17,6 +17,7 @@
 //   several replayers without reading it again.
 
 import { SimulatedOomError, SimOS } from '../os/sim-os.js';
+import { TouchModel } from '../os/touch.js';
 import { defaultBackend, findBackend } from '../heap/registry.js';
 import type { BackendInfo, PageHeap, ReserveMode } from '../heap/types.js';
 import { createPolicy, type PolicyContext, type ReleasePolicy, type Trigger } from '../policy/index.js';
@@ -58,6 +59,8 @@ export class Replayer implements ReplayState {
   readonly pageBytes: number;
   readonly options: ResolvedRunOptions;
   readonly reserve: ReserveMode;
+  /** What the program writes into the spans it allocates. */
+  private readonly writes: TouchModel;
   /** Trace time the heap reads (HeapOptions.clock); set before each event. */
   private readonly clock = { now: 0 };
 
@@ -103,6 +106,7 @@ export class Replayer implements ReplayState {
     const o = this.options;
     this.os = new SimOS({ physPageBytes: o.physPageBytes, ulimitVBytes: o.ulimitVBytes, madvise: o.madvise, thp: o.thp });
     this.heap = this.createHeap();
+    this.writes = new TouchModel(this.os, o.touch, this.pageBytes);
     this.policy = createPolicy(options.policy ?? 'trace', this.policyContext(), {
       memoryLimitBytes: Number.isNaN(o.memoryLimitBytes) ? undefined : o.memoryLimitBytes,
     });
@@ -115,7 +119,7 @@ export class Replayer implements ReplayState {
     if (options.timeline !== undefined) this.meters.push(new TimelineMeter(this, options.timeline));
     if (options.emit !== undefined) this.meters.push(new EmitMeter(this, options.emit));
     for (const make of options.meters ?? []) this.meters.push(make(this));
-    if (options.check === true) this.meters.push(new InvariantChecker(this));
+    if (options.check === true) this.meters.push(new InvariantChecker(this, this.options.touch === 'all'));
     this.advanceMeters = dispatcher(this.meters, 'advance');
     this.beforeEvent = dispatcher(this.meters, 'before');
     this.afterEvent = dispatcher(this.meters, 'event');
@@ -202,6 +206,7 @@ export class Replayer implements ReplayState {
     e.pages = b.pages[i];
     e.p = b.p[i];
     e.bytes = b.bytes[i];
+    e.huge = b.huge[i];
     e.traceAddr = b.op[i] === OP_ALLOC ? b.addr[i] : NOT_GIVEN;
     e.addr = NOT_GIVEN;
     e.scavengedPages = 0;
@@ -237,9 +242,9 @@ export class Replayer implements ReplayState {
     e.modelNs = this.opCost.modelNs();
   }
 
-  /** After an allocation: the program writes its span; the slot remembers where it is. */
+  /** After an allocation: the program writes its span (as the touch model says); the slot remembers where it is. */
   private allocated(e: EventRecord, slot: number): void {
-    this.os.touch(e.addr, e.pages * this.pageBytes);
+    this.writes.allocated(e.addr, e.pages);
     e.scavengedPages = this.heap.lastScavengedPages;
     this.inUsePages += e.pages;
     if (slot >= this.slotBase.length) this.slotBase = grownFor(this.slotBase, slot);
@@ -318,6 +323,7 @@ export class Replayer implements ReplayState {
         seed: o.seed,
         timing: o.timing,
         thp: os.thp,
+        touch: o.touch,
         gogc: o.gogc,
         gomaxprocs: o.gomaxprocs,
         memoryLimitBytes: Number.isNaN(o.memoryLimitBytes) ? null : o.memoryLimitBytes,

@@ -19,6 +19,21 @@ export interface LatencyStats {
   modelMaxNs: number;
 }
 
+/** The simulated heap's residency against the recorded one (src/metrics/rss-meter.ts). */
+export interface RssMatch {
+  /** rss rows compared. */
+  rows: number;
+  /** Relative error |simulated - recorded| / recorded, mean over rows and worst row. */
+  meanError: number;
+  maxError: number;
+  /** The first row with the largest error. */
+  worst: { time: number; line: number; recordedBytes: number; simulatedBytes: number };
+  /** The largest `huge` cell of the rows (AnonHugePages), null when none had one. */
+  peakRecordedHugeBytes: number | null;
+  /** Every row: [trace time, recorded bytes, simulated bytes], for charts. */
+  curve: [number, number, number][];
+}
+
 export interface ReplayResult {
   schema: 'heapsim.result/1';
   trace: {
@@ -41,6 +56,7 @@ export interface ReplayResult {
     seed: number;
     timing: boolean;
     thp: 'never' | 'madvise' | 'always';
+    touch: 'all' | 'needzero';
     gogc: number;
     gomaxprocs: number;
     memoryLimitBytes: number | null;
@@ -118,6 +134,8 @@ export interface ReplayResult {
     addrMatch: number | null;
     addrChecked: number;
     firstAddrMiss: { seq: number; line: number; want: number; got: number } | null;
+    /** Simulated heap RSS against the trace's rss rows (null without rss rows). */
+    rssMatch: RssMatch | null;
   };
   fragmentation: {
     /** 1 - largest free run / free, at peak heap; null with no free page. */

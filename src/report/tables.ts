@@ -164,8 +164,9 @@ export function renderReplay(r: ReplayResult, options: RenderOptions): string {
     const t = makeTable([title(name, r), ''], c);
     let rows = 0;
     for (const f of tableFigures(name)) {
-      // Sizes that do not apply, and release figures of triggers that never fired, are left out.
-      if (shownValue(f, r) === null && (f.unit === 'bytes' || name === 'Releases')) continue;
+      // Sizes that do not apply, release figures of triggers that never fired, and figures
+      // whose declaration says they are not shown for this run (rssMatch without rss rows) are left out.
+      if (shownValue(f, r) === null && (f.unit === 'bytes' || name === 'Releases' || (f.shown !== undefined && !f.shown(r)))) continue;
       t.push([f.label, { hAlign: 'right', content: cells.value(f, r) }]);
       rows++;
     }

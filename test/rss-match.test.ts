@@ -1,0 +1,132 @@
+// rssMatch and the touch model on hand-made traces: every expectation below is computed
+// by hand from the bitmap backend's placement (first fit from 0xc000000000, no P column so
+// no page caches), 8 KiB runtime pages and 4 KiB physical pages.
+
+import { openTraceText, replayReader, SimOS } from '../src/index.js';
+import { relativeError } from '../src/metrics/rss-meter.js';
+import { SMALL_SPAN_MAX_PAGES, TouchModel } from '../src/os/touch.js';
+import type { TouchMode } from '../src/options.js';
+
+const PAGE = 8192;
+const ARENA = 0xc000000000;
+const ARENA_BYTES = 64 << 20;
+
+async function replay(rows: string[], touch: TouchMode, header = 'time,op,id,pages,bytes') {
+  const text = ['# page_size=8192', header, ...rows].join('\n') + '\n';
+  return replayReader(await openTraceText(text, 'rss.csv'), { backend: 'bitmap', timing: false, touch });
+}
+
+// a: 4 pages (a small span) at the arena base; b: 100 pages fresh from the OS; b freed
+// and its pages handed out again as c (reused memory: needzero).
+const TRACE = ['1,alloc,a,4,', '2,rss,,,32768', '3,alloc,b,100,', '4,rss,,,32768', '5,free,b,100,', '6,alloc,c,100,', `7,rss,,,${104 * PAGE}`];
+
+describe('rssMatch', () => {
+  test('is null, and its figures hidden, without rss rows', async () => {
+    const r = await replay(['1,alloc,a,4,', '2,free,a,4,'], 'all');
+    expect(r.summary.rssMatch).toBeNull();
+  });
+
+  test('touch all: the fresh 100-page span counts at once, 25 times the recorded 32 KiB', async () => {
+    const r = await replay(TRACE, 'all');
+    const m = r.summary.rssMatch;
+    expect(m).not.toBeNull();
+    expect(m?.rows).toBe(3);
+    // Row 2: (851968 - 32768) / 32768 = 25; rows 1 and 3 match exactly.
+    expect(m?.maxError).toBe(25);
+    expect(m?.meanError).toBeCloseTo(25 / 3, 12);
+    expect(m?.worst).toEqual({ time: 4, line: 6, recordedBytes: 32768, simulatedBytes: 104 * PAGE });
+    expect(m?.curve).toEqual([
+      [2, 32768, 32768],
+      [4, 32768, 104 * PAGE],
+      [7, 104 * PAGE, 104 * PAGE],
+    ]);
+  });
+
+  test('touch needzero: the fresh large span stays out of RSS until its reuse is zeroed', async () => {
+    const r = await replay(TRACE, 'needzero');
+    const m = r.summary.rssMatch;
+    expect(m?.meanError).toBe(0);
+    expect(m?.maxError).toBe(0);
+    expect(m?.worst).toEqual({ time: 2, line: 4, recordedBytes: 32768, simulatedBytes: 32768 });
+    expect(r.options.touch).toBe('needzero');
+  });
+
+  test('heap RSS leaves out allocator metadata, which the process RSS counts', async () => {
+    const r = await replay(['1,alloc,a,4,', '2,rss,,,32768'], 'all');
+    expect(r.summary.rssMatch?.worst.simulatedBytes).toBe(32768);
+    // The summaries, scavenge index and chunk bitmaps the bitmap backend wrote at growth.
+    expect(r.summary.finalRssBytes).toBeGreaterThan(32768);
+  });
+
+  test('the huge column: its peak is kept, null when no row had one', async () => {
+    const header = 'time,op,id,pages,bytes,huge';
+    const r = await replay(['1,alloc,a,4,,', '2,rss,,,32768,0', '3,rss,,,32768,2097152', '4,rss,,,32768,'], 'all', header);
+    expect(r.summary.rssMatch?.peakRecordedHugeBytes).toBe(2097152);
+    const none = await replay(['1,alloc,a,4,', '2,rss,,,32768'], 'all');
+    expect(none.summary.rssMatch?.peakRecordedHugeBytes).toBeNull();
+  });
+
+  test('relative error: against the recorded value; a recorded 0 is matched only by 0', () => {
+    expect(relativeError(110, 100)).toBeCloseTo(0.1, 12);
+    expect(relativeError(90, 100)).toBeCloseTo(0.1, 12);
+    expect(relativeError(0, 0)).toBe(0);
+    expect(relativeError(4096, 0)).toBe(1);
+  });
+});
+
+describe('touch model', () => {
+  const mapped = () => {
+    const os = new SimOS();
+    os.map(ARENA, 2 * ARENA_BYTES);
+    return os;
+  };
+
+  test('all: every page of every span is written at allocation', () => {
+    const os = mapped();
+    const t = new TouchModel(os, 'all', PAGE);
+    t.allocated(ARENA, 1000);
+    expect(os.rssBytes).toBe(1000 * PAGE);
+  });
+
+  test('needzero: small spans fresh from the OS are written, large ones are not', () => {
+    const os = mapped();
+    const t = new TouchModel(os, 'needzero', PAGE);
+    t.allocated(ARENA, SMALL_SPAN_MAX_PAGES);
+    expect(os.rssBytes).toBe(SMALL_SPAN_MAX_PAGES * PAGE);
+    t.allocated(ARENA + SMALL_SPAN_MAX_PAGES * PAGE, SMALL_SPAN_MAX_PAGES + 1);
+    expect(os.rssBytes).toBe(SMALL_SPAN_MAX_PAGES * PAGE);
+  });
+
+  test('needzero: a large span reaching below the zeroed base is written whole', () => {
+    const os = mapped();
+    const t = new TouchModel(os, 'needzero', PAGE);
+    t.allocated(ARENA, 100);
+    expect(os.rssBytes).toBe(0);
+    // Overlaps the first span's last page: the runtime clears all 100 pages.
+    t.allocated(ARENA + 99 * PAGE, 100);
+    expect(os.rssBytes).toBe(100 * PAGE);
+    expect(os.residentBytesIn(ARENA, 99 * PAGE)).toBe(0);
+  });
+
+  test('needzero: the zeroed base is per 64 MiB arena, and a span crossing arenas raises both', () => {
+    const t = new TouchModel(mapped(), 'needzero', PAGE);
+    expect(t.needsZero(ARENA + ARENA_BYTES - PAGE, 2 * PAGE)).toBe(false);
+    // The second arena's base was raised by one page: its first page is reused, its second fresh.
+    expect(t.needsZero(ARENA + ARENA_BYTES, PAGE)).toBe(true);
+    expect(t.needsZero(ARENA + ARENA_BYTES + PAGE, PAGE)).toBe(false);
+    // Below the first arena's high-water mark, though never handed out: Go zeroes it too.
+    expect(t.needsZero(ARENA, PAGE)).toBe(true);
+  });
+
+  test('needzero under THP always: a small span written into an empty huge page faults all 2 MiB', () => {
+    const os = new SimOS({ thp: 'always' });
+    os.map(ARENA, ARENA_BYTES);
+    const t = new TouchModel(os, 'needzero', PAGE);
+    t.allocated(ARENA, 1);
+    expect(os.rssBytes).toBe(2 << 20);
+    expect(os.hugeFaults).toBe(1);
+    // A fresh large span elsewhere is not written, so nothing faults there.
+    t.allocated(ARENA + (4 << 20), 512);
+    expect(os.rssBytes).toBe(2 << 20);
+  });
+});

@@ -1,0 +1,104 @@
+// The OS model against real residency. test/fixtures/recorded/ holds traces recorded by
+// `heapsim record` from its Go 1.19.8 test programs (its README says how): each carries
+// `rss` rows, the heap arenas' resident bytes as mincore reported them, recorded once with
+// the machine's THP mode (`madvise`) and once with THP disabled for the process
+// (prctl PR_SET_THP_DISABLE). Replayed on the bitmap backend with the trace's own
+// scavenge rows and the THP mode of the recording, the simulated heap RSS is compared at
+// each row (rssMatch). docs/os-model.md reports the figures.
+//
+// The goal of issue 18, a mean error of at most 5% per fixture under the default touch
+// model, is met by spike, fragmenter and freeos; it is NOT met by partial, whose program
+// writes a quarter or a half of its fresh 16 MiB buffers and nothing of one: neither
+// touch model can know that from the trace. Its tests say so explicitly, and show that
+// the OS layer itself is right once the program's writes are supplied.
+
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { openTrace, replayReader } from '../src/index.js';
+import { DEFAULTS, type ThpMode, type TouchMode } from '../src/options.js';
+import type { EventRecord, Meter, ReplayState } from '../src/metrics/meter.js';
+import type { RssMatch } from '../src/replay/result.js';
+import { OP_ALLOC } from '../src/trace/events.js';
+import { FIXTURES } from './helpers.js';
+
+const DIR = join(FIXTURES, 'recorded');
+const MIB = 1 << 20;
+
+/** Each recording: `PROGRAM-thp-madvise.csv.gz` (the machine's THP) or `PROGRAM-thp-off.csv.gz`. */
+const RECORDINGS = readdirSync(DIR)
+  .filter((f) => f.endsWith('.csv.gz'))
+  .sort()
+  .map((file): { file: string; program: string; thp: ThpMode } => {
+    const m = /^(\w+)-thp-(madvise|off)\.csv\.gz$/.exec(file);
+    if (m === null) throw new Error(`${file}: not named PROGRAM-thp-(madvise|off).csv.gz`);
+    return { file, program: m[1], thp: m[2] === 'off' ? 'never' : 'madvise' };
+  });
+
+async function replayed(file: string, touch: TouchMode, thp: ThpMode, meters: ((s: ReplayState) => Meter)[] = []) {
+  const r = await replayReader(await openTrace(join(DIR, file)), { backend: 'bitmap', timing: false, touch, thp, meters });
+  expect(r.summary.addrMatch).toBe(1);
+  if (r.summary.rssMatch === null) throw new Error(`${file} has no rss rows`);
+  return { r, m: r.summary.rssMatch };
+}
+
+async function rssMatch(file: string, touch: TouchMode, thp: ThpMode, meters: ((s: ReplayState) => Meter)[] = []): Promise<RssMatch> {
+  return (await replayed(file, touch, thp, meters)).m;
+}
+
+test('both THP settings of every program are here', () => {
+  expect(RECORDINGS.map((r) => `${r.program} ${r.thp}`)).toEqual(['fragmenter', 'freeos', 'partial', 'spike'].flatMap((p) => [`${p} madvise`, `${p} never`]));
+});
+
+describe.each(RECORDINGS.filter((r) => r.program !== 'partial'))('$file (a program that writes its buffers)', ({ file, thp }) => {
+  test(`the default touch model (${DEFAULTS.touch}) is within 5% of the recorded heap residency on average, and closer than needzero`, async () => {
+    const def = await rssMatch(file, DEFAULTS.touch, thp);
+    expect(def.rows).toBeGreaterThan(0);
+    expect(def.meanError).toBeLessThanOrEqual(0.05);
+    const needzero = await rssMatch(file, 'needzero', thp);
+    expect(needzero.meanError).toBeGreaterThan(def.meanError);
+  });
+});
+
+/**
+ * What testdata/partial/main.go writes: eight 16 MiB buffers, each written from its
+ * start, before the next is allocated — a quarter of buffers 0, 2, 4, 6, half of 1, 3, 5,
+ * nothing of 7.
+ */
+class PartialProgramWrites implements Meter {
+  private buffers = 0;
+  private previous = -1;
+  constructor(private readonly state: ReplayState) {}
+
+  event(e: EventRecord): void {
+    if (e.op !== OP_ALLOC || e.pages !== 2048) return;
+    if (this.previous >= 0) this.state.os.touch(this.previous, (this.buffers - 1) % 2 === 1 ? 8 * MIB : 4 * MIB);
+    this.previous = e.addr;
+    this.buffers++;
+  }
+
+  contribute(): void {}
+}
+
+describe.each(RECORDINGS.filter((r) => r.program === 'partial'))('$file (a program that writes part of its buffers)', ({ file, thp }) => {
+  test('goal not met: neither touch model is within 5% on average (the trace cannot say what was written)', async () => {
+    // all: every buffer counted whole, 128 MiB against 40-48 MiB; needzero: none counted.
+    expect((await rssMatch(file, 'all', thp)).meanError).toBeGreaterThan(1);
+    expect((await rssMatch(file, 'needzero', thp)).meanError).toBeGreaterThan(0.5);
+  });
+
+  test('given the program writes, the OS layer matches the settled rows within 1%, and only under the recording THP mode', async () => {
+    const other: ThpMode = thp === 'never' ? 'madvise' : 'never';
+    const writes = [(s: ReplayState) => new PartialProgramWrites(s)];
+    const settled = (m: RssMatch) => m.curve.slice(-4);
+    const { r, m } = await replayed(file, 'needzero', thp, writes);
+    for (const [, recorded, simulated] of settled(m)) expect(Math.abs(simulated - recorded) / recorded).toBeLessThan(0.01);
+    // The huge pages faulted are the recorded AnonHugePages: 20 x 2 MiB with THP, none without.
+    expect(r.summary.hugePageFaults * 2 * MIB).toBe(m.peakRecordedHugeBytes);
+    expect(r.summary.hugePageFaults).toBe(thp === 'never' ? 0 : 20);
+    // With THP, Go's MADV_HUGEPAGE on the fresh spans (sysUsed: grown memory counts as
+    // scavenged) makes each written 2 MiB range resident whole: some 8 MiB more.
+    for (const [, recorded, simulated] of settled(await rssMatch(file, 'needzero', other, writes))) {
+      expect(Math.abs(simulated - recorded) / recorded).toBeGreaterThan(0.1);
+    }
+  });
+});
