@@ -12,6 +12,7 @@ import { LIMIT_FIGURES, LimitMeter } from './limit-meter.js';
 import { FRAGMENTATION_FIGURES, FragmentationMeter } from './fragmentation-meter.js';
 import { LATENCY_FIGURES, LatencyMeter } from './latency-meter.js';
 import { GROWTH_FIGURES, GrowthMeter } from './growth-meter.js';
+import { GAP_FIGURES, GapMeter } from './gap-meter.js';
 
 export interface MeterDef {
   name: string;
@@ -28,6 +29,7 @@ export const METERS: readonly MeterDef[] = [
   { name: 'address', figures: ADDRESS_FIGURES, create: (_s, o) => new AddressMeter(o.recordAddrs) },
   { name: 'limit', figures: LIMIT_FIGURES, create: (s) => new LimitMeter(s) },
   { name: 'fragmentation', figures: FRAGMENTATION_FIGURES, create: (s) => new FragmentationMeter(s) },
+  { name: 'gap', figures: GAP_FIGURES, create: (s) => new GapMeter(s) },
   { name: 'latency', figures: LATENCY_FIGURES, create: () => new LatencyMeter() },
 ];
 
