@@ -166,7 +166,7 @@ export const CLIENT_JS = String.raw`
     const series = [{ label: 'time', value: fmtSec }, ...st.series];
     const data = [x, ...st.data];
     if (r.recorded) {
-      series.push({ label: 'recorded (trace scavenge rows)', stroke: '#000', width: 1.5, dash: [4, 3], paths: stepped, value: (u, v) => fmtBytes(v) });
+      series.push({ label: 'recorded (trace scavenge rows)', stroke: '#17becf', width: 1.5, dash: [4, 3], paths: stepped, value: (u, v) => fmtBytes(v) });
       data.push(r.recorded);
     }
     mount(el, 'releases', { width, height: 220, scales: { x: { time: false } }, series, axes: [timeAxis, byteAxis('released per slice')] }, data);
@@ -222,11 +222,17 @@ export const CLIENT_JS = String.raw`
         el.className = 'chart';
         cell.appendChild(el);
         grid.appendChild(cell);
+        if (runs.every((r) => r.series.latency[op][key].length <= 1)) {
+          note(cell, 'Every ' + op + ' of every run: ' + runs.map((r) => r.label + ' ' + (r.series.latency[op][key][0] || [0])[0]).join(', ') + ' (one value: no distribution to draw).');
+          cell.removeChild(el);
+          continue;
+        }
         const data = join(runs.map((r) => { const c = r.series.latency[op][key]; return [c.map((p) => Math.max(1, p[0])), c.map((p) => p[1])]; }));
         const opts = {
           width: cellWidth(2), height: 220,
           scales: { x: { time: false, distr: 3 }, y: { range: [0, 1] } },
-          series: [{ label: what }, ...runs.map((r, k) => ({ label: r.label, stroke: RUN_COLORS[k % RUN_COLORS.length], width: 1.5, paths: stepped, spanGaps: true, value: (u, v) => (v === null || v === undefined ? '-' : (100 * v).toFixed(1) + '%') }))],
+          // A distribution of one or two values is a dot or two, not a line.
+          series: [{ label: what }, ...runs.map((r, k) => ({ label: r.label, stroke: RUN_COLORS[k % RUN_COLORS.length], width: 1.5, paths: stepped, spanGaps: true, points: { show: r.series.latency[op][key].length <= 2, size: 8 }, value: (u, v) => (v === null || v === undefined ? '-' : (100 * v).toFixed(1) + '%') }))],
           axes: [{ label: what + ', log scale' }, { label: 'share of ops at or below', values: (u, t) => t.map((v) => (100 * v).toFixed(0) + '%') }],
         };
         mount(el, 'latency', opts, data);
@@ -245,7 +251,7 @@ export const CLIENT_JS = String.raw`
     const tables = [[rec.timeNs.map(sec), rec.rssBytes], ...runs.map((r) => [r.series.memory.timeNs.map(sec), r.series.memory.rssBytes])];
     const opts = {
       width: fullWidth(), height: 260, scales: { x: { time: false } },
-      series: [{ label: 'time', value: fmtSec }, { label: 'recorded RSS', stroke: '#000', width: 2, paths: stepped, spanGaps: true, value: (u, v) => fmtBytes(v) },
+      series: [{ label: 'time', value: fmtSec }, { label: 'recorded RSS', stroke: '#17becf', width: 2, paths: stepped, spanGaps: true, value: (u, v) => fmtBytes(v) },
         ...runs.map((r, k) => ({ label: 'simulated ' + r.label, stroke: RUN_COLORS[k % RUN_COLORS.length], width: 1.2, paths: stepped, spanGaps: true, value: (u, v) => fmtBytes(v) }))],
       axes: [timeAxis, byteAxis('RSS')],
       cursor: { sync: { key: 'memory' } },
