@@ -76,7 +76,14 @@ maybe(`the HTML report in headless Chromium${available ? '' : ` (skipped: ${skip
     const drawn = await page.evaluate(measureCharts);
     expect(problems).toEqual([]);
     const count = (kind: string) => drawn.filter((d) => d.kind === kind).length;
-    expect({ rss: count('rss'), memory: count('memory'), gap: count('gap'), heapmap: count('heapmap'), releases: count('releases'), bars: count('gap-bars') }).toEqual({
+    expect({
+      rss: count('rss'),
+      memory: count('memory'),
+      gap: count('gap'),
+      heapmap: count('heapmap'),
+      releases: count('releases'),
+      bars: count('gap-bars'),
+    }).toEqual({
       rss: 1,
       memory: 3,
       gap: 3,
@@ -96,7 +103,11 @@ maybe(`the HTML report in headless Chromium${available ? '' : ` (skipped: ${skip
     expect(series('gap-bars')).toEqual([3]);
     // none releases nothing (its chart says so); go1.13 and go1.19 release.
     expect(series('releases')[0]).toBe(1);
-    expect(series('releases').slice(1).every((n) => n >= 2)).toBe(true);
+    expect(
+      series('releases')
+        .slice(1)
+        .every((n) => n >= 2),
+    ).toBe(true);
     expect(openMs).toBeLessThan(10000);
 
     const shot = process.env.HEAPSIM_SCREENSHOT ?? join(dir, 'report.png');

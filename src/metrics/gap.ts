@@ -130,7 +130,7 @@ export class PageTracker {
     heap.forEachCachedPage?.((base) => cached.push(base));
     cached.sort((a, b) => a - b);
     os.forEachResident((base, bytes, lazy) => {
-      for (let s = base, end = base + bytes; s < end; ) {
+      for (let s = base, end = base + bytes; s < end;) {
         const block = Math.floor(s / BLOCK_BYTES);
         const e = Math.min(end, (block + 1) * BLOCK_BYTES);
         if (!this.blocks.has(block)) out.metadataBytes += e - s;
@@ -164,7 +164,8 @@ export class PageTracker {
       // A resident run starts and ends on physical pages: an unaligned edge is a physical
       // page shared with the neighbouring tracker run.
       const head = x % physBytes !== 0 && i > 0 && this.states.stateOf(i - 1) === IN_USE ? Math.min(y, Math.ceil(x / physBytes) * physBytes) - x : 0;
-      const tail = y % physBytes !== 0 && i + 1 < this.states.runs && this.states.stateOf(i + 1) === IN_USE ? y - Math.max(x, Math.floor(y / physBytes) * physBytes) : 0;
+      const tail =
+        y % physBytes !== 0 && i + 1 < this.states.runs && this.states.stateOf(i + 1) === IN_USE ? y - Math.max(x, Math.floor(y / physBytes) * physBytes) : 0;
       const rounding = Math.min(rest, head + tail);
       out.physRoundingBytes += rounding;
       rest -= rounding;
@@ -200,7 +201,7 @@ export class PageTracker {
     const resident = new Float64Array(blocks.length * perBlock);
     os.forEachResident((base, bytes, lazy) => {
       if (lazy) return;
-      for (let s = base, end = base + bytes; s < end; ) {
+      for (let s = base, end = base + bytes; s < end;) {
         const e = Math.min(end, (Math.floor(s / cellBytes) + 1) * cellBytes);
         const r = row.get(Math.floor(s / BLOCK_BYTES));
         if (r !== undefined) resident[r + Math.floor((s % BLOCK_BYTES) / cellBytes)] += e - s;

@@ -185,7 +185,6 @@ export class ReportRecorder implements Meter {
     return out;
   }
 
-
   /** The columns on the final blocks' rows, empty rows left out, merged to at most MAX_MAP_ROWS. */
   private heapMap(): HeapMap {
     const blocks = this.tracker.heapBlocks();

@@ -82,12 +82,7 @@ ${summaryTable(s)}
 }
 
 function metadataTable(s: TraceSection): string {
-  const rows: [string, string][] = [
-    ['file', s.file],
-    ['events', String(s.events)],
-    ['reference run', s.reference],
-    ...Object.entries(s.metadata),
-  ];
+  const rows: [string, string][] = [['file', s.file], ['events', String(s.events)], ['reference run', s.reference], ...Object.entries(s.metadata)];
   return `<table class="metadata">${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>`;
 }
 
@@ -106,7 +101,10 @@ function gapBars(s: TraceSection): string {
     let x = labelWidth;
     const rects = GAP_PARTS.map((p, c) => {
       const w = (g[p.key] / max) * (width - labelWidth - 90);
-      const rect = g[p.key] > 0 ? `<rect x="${x.toFixed(2)}" y="${y + 4}" width="${w.toFixed(2)}" height="${rowHeight - 8}" fill="${GAP_COLORS[c]}"><title>${escapeHtml(p.label)}: ${formatBytes(g[p.key])}</title></rect>` : '';
+      const rect =
+        g[p.key] > 0
+          ? `<rect x="${x.toFixed(2)}" y="${y + 4}" width="${w.toFixed(2)}" height="${rowHeight - 8}" fill="${GAP_COLORS[c]}"><title>${escapeHtml(p.label)}: ${formatBytes(g[p.key])}</title></rect>`
+          : '';
       x += w;
       return rect;
     });
@@ -116,7 +114,10 @@ function gapBars(s: TraceSection): string {
   return `<div class="chart" data-chart="gap-bars" data-series="${s.runs.length}">
 <svg width="${width}" height="${s.runs.length * rowHeight}" role="img" aria-label="RSS near its peak by cause">${bars.join('')}</svg>
 <div class="legend">${legend}</div></div>
-${gapTable(s.runs.map((r) => r.label), snaps)}`;
+${gapTable(
+  s.runs.map((r) => r.label),
+  snaps,
+)}`;
 }
 
 function gapTable(labels: string[], snaps: (GapBreakdown | null)[]): string {
