@@ -2,8 +2,8 @@
 // RSS is above the live heap ("why is my RSS so far above my live heap?", Go issues
 // 16930, 30904, 39779).
 //
-// A PageTracker follows the live spans (every alloc and free the engine applied) as one
-// state per runtime page: never in a live span, in use, or freed. A breakdown walks the
+// A PageTracker follows the live spans (every alloc and free the engine applied) as two
+// bits per runtime page (page-bits.ts): in a live span now, ever in one. A breakdown walks the
 // simulated OS's resident runs and gives each resident byte exactly one cause, so the
 // parts add up to RSS exactly, by construction:
 // - metadata: resident memory outside every 64 MiB block that ever held a live span
@@ -21,18 +21,13 @@
 // Known simplification: a freed page that was released and later faulted back whole by
 // a huge page fault counts as free (not yet released), not as hugePage.
 //
-// Invariants: tracker updates are allocation-free (RunMap paints); a breakdown allocates
-// (it is taken a bounded number of times per replay, never per event).
+// Invariants: tracker updates set and clear bits, allocation-free once a 64 MiB block's
+// bitmaps exist; a breakdown allocates (it is taken a bounded number of times per
+// replay, never per event).
 
-import { RunMap } from '../os/run-map.js';
+import { PageBits } from './page-bits.js';
 import type { SimOS } from '../os/sim-os.js';
 import type { PageHeap } from '../heap/types.js';
-
-const NEVER = 0;
-const IN_USE = 1;
-const FREED = 2;
-const TO_IN_USE = Uint8Array.of(IN_USE, IN_USE, IN_USE);
-const TO_FREED = Uint8Array.of(FREED, FREED, FREED);
 
 /** Go's heap arena on 64-bit Linux: a block that never held a live span holds no heap. */
 export const BLOCK_BYTES = 64 * 1024 * 1024;
@@ -99,28 +94,39 @@ export const CELL_FREE = 2;
 export const CELL_RELEASED = 3;
 
 export class PageTracker {
-  private readonly states = new RunMap(NEVER);
-  /** Counts of the last paint (unused, required by RunMap.paint; reused). */
-  private readonly counts = new Float64Array(3);
-  private readonly blocks = new Set<number>();
+  /** Pages of live spans. */
+  private readonly inUse: PageBits;
+  /** Pages ever in a live span. */
+  private readonly used: PageBits;
+  /** Pages ever set: [minPage, maxPage). */
+  private minPage = Infinity;
+  private maxPage = -Infinity;
 
-  constructor(private readonly pageBytes: number) {}
+  constructor(private readonly pageBytes: number) {
+    this.inUse = new PageBits(BLOCK_BYTES / pageBytes);
+    this.used = new PageBits(BLOCK_BYTES / pageBytes);
+  }
 
   alloc(addr: number, pages: number): void {
     const p = Math.floor(addr / this.pageBytes);
-    this.states.paint(p, p + pages, TO_IN_USE, this.counts);
-    const last = Math.floor((addr + pages * this.pageBytes - 1) / BLOCK_BYTES);
-    for (let b = Math.floor(addr / BLOCK_BYTES); b <= last; b++) if (!this.blocks.has(b)) this.blocks.add(b);
+    this.inUse.setRange(p, p + pages, true);
+    this.used.setRange(p, p + pages, true);
+    if (p < this.minPage) this.minPage = p;
+    if (p + pages > this.maxPage) this.maxPage = p + pages;
   }
 
   free(addr: number, pages: number): void {
     const p = Math.floor(addr / this.pageBytes);
-    this.states.paint(p, p + pages, TO_FREED, this.counts);
+    this.inUse.setRange(p, p + pages, false);
   }
 
   /** The 64 MiB blocks that ever held a live span, ascending (block index = address / BLOCK_BYTES). */
   heapBlocks(): number[] {
-    return [...this.blocks].sort((a, b) => a - b);
+    const out: number[] = [];
+    if (this.maxPage < 0) return out;
+    const ppb = BLOCK_BYTES / this.pageBytes;
+    for (let b = Math.floor(this.minPage / ppb); b <= Math.floor((this.maxPage - 1) / ppb); b++) if (this.used.hasBlock(b)) out.push(b);
+    return out;
   }
 
   /** RSS now, each resident byte given its cause. */
@@ -129,11 +135,12 @@ export class PageTracker {
     const cached: number[] = [];
     heap.forEachCachedPage?.((base) => cached.push(base));
     cached.sort((a, b) => a - b);
+    const ppb = BLOCK_BYTES / this.pageBytes;
     os.forEachResident((base, bytes, lazy) => {
       for (let s = base, end = base + bytes; s < end;) {
         const block = Math.floor(s / BLOCK_BYTES);
         const e = Math.min(end, (block + 1) * BLOCK_BYTES);
-        if (!this.blocks.has(block)) out.metadataBytes += e - s;
+        if (!this.used.hasBlock(block) || block * ppb >= this.maxPage || (block + 1) * ppb <= this.minPage) out.metadataBytes += e - s;
         else if (lazy) out.lazyFreeBytes += e - s;
         else this.classifyHeap(s, e, os.physPageBytes, cached, out);
         s = e;
@@ -145,50 +152,52 @@ export class PageTracker {
   /** Resident, not lazily freed heap bytes [s, e): in use, or free for some reason. */
   private classifyHeap(s: number, e: number, physBytes: number, cached: number[], out: GapBreakdown): void {
     const pb = this.pageBytes;
-    let i = this.states.runAt(Math.floor(s / pb));
-    for (let x = s; x < e; i++) {
-      const y = Math.min(e, this.states.endOf(i) * pb);
-      if (this.states.stateOf(i) === IN_USE) out.inUseBytes += y - x;
-      else this.classifyFree(x, y, i, physBytes, cached, out);
+    const last = Math.ceil(e / pb);
+    for (let x = s; x < e;) {
+      const p = Math.floor(x / pb);
+      const busy = this.inUse.get(p);
+      const y = Math.min(e, this.inUse.nextChange(p, busy, last) * pb);
+      if (busy) out.inUseBytes += y - x;
+      else this.classifyFree(x, y, physBytes, cached, out);
       x = y;
     }
   }
 
-  /** Resident free bytes [x, y), inside tracker run i. */
-  private classifyFree(x: number, y: number, i: number, physBytes: number, cached: number[], out: GapBreakdown): void {
+  /** Resident free bytes [x, y): pages outside live spans, bounded by live spans or the resident run. */
+  private classifyFree(x: number, y: number, physBytes: number, cached: number[], out: GapBreakdown): void {
+    const pb = this.pageBytes;
     let rest = y - x;
-    const cache = Math.min(rest, countIn(cached, x, y) * this.pageBytes);
+    const cache = Math.min(rest, countIn(cached, x, y) * pb);
     out.pageCacheBytes += cache;
     rest -= cache;
-    if (physBytes > this.pageBytes) {
+    if (physBytes > pb) {
       // A resident run starts and ends on physical pages: an unaligned edge is a physical
-      // page shared with the neighbouring tracker run.
-      const head = x % physBytes !== 0 && i > 0 && this.states.stateOf(i - 1) === IN_USE ? Math.min(y, Math.ceil(x / physBytes) * physBytes) - x : 0;
-      const tail =
-        y % physBytes !== 0 && i + 1 < this.states.runs && this.states.stateOf(i + 1) === IN_USE ? y - Math.max(x, Math.floor(y / physBytes) * physBytes) : 0;
+      // page shared with a live span beside it.
+      const head = x % physBytes !== 0 && this.inUse.get(Math.floor(x / pb) - 1) ? Math.min(y, Math.ceil(x / physBytes) * physBytes) - x : 0;
+      const tail = y % physBytes !== 0 && this.inUse.get(Math.floor(y / pb)) ? y - Math.max(x, Math.floor(y / physBytes) * physBytes) : 0;
       const rounding = Math.min(rest, head + tail);
       out.physRoundingBytes += rounding;
       rest -= rounding;
     }
     if (rest === 0) return;
-    if (this.states.stateOf(i) === NEVER) {
-      out.hugePageBytes += rest;
-      return;
-    }
-    const hole = this.holeBytes(i);
+    // Of the rest, pages no span ever used are resident only through a huge page fault.
+    const p0 = Math.floor(x / pb);
+    const p1 = Math.ceil(y / pb);
+    const never = Math.min(rest, (p1 - p0 - this.used.count(p0, p1)) * pb);
+    out.hugePageBytes += never;
+    rest -= never;
+    const hole = this.holeBytes(p0, p1);
     if (hole < SMALL_HOLE_BYTES) out.freeSmallBytes += rest;
     else if (hole < LARGE_HOLE_BYTES) out.freeMediumBytes += rest;
     else out.freeLargeBytes += rest;
   }
 
-  /** Bytes of the maximal run of pages outside live spans around tracker run i (Infinity at the top). */
-  private holeBytes(i: number): number {
-    const st = this.states;
-    let lo = i;
-    while (lo > 0 && st.stateOf(lo - 1) !== IN_USE) lo--;
-    let hi = i;
-    while (hi + 1 < st.runs && st.stateOf(hi + 1) !== IN_USE) hi++;
-    return (st.endOf(hi) - st.startOf(lo)) * this.pageBytes;
+  /** Bytes of the maximal run of pages outside live spans holding [p0, p1); Infinity when it reaches past the heap. */
+  private holeBytes(p0: number, p1: number): number {
+    const below = this.inUse.prevSet(p0, this.minPage);
+    const above = this.inUse.nextChange(p1, false, this.maxPage);
+    if (below < this.minPage || above >= this.maxPage) return Infinity;
+    return (above - below - 1) * this.pageBytes;
   }
 
   /**
@@ -209,14 +218,13 @@ export class PageTracker {
       }
     });
     const out = new Uint8Array(resident.length);
-    const counts = new Float64Array(3);
     const pagesPerCell = cellBytes / this.pageBytes;
     blocks.forEach((b, k) => {
       for (let c = 0; c < perBlock; c++) {
-        counts.fill(0);
         const first = (b * BLOCK_BYTES) / this.pageBytes + c * pagesPerCell;
-        this.states.count(first, first + pagesPerCell, counts);
-        out[k * perBlock + c] = cellState(counts[IN_USE] * this.pageBytes, counts[FREED] * this.pageBytes, resident[k * perBlock + c]);
+        const inUse = this.inUse.count(first, first + pagesPerCell) * this.pageBytes;
+        const used = this.used.count(first, first + pagesPerCell) * this.pageBytes;
+        out[k * perBlock + c] = cellState(inUse, used - inUse, resident[k * perBlock + c]);
       }
     });
     return out;
