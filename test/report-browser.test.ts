@@ -53,7 +53,7 @@ maybe(`the HTML report in headless Chromium${available ? '' : ` (skipped: ${skip
     expect(made.status).toBe(0);
     expect(statSync(file).size).toBeLessThan(4 << 20);
 
-    const page = await browser.newPage({ viewport: { width: 1300, height: 1700 } });
+    const page = await browser.newPage({ viewport: { width: 1300, height: 2300 } });
     const problems: string[] = [];
     page.on('console', (m) => {
       if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
@@ -111,7 +111,7 @@ maybe(`the HTML report in headless Chromium${available ? '' : ` (skipped: ${skip
     expect(openMs).toBeLessThan(10000);
 
     const shot = process.env.HEAPSIM_SCREENSHOT ?? join(dir, 'report.png');
-    await page.screenshot({ path: shot.startsWith('/') ? shot : join(ROOT, shot), clip: { x: 0, y: 0, width: 1300, height: 1700 } });
+    await page.screenshot({ path: shot.startsWith('/') ? shot : join(ROOT, shot), clip: { x: 0, y: 0, width: 1300, height: 2300 } });
     await page.close();
   });
 });

@@ -112,3 +112,31 @@ describe('the HTML', () => {
     expect(s.stderr).toMatch(/no report is drawn from results\.jsonl/);
   });
 });
+
+describe('PageBits', () => {
+  test('set, clear, count and search across words and blocks, against a plain array', async () => {
+    const { PageBits } = await import('../src/metrics/page-bits.js');
+    const { rng } = await import('./helpers.js');
+    const ppb = 256;
+    const bits = new PageBits(ppb);
+    const plain = new Uint8Array(4 * ppb);
+    const next = rng(7);
+    for (let i = 0; i < 400; i++) {
+      const from = Math.floor(next() * plain.length);
+      const to = Math.min(plain.length, from + 1 + Math.floor(next() * 90));
+      const on = next() < 0.6;
+      bits.setRange(from, to, on);
+      plain.fill(on ? 1 : 0, from, to);
+      const a = Math.floor(next() * plain.length);
+      const b = a + Math.floor(next() * (plain.length - a));
+      expect(bits.count(a, b)).toBe(plain.subarray(a, b).reduce((n, v) => n + v, 0));
+      const bit = next() < 0.5;
+      let want = a;
+      while (want < b && plain[want] === (bit ? 1 : 0)) want++;
+      expect(bits.nextChange(a, bit, b)).toBe(want);
+      let prev = b - 1;
+      while (prev >= a && plain[prev] === 0) prev--;
+      expect(bits.prevSet(b, a)).toBe(prev);
+    }
+  });
+});

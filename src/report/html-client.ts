@@ -47,7 +47,10 @@ export const CLIENT_JS = String.raw`
   }
   const sec = (ns) => ns / 1e9;
   const fmtSec = (u, v) => (v === null || v === undefined ? '-' : v.toFixed(3) + ' s');
-  const byteAxis = (label) => ({ label, size: 76, values: (u, ticks) => ticks.map(fmtBytes) });
+  // Byte ticks on binary steps (256 MiB, 512 MiB...), so labels read exactly.
+  const BYTE_INCRS = [];
+  for (let k = 0; k < 6; k++) for (const m of [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]) BYTE_INCRS.push(m * Math.pow(1024, k));
+  const byteAxis = (label) => ({ label, size: 76, incrs: BYTE_INCRS, values: (u, ticks) => ticks.map(fmtBytes) });
   const timeAxis = { label: 'trace time (s)' };
   const stepped = uPlot.paths.stepped({ align: 1 });
   const fullWidth = () => Math.max(480, Math.min(1200, document.body.clientWidth - 40));
