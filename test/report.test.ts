@@ -2,7 +2,8 @@
 // breakdown of RSS near its peak, and every snapshot the report draws over time, add
 // up to RSS exactly; the heap map and the series are bounded; the HTML is offline.
 
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backends, buildReport, GAP_PARTS, gapSum, loadTrace, renderHtml, reportReplay, type GapBreakdown } from '../src/index.js';
 import { PageTracker } from '../src/metrics/gap.js';
@@ -93,6 +94,22 @@ describe('the gap causes', () => {
   });
 });
 
+describe.each([
+  ['THP always', { thp: 'always' as const }],
+  ['MADV_FREE under go1.13', { madvise: 'free' as const, policy: 'go1.13' }],
+  ['64 KiB physical pages', { physPageBytes: 65536 }],
+])('%s', (_name, options) => {
+  test.each(['list', 'treap-aoff', 'bitmap'])('%s: the parts add up to RSS, and the option shows in its part', async (backend) => {
+    const trace = await loadTrace(join(TRACES, 'gen-fragmenter.csv.gz'));
+    const run = reportReplay(trace, { policy: 'go1.19', ...options, backend }, backend);
+    for (const g of [run.result.gap.atPeak as GapBreakdown, ...run.series.gap]) expectExact(g);
+    const total = (key: 'hugePageBytes' | 'lazyFreeBytes' | 'physRoundingBytes') => run.series.gap.reduce((n, g) => n + g[key], 0);
+    if ('thp' in options) expect(total('hugePageBytes')).toBeGreaterThan(0);
+    if ('madvise' in options) expect(total('lazyFreeBytes')).toBeGreaterThan(0);
+    if ('physPageBytes' in options) expect(total('physRoundingBytes')).toBeGreaterThan(0);
+  });
+});
+
 describe('the HTML', () => {
   test('inlines uPlot and its data, and refers to nothing outside the file', async () => {
     const html = renderHtml(await buildReport([join(TRACES, 'go1-Gob.csv')], { backends: ['list', 'bitmap'] }));
@@ -100,6 +117,21 @@ describe('the HTML', () => {
     expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)=/i);
     expect(html).not.toMatch(/@import|url\(\s*['"]?https?:/i);
     expect(html).toContain('id="heapsim-data"');
+  });
+
+  test('replay --html and compare --html write the report beside their tables', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'heapsim-html-'));
+    const r = cli(['replay', join(TRACES, 'go1-Gob.csv'), '--html', join(dir, 'r.html')]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('peak RSS');
+    expect(r.stderr).toMatch(/wrote .*r\.html/);
+    expect(readFileSync(join(dir, 'r.html'), 'utf8')).toContain('id="memory-0-0"');
+    const c = cli(['compare', join(TRACES, 'go1-Gob.csv'), '--policies', 'none,go1.19', '--html', join(dir, 'c.html')]);
+    expect(c.status).toBe(0);
+    expect(readFileSync(join(dir, 'c.html'), 'utf8')).toContain('id="memory-0-1"');
+    // The report is an output like any other: it never replaces an input.
+    const bad = cli(['replay', join(TRACES, 'go1-Gob.csv'), '--html', join(TRACES, 'go1-Gob.csv')]);
+    expect(bad.status).toBe(2);
   });
 
   test('replay --json carries the breakdown; report refuses a sweep file it cannot draw yet', () => {
