@@ -14,7 +14,7 @@ export const REPORT_CSS = `
 body { font: 14px/1.4 system-ui, sans-serif; margin: 0 20px 40px; color: #222; }
 h1 { font-size: 20px; margin: 16px 0 4px; } h2 { font-size: 18px; border-top: 2px solid #ccc; padding-top: 12px; }
 h3 { font-size: 15px; margin: 22px 0 6px; } h4 { font-size: 13px; margin: 4px 0; }
-.meta, .note { color: #666; font-size: 12px; }
+.meta, .note { color: #666; font-size: 12px; } .oom { color: #b00; font-weight: bold; }
 .grid { display: flex; flex-wrap: wrap; gap: 16px; } .cell { flex: 0 0 auto; }
 table { border-collapse: collapse; font-size: 12px; margin: 6px 0; }
 th, td { border: 1px solid #ddd; padding: 2px 8px; text-align: left; } td { text-align: right; font-variant-numeric: tabular-nums; }

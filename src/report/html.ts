@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { FIGURES } from '../metrics/index.js';
 import { GAP_PARTS, gapSum, type GapBreakdown } from '../metrics/gap.js';
-import { fmt } from './tables.js';
+import { fmt, oomMessage } from './tables.js';
 import { formatBytes } from './format.js';
 import { CLIENT_JS, GAP_COLORS, REPORT_CSS } from './html-client.js';
 import type { ReportDocument, ReportSection, TraceSection } from './report-data.js';
@@ -63,6 +63,7 @@ function renderTraceSection(s: TraceSection, i: number): string {
   return `<section class="trace" id="trace-${i}">
 <h2>${escapeHtml(s.file)}</h2>
 ${metadataTable(s)}
+${outcomes(s)}
 <h3>Memory over time</h3>
 <p class="note">RSS, heap, in-use, retained (heap minus released, the runtime's view), released and the memory limit, as step lines; ticks on the time axis mark GCs. Each point is the highest RSS in its slice of trace time; hover for the event behind it.</p>
 <div class="chart wide" id="rss-${i}"></div>
@@ -84,6 +85,16 @@ ${summaryTable(s)}
 function metadataTable(s: TraceSection): string {
   const rows: [string, string][] = [['file', s.file], ['events', String(s.events)], ['reference run', s.reference], ...Object.entries(s.metadata)];
   return `<table class="metadata">${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>`;
+}
+
+/** A line per run the simulated program ran out of memory in: where, and why. */
+function outcomes(s: TraceSection): string {
+  return s.runs
+    .map((r) => {
+      const message = oomMessage(r.result);
+      return message === null ? '' : `<p class="oom">${escapeHtml(message)}</p>`;
+    })
+    .join('');
 }
 
 /** One stacked horizontal bar per run, the parts of RSS near its peak, in one byte scale; SVG. */
