@@ -441,7 +441,20 @@ interface ReportFlags extends Record<string, unknown> {
 
 async function reportCommand(inputs: string[], flags: ReportFlags): Promise<number> {
   checkOutputPlan({ inputs, outputs: [{ flag: '-o', path: flags.output }] });
-  const doc = await buildReport(inputs, { ...runOptionsFrom(flags), backends: list(flags.backends), policies: list(flags.policies), lenient: flags.lenient });
+  const p = progressOn(process.stderr);
+  let doc;
+  try {
+    const onProgress = p.onProgress && acrossRuns(p.onProgress);
+    doc = await buildReport(inputs, {
+      ...runOptionsFrom(flags),
+      backends: list(flags.backends),
+      policies: list(flags.policies),
+      lenient: flags.lenient,
+      onProgress,
+    });
+  } finally {
+    p.done();
+  }
   const html = renderHtml(doc);
   writeOutputFile(flags.output, html);
   const results = doc.sections.flatMap((s) => s.runs.map((r) => r.result));
@@ -453,7 +466,10 @@ async function reportCommand(inputs: string[], flags: ReportFlags): Promise<numb
 function reportProgram(program: Command): void {
   addRunOptions(program.command('report'))
     .description('replay traces and write one offline HTML report: memory over time, the RSS gap explained, heap map, releases, latency, tables')
-    .argument('<inputs...>', `traces (${TRACE_ARG_HELP.replace('trace file ', '')}); each is replayed on every backend x policy asked for`)
+    .argument(
+      '<inputs...>',
+      'traces: files (.csv or .csv.gz), - for standard input, or bundled trace names (heapsim traces); each is replayed on every run asked for',
+    )
     .option('--backends <list>', `comma-separated backends: ${backendNames().join(', ')}`)
     .option('--policies <list>', `comma-separated release policies: ${policyNames()}`)
     .option('-o, --output <file>', 'the HTML file to write', 'report.html')
