@@ -2,7 +2,7 @@
 // breakdown of RSS near its peak, and every snapshot the report draws over time, add
 // up to RSS exactly; the heap map and the series are bounded; the HTML is offline.
 
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backends, buildReport, GAP_PARTS, gapSum, loadTrace, renderHtml, reportReplay, type GapBreakdown } from '../src/index.js';
@@ -107,6 +107,20 @@ describe.each([
     if ('thp' in options) expect(total('hugePageBytes')).toBeGreaterThan(0);
     if ('madvise' in options) expect(total('lazyFreeBytes')).toBeGreaterThan(0);
     if ('physPageBytes' in options) expect(total('physRoundingBytes')).toBeGreaterThan(0);
+  });
+});
+
+describe('page sizes', () => {
+  test.each([4096, 65536, 16777216])('page_size=%d: the parts add up to RSS, and the heap map has rows', async (pageBytes) => {
+    const rows = ['# heapsim-trace v1', `# page_size=${pageBytes}`, 'time,op,id,pages,bytes,p,addr,huge'];
+    for (let i = 0; i < 40; i++) rows.push(`${i * 1000},alloc,a${i},${1 + (i % 3)},,,,`);
+    for (let i = 0; i < 40; i += 2) rows.push(`${40000 + i * 1000},free,a${i},${1 + (i % 3)},,,,`);
+    const dir = mkdtempSync(join(tmpdir(), 'heapsim-pages-'));
+    writeFileSync(join(dir, 't.csv'), rows.join('\n') + '\n');
+    const run = reportReplay(await loadTrace(join(dir, 't.csv')), { backend: 'list', policy: 'none' }, 'list');
+    for (const g of [run.result.gap.atPeak as GapBreakdown, ...run.series.gap]) expectExact(g);
+    expect(run.result.gap.atPeak?.inUseBytes).toBeGreaterThan(0);
+    expect(run.series.heapMap.rows).toBeGreaterThan(0);
   });
 });
 

@@ -102,9 +102,15 @@ export class PageTracker {
   private minPage = Infinity;
   private maxPage = -Infinity;
 
+  /** The 64 MiB blocks that ever held a live span, and the block of the last allocation (most allocations land in it). */
+  private readonly blocks = new Set<number>();
+  private lastBlock = -1;
+
   constructor(private readonly pageBytes: number) {
-    this.inUse = new PageBits(BLOCK_BYTES / pageBytes);
-    this.used = new PageBits(BLOCK_BYTES / pageBytes);
+    // A bitmap block covers 64 MiB, or 32 pages of the largest page sizes (16 MiB).
+    const pagesPerBits = Math.max(32, BLOCK_BYTES / pageBytes);
+    this.inUse = new PageBits(pagesPerBits);
+    this.used = new PageBits(pagesPerBits);
   }
 
   alloc(addr: number, pages: number): void {
@@ -113,6 +119,10 @@ export class PageTracker {
     this.used.setRange(p, p + pages, true);
     if (p < this.minPage) this.minPage = p;
     if (p + pages > this.maxPage) this.maxPage = p + pages;
+    const first = Math.floor(addr / BLOCK_BYTES);
+    if (first === this.lastBlock && addr + pages * this.pageBytes <= (first + 1) * BLOCK_BYTES) return;
+    this.lastBlock = first;
+    for (let b = first; b * BLOCK_BYTES < addr + pages * this.pageBytes; b++) this.blocks.add(b);
   }
 
   free(addr: number, pages: number): void {
@@ -122,11 +132,7 @@ export class PageTracker {
 
   /** The 64 MiB blocks that ever held a live span, ascending (block index = address / BLOCK_BYTES). */
   heapBlocks(): number[] {
-    const out: number[] = [];
-    if (this.maxPage < 0) return out;
-    const ppb = BLOCK_BYTES / this.pageBytes;
-    for (let b = Math.floor(this.minPage / ppb); b <= Math.floor((this.maxPage - 1) / ppb); b++) if (this.used.hasBlock(b)) out.push(b);
-    return out;
+    return [...this.blocks].sort((a, b) => a - b);
   }
 
   /** RSS now, each resident byte given its cause. */
@@ -135,12 +141,11 @@ export class PageTracker {
     const cached: number[] = [];
     heap.forEachCachedPage?.((base) => cached.push(base));
     cached.sort((a, b) => a - b);
-    const ppb = BLOCK_BYTES / this.pageBytes;
     os.forEachResident((base, bytes, lazy) => {
       for (let s = base, end = base + bytes; s < end;) {
         const block = Math.floor(s / BLOCK_BYTES);
         const e = Math.min(end, (block + 1) * BLOCK_BYTES);
-        if (!this.used.hasBlock(block) || block * ppb >= this.maxPage || (block + 1) * ppb <= this.minPage) out.metadataBytes += e - s;
+        if (!this.blocks.has(block)) out.metadataBytes += e - s;
         else if (lazy) out.lazyFreeBytes += e - s;
         else this.classifyHeap(s, e, os.physPageBytes, cached, out);
         s = e;
@@ -218,6 +223,7 @@ export class PageTracker {
       }
     });
     const out = new Uint8Array(resident.length);
+    // A cell holds at least one page (pages of up to 16 MiB: cellBytes is at least the page size).
     const pagesPerCell = cellBytes / this.pageBytes;
     blocks.forEach((b, k) => {
       for (let c = 0; c < perBlock; c++) {

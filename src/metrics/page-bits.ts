@@ -34,11 +34,6 @@ export class PageBits {
     return w;
   }
 
-  /** Whether any page of the block was ever set. */
-  hasBlock(block: number): boolean {
-    return this.blocks.has(block);
-  }
-
   /** Sets (on) or clears pages [from, to). */
   setRange(from: number, to: number, on: boolean): void {
     const ppb = this.pagesPerBlock;

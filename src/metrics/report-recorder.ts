@@ -79,6 +79,8 @@ export class ReportRecorder implements Meter {
   private readonly work = [new Histogram(), new Histogram(), new Histogram()];
   private readonly model = [new Histogram(), new Histogram(), new Histogram()];
   private readonly span: number;
+  /** Heap-map cell size: CELL_BYTES, or one page when pages are larger. */
+  private readonly cellBytes: number;
 
   constructor(
     private readonly state: ReplayState,
@@ -86,6 +88,7 @@ export class ReportRecorder implements Meter {
     t1: number,
   ) {
     this.tracker = new PageTracker(state.pageBytes);
+    this.cellBytes = Math.max(CELL_BYTES, state.pageBytes);
     this.span = Math.max(1, t1 - t0);
   }
 
@@ -149,7 +152,7 @@ export class ReportRecorder implements Meter {
     const { os, heap } = this.state;
     this.gaps.push(this.tracker.breakdown(os, heap, time));
     const blocks = this.tracker.heapBlocks();
-    this.columns.push({ timeNs: time, blocks, cells: this.tracker.heapMapColumn(os, blocks, CELL_BYTES) });
+    this.columns.push({ timeNs: time, blocks, cells: this.tracker.heapMapColumn(os, blocks, this.cellBytes) });
   }
 
   contribute(): void {}
@@ -188,7 +191,7 @@ export class ReportRecorder implements Meter {
   /** The columns on the final blocks' rows, empty rows left out, merged to at most MAX_MAP_ROWS. */
   private heapMap(): HeapMap {
     const blocks = this.tracker.heapBlocks();
-    const perBlock = BLOCK_BYTES / CELL_BYTES;
+    const perBlock = BLOCK_BYTES / this.cellBytes;
     const rowsAll = blocks.length * perBlock;
     const used = new Uint8Array(rowsAll);
     const full = this.columns.map((c) => {
@@ -211,9 +214,9 @@ export class ReportRecorder implements Meter {
     });
     const rowAddr = Array.from({ length: rows }, (_, r) => {
       const k = keep[r * merge];
-      return blocks[Math.floor(k / perBlock)] * BLOCK_BYTES + (k % perBlock) * CELL_BYTES;
+      return blocks[Math.floor(k / perBlock)] * BLOCK_BYTES + (k % perBlock) * this.cellBytes;
     });
-    return { timeNs: this.columns.map((c) => c.timeNs), rows, rowBytes: CELL_BYTES * merge, rowAddr, cells: Buffer.from(cells).toString('base64') };
+    return { timeNs: this.columns.map((c) => c.timeNs), rows, rowBytes: this.cellBytes * merge, rowAddr, cells: Buffer.from(cells).toString('base64') };
   }
 }
 
