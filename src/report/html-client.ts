@@ -102,6 +102,9 @@ export const CLIENT_JS = String.raw`
     return box;
   }
 
+  // The memory charts of one trace share a cursor (and only those: traces have their own time axes).
+  let syncKey = 'memory-0';
+
   function memoryChart(el, run, width) {
     const m = run.series.memory;
     const defs = [['RSS', 'rssBytes', '#d62728'], ['heap', 'heapBytes', '#1f77b4'], ['in use', 'inUseBytes', '#2ca02c'],
@@ -114,7 +117,7 @@ export const CLIENT_JS = String.raw`
       scales: { x: { time: false } },
       series: [{ label: 'time', value: fmtSec }, ...used.map(([label, key, stroke]) => ({ label, stroke, width: 1.5, paths: stepped, dash: key === 'limitBytes' ? [6, 4] : undefined, value: (u, v) => fmtBytes(v) }))],
       axes: [timeAxis, byteAxis('bytes')],
-      cursor: { sync: { key: 'memory' } },
+      cursor: { sync: { key: syncKey } },
       hooks: {
         draw: [(u) => drawTicks(u, gcs)],
         setCursor: [(u) => {
@@ -134,7 +137,7 @@ export const CLIENT_JS = String.raw`
       width: fullWidth(), height: 300, scales: { x: { time: false } },
       series: [{ label: 'time', value: fmtSec }, ...runs.map((r, k) => ({ label: 'RSS ' + r.label, stroke: RUN_COLORS[k % RUN_COLORS.length], width: 1.5, paths: stepped, spanGaps: true, value: (u, v) => fmtBytes(v) }))],
       axes: [timeAxis, byteAxis('RSS')],
-      cursor: { sync: { key: 'memory' } },
+      cursor: { sync: { key: syncKey } },
     };
     mount(el, 'rss', opts, data);
   }
@@ -257,7 +260,7 @@ export const CLIENT_JS = String.raw`
       series: [{ label: 'time', value: fmtSec }, { label: 'recorded RSS', stroke: '#17becf', width: 2, paths: stepped, spanGaps: true, value: (u, v) => fmtBytes(v) },
         ...runs.map((r, k) => ({ label: 'simulated ' + r.label, stroke: RUN_COLORS[k % RUN_COLORS.length], width: 1.2, paths: stepped, spanGaps: true, value: (u, v) => fmtBytes(v) }))],
       axes: [timeAxis, byteAxis('RSS')],
-      cursor: { sync: { key: 'memory' } },
+      cursor: { sync: { key: syncKey } },
     };
     const chart = document.createElement('div');
     chart.className = 'chart';
@@ -267,6 +270,7 @@ export const CLIENT_JS = String.raw`
 
   D.sections.forEach((s, i) => {
     if (s.kind !== 'trace') return;
+    syncKey = 'memory-' + i;
     rssChart(document.getElementById('rss-' + i), s.runs);
     const w = cellWidth(s.runs.length);
     s.runs.forEach((run, k) => {
