@@ -35,7 +35,15 @@ import {
   resolveTraceArg,
   Timeline,
   UsageError,
+  buildReport,
+  renderHtml,
+  reportCompare,
+  reportDocument,
+  reportReplay,
+  traceSection,
+  type LoadedTrace,
   type ReplayResult,
+  type ReportRun,
 } from './index.js';
 import { checkOutputPlan, checkReplaceable, guardStandardStreams, openOutput, writeOutputFile } from './io/outputs.js';
 import { describeError } from './cli-errors.js';
@@ -99,24 +107,48 @@ interface ReplayFlags extends CommonFlags {
   policy: string;
   emit?: string;
   timeline?: string;
+  html?: string;
+}
+
+/** Writes an HTML report of one trace's runs (--html). */
+function writeHtml(path: string, trace: LoadedTrace, reference: string, runs: ReportRun[]): void {
+  const html = renderHtml(reportDocument([traceSection(trace, reference, runs)]));
+  writeOutputFile(path, html);
+  process.stderr.write(`heapsim: wrote ${path} (${formatBytes(Buffer.byteLength(html))})\n`);
+}
+
+/** replay --html: the trace is loaded whole (the report needs its time span), then replayed once. */
+async function replayWithHtml(trace: string, html: string, flags: ReplayFlags, options: Parameters<typeof replayReader>[1]): Promise<ReplayResult> {
+  const loaded = await loadTrace(trace, { lenient: flags.lenient, keepIds: flags.emit !== undefined });
+  printWarnings(loaded.stats.warnings);
+  const run = reportReplay(loaded, options ?? {}, '');
+  run.label = `${run.result.backend}, ${run.result.policy}`;
+  writeHtml(html, loaded, `${run.label} (the only run)`, [run]);
+  return run.result;
 }
 
 async function replayCommand(trace: string, flags: ReplayFlags): Promise<number> {
   // With `--emit -` the rows own standard output; the tables or JSON go to standard error.
   const toStdout = flags.emit === '-';
-  const outputs = [{ flag: '--emit', path: flags.emit }, { flag: '--timeline', path: flags.timeline }, ...(toStdout ? [] : [STDOUT])];
+  const outputs = [
+    { flag: '--emit', path: flags.emit },
+    { flag: '--timeline', path: flags.timeline },
+    { flag: '--html', path: flags.html },
+    ...(toStdout ? [] : [STDOUT]),
+  ];
   checkOutputPlan({ inputs: [trace], outputs });
   findPolicy(flags.policy);
   warnChartDropped(flags, 'give --timeline FILE for the numbers behind it');
-  const reader = await openTrace(trace, { lenient: flags.lenient, keepIds: flags.emit !== undefined });
-  printWarnings(reader.stats.warnings);
+  const reader = flags.html === undefined ? await openTrace(trace, { lenient: flags.lenient, keepIds: flags.emit !== undefined }) : undefined;
+  if (reader) printWarnings(reader.stats.warnings);
   const emit = flags.emit ? new CsvEmitter(flags.emit) : undefined;
   const timeline = flags.timeline || (flags.chart && !flags.json) ? new Timeline() : undefined;
   const totalBytes = fileBytes(trace);
-  const p = progressOn(process.stderr, { fraction: totalBytes === undefined ? undefined : () => reader.bytesRead / totalBytes });
+  const p = progressOn(process.stderr, { fraction: totalBytes === undefined || !reader ? undefined : () => reader.bytesRead / totalBytes });
   let result: ReplayResult;
   try {
-    result = await replayReader(reader, { ...runOptionsFrom(flags), backend: flags.backend, policy: flags.policy, emit, timeline, onProgress: p.onProgress });
+    const options = { ...runOptionsFrom(flags), backend: flags.backend, policy: flags.policy, emit, timeline, onProgress: p.onProgress };
+    result = reader ? await replayReader(reader, options) : await replayWithHtml(trace, flags.html ?? '', flags, options);
   } catch (err) {
     emit?.abort();
     throw err;
@@ -148,6 +180,7 @@ interface CompareFlags extends CommonFlags {
   policies?: string;
   reserve?: string;
   wallClock?: boolean;
+  html?: string;
 }
 
 /**
@@ -179,7 +212,7 @@ function acrossRuns(report: (events: number) => void): (events: number) => void 
 }
 
 async function compareCommand(trace: string, flags: CompareFlags): Promise<number> {
-  checkOutputPlan({ inputs: [trace], outputs: [STDOUT] });
+  checkOutputPlan({ inputs: [trace], outputs: [{ flag: '--html', path: flags.html }, STDOUT] });
   if (flags.policy !== undefined && flags.policies !== undefined) throw new UsageError('give --policy or --policies, not both');
   // The columns are known before the trace is read; which is the reference (the trace's own era) after its header.
   checkReserveModes(planComparison({ backends: list(flags.backends), policies: list(flags.policies ?? flags.policy) }).runs, flags.reserve);
@@ -198,7 +231,13 @@ async function compareCommand(trace: string, flags: CompareFlags): Promise<numbe
   const onProgress = p.onProgress && acrossRuns(p.onProgress);
   let results: ReplayResult[];
   try {
-    results = compareLoaded(loaded, plan.runs, { ...runOptionsFrom(flags), timelineFor: flags.chart && !flags.json ? timelineFor : undefined, onProgress });
+    const options = { ...runOptionsFrom(flags), timelineFor: flags.chart && !flags.json ? timelineFor : undefined, onProgress };
+    if (flags.html === undefined) results = compareLoaded(loaded, plan.runs, options);
+    else {
+      const runs = reportCompare(loaded, plan, options);
+      writeHtml(flags.html, loaded, plan.reference, runs);
+      results = runs.map((r) => r.result);
+    }
   } finally {
     p.done();
   }
@@ -339,6 +378,7 @@ function replayProgram(program: Command): void {
     )
     .option('--timeline <file>', 'write in-use, heap, RSS, released, VSIZE and limit against trace time (at most 4096 rows)')
     .option('--chart', 'draw RSS over trace time after the tables (not with --json)')
+    .option('--html <file>', 'also write an HTML report of the run (one offline file; see heapsim report)')
     .addHelpText(
       'after',
       `
@@ -367,6 +407,7 @@ function compareProgram(program: Command): void {
     .option('--chart', "draw every backend's RSS over trace time after the table (not with --json)")
     .option('--lenient', 'skip bad rows instead of stopping at the first')
     .option('--wall-clock', 'also show wall-clock latency (measured once per run, in run order: never coloured as better or worse)')
+    .option('--html <file>', 'also write an HTML report of the runs (one offline file; see heapsim report)')
     .addHelpText(
       'after',
       `
@@ -388,6 +429,68 @@ Exit codes: 0 done, 1 a backend ran the simulated program out of memory, 2 bad i
     )
     .action(async (trace: string, flags: CompareFlags) => {
       process.exitCode = await compareCommand(resolveTraceArg(trace), { ...flags, color: program.opts<{ color?: boolean }>().color });
+    });
+}
+
+interface ReportFlags extends Record<string, unknown> {
+  backends?: string;
+  policies?: string;
+  output: string;
+  lenient?: boolean;
+}
+
+async function reportCommand(inputs: string[], flags: ReportFlags): Promise<number> {
+  checkOutputPlan({ inputs, outputs: [{ flag: '-o', path: flags.output }] });
+  const p = progressOn(process.stderr);
+  let doc;
+  try {
+    const onProgress = p.onProgress && acrossRuns(p.onProgress);
+    doc = await buildReport(inputs, {
+      ...runOptionsFrom(flags),
+      backends: list(flags.backends),
+      policies: list(flags.policies),
+      lenient: flags.lenient,
+      onProgress,
+    });
+  } finally {
+    p.done();
+  }
+  const html = renderHtml(doc);
+  writeOutputFile(flags.output, html);
+  const results = doc.sections.flatMap((s) => s.runs.map((r) => r.result));
+  process.stderr.write(`heapsim: wrote ${flags.output} (${formatBytes(Buffer.byteLength(html))}, ${plural(results.length, 'run', 'runs')})\n`);
+  printOom(results);
+  return results.some((r) => r.outcome === 'oom') ? EXIT_OOM : 0;
+}
+
+function reportProgram(program: Command): void {
+  addRunOptions(program.command('report'))
+    .description('replay traces and write one offline HTML report: memory over time, the RSS gap explained, heap map, releases, latency, tables')
+    .argument(
+      '<inputs...>',
+      'traces: files (.csv or .csv.gz), - for standard input, or bundled trace names (heapsim traces); each is replayed on every run asked for',
+    )
+    .option('--backends <list>', `comma-separated backends: ${backendNames().join(', ')}`)
+    .option('--policies <list>', `comma-separated release policies: ${policyNames()}`)
+    .option('-o, --output <file>', 'the HTML file to write', 'report.html')
+    .option('--lenient', 'skip bad rows instead of stopping at the first')
+    .addHelpText(
+      'after',
+      `
+Runs: as heapsim compare (several backends under one policy, several policies on one
+backend, or both); the file inlines its chart library and data, and opens offline.
+
+Examples:
+  heapsim report traces/spike-gogc100-768.csv.gz --policies none,go1.13,go1.19 -o r.html
+  heapsim report go1-Gob gen-fragmenter --backends list,treap-aoff,bitmap
+
+Exit codes: 0 done, 1 a run ran the simulated program out of memory, 2 bad input.`,
+    )
+    .action(async (inputs: string[], flags: ReportFlags) => {
+      process.exitCode = await reportCommand(
+        inputs.map((i) => (i.endsWith('.jsonl') ? i : resolveTraceArg(i))),
+        flags,
+      );
     });
 }
 
@@ -504,6 +607,7 @@ function buildProgram(): Command {
     .exitOverride();
   replayProgram(program);
   compareProgram(program);
+  reportProgram(program);
   genProgram(program);
   checkProgram(program);
   listPrograms(program);

@@ -39,6 +39,23 @@ export {
 export type { ReplayResult, LatencyStats } from './replay/result.js';
 export { renderReplay, renderCompare, renderCheck, oomMessage, type RenderOptions } from './report/tables.js';
 export { renderChart, type Series } from './report/chart.js';
+export { renderHtml } from './report/html.js';
+export {
+  buildReport,
+  reportCompare,
+  reportDocument,
+  reportReplay,
+  traceSection,
+  REPORT_INPUTS,
+  type ReportDocument,
+  type ReportInput,
+  type ReportOptions,
+  type ReportRun,
+  type ReportSection,
+  type TraceSection,
+} from './report/report-data.js';
+export { ReportRecorder, traceTimeRange, type RunSeries, type HeapMap } from './metrics/report-recorder.js';
+export { GAP_PARTS, PageTracker, gapSum, type GapBreakdown, type GapPart } from './metrics/gap.js';
 export { CsvEmitter } from './report/emit.js';
 export { Timeline, TIMELINE_HEADER } from './metrics/timeline.js';
 export { COST, modelledNs } from './metrics/cost-model.js';

@@ -39,7 +39,7 @@ describe('timeline', () => {
 });
 
 describe('chart', () => {
-  test('draws each series with its marker, peaks on the top row, units on both axes', async () => {
+  test('draws each series with its marker, peaks on the top row, one unit per axis', async () => {
     const { renderChart } = await import('../src/index.js');
     const text = renderChart(
       'RSS',
@@ -64,11 +64,30 @@ describe('chart', () => {
     );
     const lines = text.split('\n');
     expect(lines[0]).toBe('RSS');
-    expect(lines[1]).toMatch(/^ +1\.00 GiB ┤ {10}● {9}$/); // a's peak at mid-time, top row
-    expect(lines[3]).toMatch(/512 MiB ┤■/); // b sits at half height
-    expect(lines[5]).toMatch(/0 B ┤●/);
-    expect(text).toContain('0 ns');
-    expect(text).toContain('10.0 s'); // three significant digits (src/report/format.ts)
-    expect(text).toContain('● a   ■ b');
+    expect(lines[1]).toMatch(/^ +\(GiB\)$/); // the y axis' one unit
+    expect(lines[2]).toMatch(/^ +1\.00 ┤ {10}● {9}$/); // a's peak at mid-time, top row
+    expect(lines[4]).toMatch(/0\.50 ┤■ {18}■$/); // b sits at half height
+    expect(lines[6]).toMatch(/0\.00 ┤● {18}●$/);
+    expect(lines[8]).toMatch(/^ +0\.0 +5\.0 +10\.0$/);
+    expect(lines[9]).toMatch(/trace time \(s\)/);
+    expect(text).toContain('● a   ■ b   ✱ several series');
+  });
+
+  test('a cell two series share shows the overlap marker, not the last series drawn', async () => {
+    const { renderChart } = await import('../src/index.js');
+    const same: [number, number][] = [
+      [0, 100],
+      [10, 100],
+    ];
+    const text = renderChart(
+      'x',
+      [
+        { label: 'a', points: same },
+        { label: 'b', points: same },
+      ],
+      { color: false, width: 10, height: 3 },
+    );
+    expect(text).toMatch(/┤✱ {8}✱/);
+    expect(text).not.toMatch(/┤■/);
   });
 });

@@ -89,6 +89,11 @@ export interface PageHeap {
   unscavengedHugePages?(): number;
   /** Backend-specific shape figures (tree depth, list lengths...). */
   shape(): Record<string, number>;
+  /**
+   * Free pages held outside the allocator's free structures (Go 1.19's per-P page
+   * caches), one call per page with its base address. For reports, not the hot path.
+   */
+  forEachCachedPage?(fn: (base: number) => void): void;
   /** Address space the allocator reserved for its own metadata (when it models it). */
   readonly metadataReservedBytes?: number;
   /** Of that, what it has mapped (committed). */

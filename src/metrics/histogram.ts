@@ -43,6 +43,18 @@ export class Histogram {
     return this.count === 0 ? 0 : this.sum / this.count;
   }
 
+  /** The distribution as [bucket top (at most the maximum), share of values at or below it], one pair per non-empty bucket. */
+  cdf(): [number, number][] {
+    const out: [number, number][] = [];
+    let seen = 0;
+    for (let b = 0; b < BUCKETS; b++) {
+      if (this.counts[b] === 0) continue;
+      seen += this.counts[b];
+      out.push([Math.min(bucketTop(b), this.max), seen / this.count]);
+    }
+    return out;
+  }
+
   /** The q-quantile (0 < q <= 1): the smallest bucket top covering q of the values. */
   quantile(q: number): number {
     if (this.count === 0) return 0;

@@ -14,6 +14,7 @@ import { FRAGMENTATION_FIGURES, FragmentationMeter } from './fragmentation-meter
 import { LATENCY_FIGURES, LatencyMeter } from './latency-meter.js';
 import { GROWTH_FIGURES, GrowthMeter } from './growth-meter.js';
 import { RSS_FIGURES, RssMeter } from './rss-meter.js';
+import { GAP_FIGURES, GapMeter } from './gap-meter.js';
 
 export interface MeterDef {
   name: string;
@@ -32,6 +33,7 @@ export const METERS: readonly MeterDef[] = [
   { name: 'address', figures: ADDRESS_FIGURES, create: (_s, o) => new AddressMeter(o.recordAddrs) },
   { name: 'limit', figures: LIMIT_FIGURES, create: (s) => new LimitMeter(s) },
   { name: 'fragmentation', figures: FRAGMENTATION_FIGURES, create: (s) => new FragmentationMeter(s) },
+  { name: 'gap', figures: GAP_FIGURES, create: (s) => new GapMeter(s) },
   { name: 'latency', figures: LATENCY_FIGURES, create: () => new LatencyMeter() },
 ];
 

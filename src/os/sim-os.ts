@@ -488,6 +488,20 @@ export class SimOS implements OsMemory {
     return (c[RESIDENT] + c[LAZY]) * this.physPageBytes;
   }
 
+  /**
+   * Visits every maximal run of resident physical pages in address order, as
+   * [base, base + bytes) and whether the run is lazily freed (MADV_FREE). For reports
+   * (the gap meter), not the hot path.
+   */
+  forEachResident(fn: (base: number, bytes: number, lazy: boolean) => void): void {
+    const pages = this.pages;
+    const pb = this.physPageBytes;
+    for (let i = 0; i < pages.runs; i++) {
+      const s = pages.stateOf(i);
+      if (s === RESIDENT || s === LAZY) fn(pages.startOf(i) * pb, (pages.endOf(i) - pages.startOf(i)) * pb, s === LAZY);
+    }
+  }
+
   /** Bytes the recorded runs take (what residency tracking grew by, for the scaling checks). */
   get trackingBytes(): number {
     return (this.pages.runs - 1 + this.advice.runs - 1 + this.pmds.runs - 1) * BYTES_PER_RUN;

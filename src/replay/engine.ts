@@ -334,6 +334,7 @@ export class Replayer implements ReplayState {
       oom: this.oom,
       summary: {} as ReplayResult['summary'],
       fragmentation: {} as ReplayResult['fragmentation'],
+      gap: { atPeak: null },
       latency: {} as ReplayResult['latency'],
       shape: this.heap.shape(),
       wall: { replayNs: Math.round(this.wallNs), eventsPerSecond: this.wallNs > 0 ? Math.round((this.seq * 1e9) / this.wallNs) : null },

@@ -1,6 +1,8 @@
 // The one result type that `replay`, `compare` and the library API share
 // (docs/metrics.md defines every figure). Sizes are bytes, times nanoseconds.
 
+import type { GapBreakdown } from '../metrics/gap.js';
+
 export interface LatencyStats {
   count: number;
   /** Wall time around the backend call, measured in this process. */
@@ -151,6 +153,8 @@ export interface ReplayResult {
     freeRunsAtPeak: number | null;
     inUseBytesAtPeak: number | null;
   };
+  /** RSS broken into its causes near its peak (src/metrics/gap.ts); null when RSS never rose. */
+  gap: { atPeak: GapBreakdown | null };
   latency: { alloc: LatencyStats; free: LatencyStats; scavenge: LatencyStats };
   shape: Record<string, number>;
   wall: { replayNs: number; eventsPerSecond: number | null };

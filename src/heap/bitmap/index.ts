@@ -419,6 +419,15 @@ export class BitmapHeap implements PageHeap {
     return freeFigures(this.pages, cached);
   }
 
+  forEachCachedPage(fn: (base: number) => void): void {
+    this.forEachCache((c) => {
+      for (let i = 0; i < PAGE_CACHE_PAGES; i++) {
+        const free = i < 32 ? (c.cacheLo >>> i) & 1 : (c.cacheHi >>> (i - 32)) & 1;
+        if (free !== 0) fn(c.base - OFFSET + i * PAGE_BYTES);
+      }
+    });
+  }
+
   shape(): Record<string, number> {
     let cachedPages = 0;
     let pageCaches = 0;

@@ -1,0 +1,145 @@
+// The HTML report in a real browser: `heapsim report` on the spike trace under three
+// policies, opened in headless Chromium (Debian's chromium, driven by playwright-core)
+// with the network cut off. Fails on any console error, page error or request for
+// anything outside the file; checks that every chart drew (a canvas with coloured
+// pixels or an SVG with bars, the series count it declares, its legend) and saves a
+// screenshot (HEAPSIM_SCREENSHOT=docs/report.png writes the README's).
+//
+// Without /usr/bin/chromium (or HEAPSIM_CHROMIUM) the test is skipped, saying why,
+// except under HEAPSIM_REQUIRE_BROWSER=1 (CI), where a missing browser fails.
+
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { ROOT, TRACES, cli } from './helpers.js';
+
+const CHROMIUM = process.env.HEAPSIM_CHROMIUM ?? '/usr/bin/chromium';
+const available = existsSync(CHROMIUM);
+const mustRun = process.env.HEAPSIM_REQUIRE_BROWSER === '1';
+
+if (!available && mustRun) {
+  test('chromium is installed', () => {
+    throw new Error(`${CHROMIUM} not found: CI must install Debian's chromium (apt-get install chromium)`);
+  });
+}
+const skipReason = `${CHROMIUM} is not installed; apt-get install chromium`;
+if (!available) console.warn(`report-browser: skipped: ${skipReason}`);
+const maybe = available ? describe : describe.skip;
+
+/** What one chart element showed, measured in the page. */
+interface Drawn {
+  kind: string;
+  series: number;
+  colouredPixels: number;
+  bars: number;
+  legendEntries: number;
+}
+
+maybe(`the HTML report in headless Chromium${available ? '' : ` (skipped: ${skipReason})`}`, () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  });
+  afterAll(async () => {
+    await browser.close();
+  });
+
+  test('spike-gogc100-768 under none, go1.13, go1.19: every chart drew, offline, no error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'heapsim-report-'));
+    const file = join(dir, 'r.html');
+    const made = cli(['report', join(TRACES, 'spike-gogc100-768.csv.gz'), '--policies', 'none,go1.13,go1.19', '-o', file]);
+    expect(made.stderr).toMatch(/wrote .*r\.html/);
+    expect(made.status).toBe(0);
+    expect(statSync(file).size).toBeLessThan(4 << 20);
+
+    const page = await browser.newPage({ viewport: { width: 1300, height: 2300 } });
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+    // Offline: anything but the file itself is refused (and reported).
+    await page.route('**/*', async (route) => {
+      const url = route.request().url();
+      if (url.startsWith('file://')) return route.continue();
+      problems.push(`request outside the file: ${url}`);
+      return route.abort();
+    });
+    const t0 = performance.now();
+    await page.goto(`file://${file}`);
+    await page.waitForFunction(() => document.body.dataset.drawn === 'true', null, { timeout: 30000 });
+    const openMs = performance.now() - t0;
+    console.log(`report-browser: ${(statSync(file).size / 1024).toFixed(0)} KiB, opened and drawn in ${openMs.toFixed(0)} ms`);
+
+    const drawn = await page.evaluate(measureCharts);
+    expect(problems).toEqual([]);
+    const count = (kind: string) => drawn.filter((d) => d.kind === kind).length;
+    expect({
+      rss: count('rss'),
+      memory: count('memory'),
+      gap: count('gap'),
+      heapmap: count('heapmap'),
+      releases: count('releases'),
+      bars: count('gap-bars'),
+    }).toEqual({
+      rss: 1,
+      memory: 3,
+      gap: 3,
+      heapmap: 3,
+      releases: 3,
+      bars: 1,
+    });
+    expect(count('latency')).toBeGreaterThanOrEqual(4);
+    for (const d of drawn) {
+      const what = `${d.kind} chart`;
+      expect([what, d.colouredPixels + d.bars > 50]).toEqual([what, true]);
+      expect([what, d.legendEntries]).toEqual([what, d.series]);
+    }
+    const series = (kind: string) => drawn.filter((d) => d.kind === kind).map((d) => d.series);
+    expect(series('rss')).toEqual([3]);
+    expect(series('memory')).toEqual([5, 5, 5]);
+    expect(series('gap-bars')).toEqual([3]);
+    // none releases nothing (its chart says so); go1.13 and go1.19 release.
+    expect(series('releases')[0]).toBe(1);
+    expect(
+      series('releases')
+        .slice(1)
+        .every((n) => n >= 2),
+    ).toBe(true);
+    expect(openMs).toBeLessThan(10000);
+
+    const shot = process.env.HEAPSIM_SCREENSHOT ?? join(dir, 'report.png');
+    await page.screenshot({ path: shot.startsWith('/') ? shot : join(ROOT, shot), clip: { x: 0, y: 0, width: 1300, height: 2300 } });
+    await page.close();
+  });
+});
+
+/** Runs in the page: what each [data-chart] element drew. */
+function measureCharts(): Drawn[] {
+  const coloured = (canvas: HTMLCanvasElement): number => {
+    const ctx = canvas.getContext('2d');
+    if (ctx === null || canvas.width === 0 || canvas.height === 0) return 0;
+    const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 0; i < px.length; i += 4) {
+      if (px[i + 3] > 0 && Math.max(px[i], px[i + 1], px[i + 2]) - Math.min(px[i], px[i + 1], px[i + 2]) > 40) n++;
+    }
+    return n;
+  };
+  return [...document.querySelectorAll<HTMLElement>('[data-chart]')].map((el) => {
+    const kind = el.dataset.chart ?? '';
+    const canvases = [...el.querySelectorAll('canvas')];
+    // uPlot lists the x series first in its legend; the heap map and the bars have a legend of their own.
+    const uplotLegend = el.querySelectorAll('.u-legend .u-series').length;
+    const ownLegend = el.querySelectorAll('.legend span').length;
+    return {
+      kind,
+      series: Number(el.dataset.series),
+      colouredPixels: canvases.reduce((n, c) => n + coloured(c), 0),
+      bars: [...el.querySelectorAll('svg rect')].filter((r) => Number(r.getAttribute('width')) > 0).length * 100,
+      legendEntries: uplotLegend > 0 ? uplotLegend - 1 : kind === 'gap-bars' ? Number(el.dataset.series) : ownLegend,
+    };
+  });
+}
