@@ -8,6 +8,7 @@ import { MEMORY_FIGURES, MemoryMeter } from './memory-meter.js';
 import { RELEASE_FIGURES, ReleaseMeter } from './release-meter.js';
 import { OS_FIGURES, OsMeter } from './os-meter.js';
 import { ADDRESS_FIGURES, AddressMeter } from './address-meter.js';
+import { RELEASE_MATCH_FIGURES, ReleaseMatchMeter } from './release-match-meter.js';
 import { LIMIT_FIGURES, LimitMeter } from './limit-meter.js';
 import { FRAGMENTATION_FIGURES, FragmentationMeter } from './fragmentation-meter.js';
 import { LATENCY_FIGURES, LatencyMeter } from './latency-meter.js';
@@ -26,6 +27,7 @@ export const METERS: readonly MeterDef[] = [
   { name: 'os', figures: OS_FIGURES, create: (s) => new OsMeter(s) },
   { name: 'growth', figures: GROWTH_FIGURES, create: (s) => new GrowthMeter(s) },
   { name: 'address', figures: ADDRESS_FIGURES, create: (_s, o) => new AddressMeter(o.recordAddrs) },
+  { name: 'release-match', figures: RELEASE_MATCH_FIGURES, create: (s) => new ReleaseMatchMeter(s) },
   { name: 'limit', figures: LIMIT_FIGURES, create: (s) => new LimitMeter(s) },
   { name: 'fragmentation', figures: FRAGMENTATION_FIGURES, create: (s) => new FragmentationMeter(s) },
   { name: 'latency', figures: LATENCY_FIGURES, create: () => new LatencyMeter() },

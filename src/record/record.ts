@@ -45,6 +45,8 @@ export interface RecordOptions {
   gomemlimit?: string;
   /** Told what is happening (building, running): one line each. */
   onStep?: (line: string) => void;
+  /** The program's standard streams: the caller's (default), or none (tests). */
+  stdio?: 'inherit' | 'ignore';
 }
 
 export interface RecordResult {
@@ -123,7 +125,8 @@ function build(tc: Toolchain, options: RecordOptions, dir: string): { binary: st
     return { binary, runDir: undefined };
   }
   const pkgDir = goRun(tc, ['list', '-f', '{{.Dir}}', pkg], cwd, `go list ${target}`).trim();
-  goRun(tc, ['test', '-c', '-overlay', overlay, '-o', binary, pkg], cwd, `go test -c ${target}`);
+  // vet reads the package's files from disk, where the recorder's file is not: it is off, as for any non-test build.
+  goRun(tc, ['test', '-c', '-vet=off', '-overlay', overlay, '-o', binary, pkg], cwd, `go test -c ${target}`);
   if (!existsSync(binary)) throw new RecordError(`${target} has no test files: nothing to record`);
   return { binary, runDir: pkgDir };
 }
@@ -137,8 +140,9 @@ async function run(
   args: string[],
   env: NodeJS.ProcessEnv,
   cwd: string | undefined,
+  stdio: 'inherit' | 'ignore',
 ): Promise<{ status: number; signal: NodeJS.Signals | null }> {
-  const child = spawn(binary, args, { stdio: 'inherit', env, cwd });
+  const child = spawn(binary, args, { stdio, env, cwd });
   const forward = (sig: NodeJS.Signals) => child.kill(sig);
   const ignore = () => {};
   for (const s of FORWARDED) process.on(s, forward);
@@ -219,7 +223,7 @@ export async function record(options: RecordOptions): Promise<RecordResult> {
     const args = options.test !== undefined ? testBinaryArgs(options.args) : options.args;
     const program = [options.test !== undefined ? `go test ${options.test}` : options.target, ...options.args].join(' ');
     options.onStep?.(`running ${program}`);
-    const { status, signal } = await run(binary, args, env, runDir);
+    const { status, signal } = await run(binary, args, env, runDir, options.stdio ?? 'inherit');
     const recording = Recording.open(rawPath);
     try {
       const summary = await writeTrace(options.output, traceHead(tc, recording.meta, program), recording);
