@@ -18,8 +18,11 @@
 //     from the Go heap (the compiler rejects implicit allocation in package runtime), never
 //     takes a runtime lock (the allocator may hold it: deadlock), and never grows a slice.
 //   - Keep its own spin lock (heapsimMu, a CAS on a uint32) around one static buffer of
-//     heapsimBufRecs records. While holding it, the M is pinned (acquirem: no preemption),
-//     so a goroutine that holds the lock is always running and the spin ends.
+//     heapsimBufRecs records, and a second (heapsimRSSMu) around the static buffers of the
+//     rss measurement, which runs outside heapsimMu so that allocating threads do not wait
+//     for mincore and /proc. While holding either, the M is pinned (acquirem: no
+//     preemption), so a goroutine that holds a lock is always running and the spin ends.
+//     Order: heapsimRSSMu before heapsimMu.
 //   - Write with raw write(2) (write1) on a descriptor it opened itself (O_CLOEXEC),
 //     whole records only: a file cut short is cut at a record boundary, unless the disk
 //     filled mid-write, which the decoder reports.
@@ -102,6 +105,10 @@ const (
 	// threads for longer.
 	heapsimBufRecs = 1 << 15
 
+	// Busy spins before a waiter yields its thread: the lock is held for a few dozen
+	// instructions, except during a flush.
+	heapsimActiveSpins = 64
+
 	// Spins before the exit paths give up on the lock (a thread died holding it).
 	heapsimExitSpins = 1 << 22
 
@@ -125,16 +132,19 @@ const (
 
 var (
 	heapsimMu    uint32
+	heapsimRSSMu uint32
 	heapsimState uint32
 	heapsimFd    int32 = -1
 	heapsimEpoch int64
-	heapsimN     int
-	heapsimLost  uint64
-	heapsimBuf   [heapsimBufRecs]heapsimRec
+	// The M (its id + 1) holding heapsimMu across a page-cache refill (heapsimHold); 0: none.
+	heapsimHolder uint64
+	heapsimN      int
+	heapsimLost   uint64
+	heapsimBuf    [heapsimBufRecs]heapsimRec
 
 	heapsimArenaSeen  [(1<<arenaBits + 7) / 8]uint8
 	heapsimArenaList  [heapsimMaxArenas]uintptr
-	heapsimArenaCount int
+	heapsimArenaCount uint32 // atomic: entries below it are final
 	heapsimArenasLost uint64
 	heapsimLastArena  = ^uintptr(0)
 	heapsimVec        [heapsimVecBytes]byte
@@ -149,25 +159,39 @@ var (
 //
 //go:nosplit
 func heapsimLock(bounded bool) (*m, bool) {
+	return heapsimSpin(&heapsimMu, bounded)
+}
+
+//go:nosplit
+func heapsimUnlock(mp *m) {
+	heapsimRelease(&heapsimMu, mp)
+}
+
+//go:nosplit
+func heapsimSpin(mu *uint32, bounded bool) (*m, bool) {
 	var mp *m
 	if getg() != nil {
 		mp = acquirem()
 	}
-	for i := 0; !atomic.Cas(&heapsimMu, 0, 1); i++ {
+	for i := 0; !atomic.Cas(mu, 0, 1); i++ {
 		if bounded && i >= heapsimExitSpins {
 			if mp != nil {
 				releasem(mp)
 			}
 			return nil, false
 		}
-		osyield()
+		if i < heapsimActiveSpins {
+			procyield(30)
+		} else {
+			osyield()
+		}
 	}
 	return mp, true
 }
 
 //go:nosplit
-func heapsimUnlock(mp *m) {
-	atomic.Store(&heapsimMu, 0)
+func heapsimRelease(mu *uint32, mp *m) {
+	atomic.Store(mu, 0)
 	if mp != nil {
 		releasem(mp)
 	}
@@ -251,25 +275,45 @@ func heapsimNoteArenas(base, bytes uintptr) {
 			continue
 		}
 		heapsimArenaSeen[i/8] |= 1 << (i % 8)
-		if heapsimArenaCount == heapsimMaxArenas {
+		count := heapsimArenaCount
+		if count == heapsimMaxArenas {
 			heapsimArenasLost++
 			continue
 		}
-		heapsimArenaList[heapsimArenaCount] = arenaBase(i)
-		heapsimArenaCount++
+		heapsimArenaList[count] = arenaBase(i)
+		atomic.Store(&heapsimArenaCount, count+1)
 	}
 	heapsimLastArena = uintptr(last)
 }
 
-// heapsimAlloc: allocSpan got npages at base (0: it did not, nothing to record).
-func heapsimAlloc(base, npages uintptr, pp *p) {
-	if base == 0 || heapsimState == heapsimStateOff {
+// heapsimHold: allocSpan refilled its P's page cache, under the heap lock. The refill
+// changes the page allocator, so the allocation it serves must come in the trace before
+// anything another P does after it (a replay refills the cache at that allocation). The
+// lock is taken here, still under the heap lock, and kept until heapsimAlloc records
+// the allocation a few lines later (no lock is taken in between).
+func heapsimHold() {
+	if heapsimState == heapsimStateOff {
 		return
 	}
-	mp, _ := heapsimLock(false)
-	heapsimNoteArenas(base, npages*pageSize)
-	heapsimAppend(heapsimOpAlloc, uint64(base), uint64(npages), heapsimPid(pp))
-	heapsimUnlock(mp)
+	heapsimLock(false)
+	heapsimHolder = uint64(getg().m.id) + 1
+}
+
+// heapsimAlloc: allocSpan got npages at base (0: it did not, nothing to record).
+func heapsimAlloc(base, npages uintptr, pp *p) {
+	held := heapsimHolder == uint64(getg().m.id)+1
+	if !held {
+		if base == 0 || heapsimState == heapsimStateOff {
+			return
+		}
+		heapsimLock(false)
+	}
+	if base != 0 {
+		heapsimNoteArenas(base, npages*pageSize)
+		heapsimAppend(heapsimOpAlloc, uint64(base), uint64(npages), heapsimPid(pp))
+	}
+	heapsimHolder = 0
+	heapsimUnlock(getg().m)
 }
 
 // heapsimFree: freeSpanLocked returned the span's pages to the page allocator.
@@ -307,27 +351,29 @@ func heapsimEvent(op uint8, addr, n uint64) {
 }
 
 // heapsimRSS records the resident bytes of the heap arenas (and, when THP may be in use,
-// the process's AnonHugePages). Called where no runtime lock is needed: after a GC cycle
-// with the world restarted, after a scavenger batch.
+// the process's AnonHugePages). Called where no runtime lock is held: after a GC cycle
+// with the world restarted, after a scavenger batch. It measures under heapsimRSSMu
+// only; the record is appended under heapsimMu, stamped when appended.
 func heapsimRSS() {
 	if heapsimState != heapsimStateOn {
 		return
 	}
-	mp, _ := heapsimLock(false)
-	heapsimRSSLocked()
-	heapsimUnlock(mp)
+	mp, _ := heapsimSpin(&heapsimRSSMu, false)
+	resident, huge := heapsimMeasure()
+	heapsimRelease(&heapsimRSSMu, mp)
+	heapsimEvent(heapsimOpRSS, huge, resident)
 }
 
-func heapsimRSSLocked() {
-	var resident uint64
-	for i := 0; i < heapsimArenaCount; i++ {
+// heapsimMeasure is the measurement; heapsimRSSMu is held.
+func heapsimMeasure() (resident, huge uint64) {
+	n := atomic.Load(&heapsimArenaCount)
+	for i := uint32(0); i < n; i++ {
 		resident += heapsimResident(heapsimArenaList[i])
 	}
-	huge := uint64(0)
 	if heapsimReadHuge {
 		huge = heapsimAnonHuge()
 	}
-	heapsimAppend(heapsimOpRSS, huge, resident, 0)
+	return resident, huge
 }
 
 // heapsimResident is mincore over one arena: resident bytes (0 if it is not mapped).
@@ -465,23 +511,34 @@ func heapsimHasPrefix(s []byte, prefix string) bool {
 }
 
 // heapsimExit is called on the way out: a last rss row, the exit record, a flush; then
-// recording stops. Only the first caller writes (several threads may be dying).
+// recording stops. Only the first caller writes (several threads may be dying). Both
+// locks are taken with a bounded spin: a thread that died holding one costs the rss row
+// or the unflushed records, never a hang.
 func heapsimExit(how uint64, code int64) {
 	if heapsimState != heapsimStateOn {
 		return
 	}
-	mp, ok := heapsimLock(true)
-	if !ok {
-		return
+	rmp, measured := heapsimSpin(&heapsimRSSMu, true)
+	var resident, huge uint64
+	if measured {
+		resident, huge = heapsimMeasure()
 	}
-	if heapsimState == heapsimStateOn {
+	mp, ok := heapsimLock(true)
+	if ok && heapsimState == heapsimStateOn {
 		if heapsimArenasLost > 0 {
 			heapsimAppend(heapsimOpMeta, heapsimMetaArenasLost, heapsimArenasLost, 0)
 		}
-		heapsimRSSLocked()
+		if measured {
+			heapsimAppend(heapsimOpRSS, huge, resident, 0)
+		}
 		heapsimAppend(heapsimOpExit, how, uint64(code), 0)
 		heapsimFlushLocked()
 		heapsimState = heapsimStateOff
 	}
-	heapsimUnlock(mp)
+	if ok {
+		heapsimUnlock(mp)
+	}
+	if measured {
+		heapsimRelease(&heapsimRSSMu, rmp)
+	}
 }
