@@ -112,6 +112,9 @@ const (
 	// Spins before the exit paths give up on the lock (a thread died holding it).
 	heapsimExitSpins = 1 << 22
 
+	// AnonHugePages reads may take 1/heapsimHugeGap of the run's time at most (1%).
+	heapsimHugeGap = 100
+
 	// Distinct heap arenas the rss measurement can cover: 4096 x 64 MiB = 256 GiB.
 	heapsimMaxArenas = 4096
 
@@ -150,6 +153,8 @@ var (
 	heapsimVec        [heapsimVecBytes]byte
 
 	heapsimReadHuge bool
+	heapsimHugeLast int64 // when the last AnonHugePages read ended (nanotime)
+	heapsimHugeCost int64 // and how long it took
 	heapsimPath     [4096]byte
 	heapsimText     [4096]byte
 )
@@ -364,15 +369,25 @@ func heapsimRSS() {
 	heapsimEvent(heapsimOpRSS, huge, resident)
 }
 
-// heapsimMeasure is the measurement; heapsimRSSMu is held.
+// heapsimMeasure is the measurement; heapsimRSSMu is held. The kernel computes
+// smaps_rollup by walking the whole process's page tables (milliseconds for a heap of a
+// few hundred MiB), so AnonHugePages is read only when the last read's cost is under
+// 1/heapsimHugeGap of the time since; otherwise it is unknown.
 func heapsimMeasure() (resident, huge uint64) {
 	n := atomic.Load(&heapsimArenaCount)
 	for i := uint32(0); i < n; i++ {
 		resident += heapsimResident(heapsimArenaList[i])
 	}
-	if heapsimReadHuge {
-		huge = heapsimAnonHuge()
+	if !heapsimReadHuge {
+		return resident, 0
 	}
+	start := nanotime()
+	if start-heapsimHugeLast < heapsimHugeGap*heapsimHugeCost {
+		return resident, heapsimUnknown
+	}
+	huge = heapsimAnonHuge()
+	heapsimHugeLast = nanotime()
+	heapsimHugeCost = heapsimHugeLast - start
 	return resident, huge
 }
 
