@@ -505,6 +505,13 @@ function printRecordSummary(r: RecordResult): void {
     `recorded ${r.program}: ${s.events} events in ${(s.durationNs / 1e9).toFixed(2)} s: ${plural(s.allocs, 'span', 'spans')} allocated, ${s.frees} freed, ` +
       `${plural(s.gcs, 'GC', 'GCs')}, ${mib} MiB released in ${plural(s.scavenges, 'range', 'ranges')}, ${plural(s.rssRows, 'rss sample', 'rss samples')}`,
     `the program ${describeEnding(s.ending)}; exit status ${r.exitStatus}`,
+    ...(s.scavengeRaces > 0
+      ? [
+          `${plural(s.scavengeRaces, 'allocation', 'allocations')} ran while the scavenger was releasing memory outside the heap lock: ` +
+            'a replay may place them, and what follows, elsewhere (if addrMatch is below 1, this is why)',
+        ]
+      : []),
+    ...(s.arenasLost > 0 ? [`the heap outgrew the recorder's arena table: rss rows leave out ${plural(s.arenasLost, 'arena', 'arenas')}`] : []),
     `wrote ${r.output}`,
     `next: heapsim replay ${r.output}`,
     `      heapsim compare ${r.output} --policies trace,go1.19,none`,

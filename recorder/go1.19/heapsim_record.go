@@ -88,8 +88,9 @@ const (
 	heapsimMetaGOMAXPROCS   = 5
 	heapsimMetaMemoryLimit  = 6 // maxInt64: none
 	heapsimMetaArenaBytes   = 7
-	heapsimMetaLost         = 8 // records dropped before the file was open
-	heapsimMetaArenasLost   = 9 // arenas beyond heapsimMaxArenas: rss undercounts
+	heapsimMetaLost         = 8  // records dropped before the file was open
+	heapsimMetaArenasLost   = 9  // arenas beyond heapsimMaxArenas: rss undercounts
+	heapsimMetaRaced        = 10 // allocations made while a scavenger release was in flight
 
 	heapsimExitMain   = 1 // main.main returned
 	heapsimExitOS     = 2 // os.Exit(n)
@@ -149,6 +150,8 @@ var (
 	heapsimArenaList  [heapsimMaxArenas]uintptr
 	heapsimArenaCount uint32 // atomic: entries below it are final
 	heapsimArenasLost uint64
+	heapsimInFlight   uint32 // atomic: scavenger releases between their choice and relock
+	heapsimRaced      uint64
 	heapsimLastArena  = ^uintptr(0)
 	heapsimVec        [heapsimVecBytes]byte
 
@@ -304,8 +307,12 @@ func heapsimHold() {
 	heapsimHolder = uint64(getg().m.id) + 1
 }
 
-// heapsimAlloc: allocSpan got npages at base (0: it did not, nothing to record).
-func heapsimAlloc(base, npages uintptr, pp *p) {
+// heapsimAlloc: allocSpan got npages at base (0: it did not, nothing to record);
+// locked says the page allocator chose it under the heap lock. Such a choice made while a
+// scavenger release is in flight (scavengeOne drops the heap lock around madvise, the
+// range marked allocated meanwhile) is counted: a replay, which releases at once, may
+// place it differently.
+func heapsimAlloc(base, npages uintptr, pp *p, locked bool) {
 	held := heapsimHolder == uint64(getg().m.id)+1
 	if !held {
 		if base == 0 || heapsimState == heapsimStateOff {
@@ -314,6 +321,9 @@ func heapsimAlloc(base, npages uintptr, pp *p) {
 		heapsimLock(false)
 	}
 	if base != 0 {
+		if (held || locked) && atomic.Load(&heapsimInFlight) > 0 {
+			heapsimRaced++
+		}
 		heapsimNoteArenas(base, npages*pageSize)
 		heapsimAppend(heapsimOpAlloc, uint64(base), uint64(npages), heapsimPid(pp))
 	}
@@ -331,9 +341,15 @@ func heapsimFree(base, npages uintptr) {
 	heapsimUnlock(mp)
 }
 
-// heapsimScavenge: the scavenger chose [addr, addr+bytes) and is about to release it.
+// heapsimScavenge: the scavenger chose [addr, addr+bytes) and is about to release it
+// (heap lock held); heapsimScavengeDone: it has taken the heap lock back and freed it.
 func heapsimScavenge(addr, bytes uintptr) {
+	atomic.Xadd(&heapsimInFlight, 1)
 	heapsimEvent(heapsimOpScavenge, uint64(addr), uint64(bytes))
+}
+
+func heapsimScavengeDone() {
+	atomic.Xadd(&heapsimInFlight, -1)
 }
 
 // heapsimGC: a GC cycle ended with this many bytes marked.
@@ -543,6 +559,7 @@ func heapsimExit(how uint64, code int64) {
 		if heapsimArenasLost > 0 {
 			heapsimAppend(heapsimOpMeta, heapsimMetaArenasLost, heapsimArenasLost, 0)
 		}
+		heapsimAppend(heapsimOpMeta, heapsimMetaRaced, heapsimRaced, 0)
 		if measured {
 			heapsimAppend(heapsimOpRSS, huge, resident, 0)
 		}

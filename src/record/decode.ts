@@ -34,7 +34,7 @@ const MAGIC_TIME = 0x6d69736170616568n;
 const LAYOUT_VERSION = 1;
 
 /** Meta keys (heapsimMeta*). */
-const META = { version: 1, pageSize: 2, physPageSize: 3, gogc: 4, gomaxprocs: 5, memoryLimit: 6, arenaBytes: 7, lost: 8, arenasLost: 9 } as const;
+const META = { version: 1, pageSize: 2, physPageSize: 3, gogc: 4, gomaxprocs: 5, memoryLimit: 6, arenaBytes: 7, lost: 8, arenasLost: 9, raced: 10 } as const;
 
 /** How the process ended, from its exit record. */
 export type Ending =
@@ -71,6 +71,13 @@ export interface DecodeSummary {
   liveSpans: number;
   /** Heap arenas the recorder could not track: its rss rows undercount (0 normally). */
   arenasLost: number;
+  /**
+   * Allocations the page allocator served while a scavenger release was in flight (Go
+   * drops the heap lock around madvise, the range marked allocated meanwhile; a replay
+   * releases at once, so it may place them, and what follows, elsewhere). Known from the
+   * exit record's run only: 0 in a trace cut short.
+   */
+  scavengeRaces: number;
   ending: Ending;
 }
 
@@ -140,6 +147,7 @@ export class Recording {
       durationNs: 0,
       liveSpans: 0,
       arenasLost: 0,
+      scavengeRaces: 0,
       ending: this.ending,
     };
   }
@@ -162,8 +170,8 @@ export class Recording {
   /** One record as a trace row (null for meta and exit records), counted in `s`. */
   private row(b: Buffer, off: number, live: Map<number, number>, s: DecodeSummary): string | null {
     const op = b[off + 28];
-    if (op === OP_META && b.readUInt32LE(off + 8) === META.arenasLost) s.arenasLost = b.readUInt32LE(off + 16);
-    if (op === OP_META || op === OP_EXIT) return null;
+    if (op === OP_META) return this.bodyMeta(b, off, s);
+    if (op === OP_EXIT) return null;
     const time = u64(b, off);
     const addr = u64(b, off + 8);
     const n = u64(b, off + 16);
@@ -198,6 +206,14 @@ export class Recording {
       default:
         throw this.corrupt(off, `unknown record op ${op}`);
     }
+  }
+
+  /** Meta records after the head (written at exit): counts for the summary. */
+  private bodyMeta(b: Buffer, off: number, s: DecodeSummary): null {
+    const key = b.readUInt32LE(off + 8);
+    if (key === META.arenasLost) s.arenasLost = u64(b, off + 16);
+    else if (key === META.raced) s.scavengeRaces = u64(b, off + 16);
+    return null;
   }
 
   private corrupt(off: number, what: string): RecordError {
