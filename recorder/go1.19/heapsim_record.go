@@ -9,7 +9,8 @@
 // every span allocation and free of the page heap, every range the scavenger releases,
 // each GC cycle's marked heap, memory-limit changes, the resident bytes of the heap
 // arenas (mincore) after each GC cycle, each scavenger batch and at exit, and a final
-// record saying how the process ended. heapsim decodes the file into a trace
+// record saying how the process ended (after a count of allocations made while a
+// scavenger release was in flight, the one interleaving a trace cannot replay). heapsim decodes the file into a trace
 // (src/record/decode.ts); the layout there and here must agree.
 //
 // What it may do, and why:
@@ -22,7 +23,12 @@
 //     rss measurement, which runs outside heapsimMu so that allocating threads do not wait
 //     for mincore and /proc. While holding either, the M is pinned (acquirem: no
 //     preemption), so a goroutine that holds a lock is always running and the spin ends.
-//     Order: heapsimRSSMu before heapsimMu.
+//     Order: heapsimRSSMu before heapsimMu; heapsimMu may be taken under mheap_.lock,
+//     never the other way round.
+//   - Order events as the page allocator does: heapsimMu is taken inside the heap lock
+//     wherever the runtime holds it, and across a page-cache refill it is held from the
+//     refill (under the heap lock) until the allocation it serves is recorded
+//     (heapsimHold), so another P's events cannot come between them in the file.
 //   - Write with raw write(2) (write1) on a descriptor it opened itself (O_CLOEXEC),
 //     whole records only: a file cut short is cut at a record boundary, unless the disk
 //     filled mid-write, which the decoder reports.

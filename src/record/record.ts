@@ -148,7 +148,13 @@ async function run(
   for (const s of FORWARDED) process.on(s, forward);
   process.on('SIGINT', ignore);
   try {
-    const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+    let ended: [number | null, NodeJS.Signals | null];
+    try {
+      ended = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+    } catch (err) {
+      throw new RecordError(`cannot run the program ${binary}: ${(err as Error).message}`);
+    }
+    const [code, signal] = ended;
     const status = signal !== null ? 128 + (osConstants.signals[signal] ?? 0) : (code ?? 1);
     return { status, signal };
   } finally {
