@@ -116,8 +116,9 @@ const (
 	// instructions, except during a flush.
 	heapsimActiveSpins = 64
 
-	// Spins before the exit paths give up on the lock (a thread died holding it).
-	heapsimExitSpins = 1 << 22
+	// Spins before the exit paths give up on a lock (its holder died, or is the thread a
+	// fatal signal interrupted): 65536 yields, a fraction of a second.
+	heapsimExitSpins = 1 << 16
 
 	// AnonHugePages reads may take 1/heapsimHugeGap of the run's time at most (1%).
 	heapsimHugeGap = 100
