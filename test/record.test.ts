@@ -11,6 +11,8 @@
 // Needs Debian's golang-1.19-go. Without it the test is skipped, saying why, except under
 // CI=true or HEAPSIM_REQUIRE_ORACLE=1 (.ci/run), where a missing toolchain fails.
 // Each fixture is recorded once; Go's build cache (GOCACHE) keeps rebuilds cheap.
+// The refusals (unsupported toolchain, a moved runtime) and the release-match meter, on a
+// hand-made trace, need no Go.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -18,7 +20,19 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GO, goAvailable } from './oracle/harness.js';
 import { ROOT, cli } from './helpers.js';
-import { applySites, detectToolchain, readSites, record, RecordError, replayFile, testBinaryArgs, type RecordResult, type ReplayResult } from '../src/index.js';
+import {
+  applySites,
+  detectToolchain,
+  openTraceText,
+  readSites,
+  record,
+  RecordError,
+  replayFile,
+  replayReader,
+  testBinaryArgs,
+  type RecordResult,
+  type ReplayResult,
+} from '../src/index.js';
 
 const available = goAvailable();
 const mustRun = process.env.CI === 'true' || process.env.HEAPSIM_REQUIRE_ORACLE === '1';
@@ -274,5 +288,27 @@ describe('heapsim record: what it refuses', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--gomemlimit takes a size/);
     expect(cli(['record']).stderr).toMatch(/give the program to record after --/);
+  });
+});
+
+describe('releaseMatch (the release-match meter)', () => {
+  // Span a is freed: the only free page not yet released, so Go 1.19's scavenger (and the
+  // bitmap backend) releases exactly it.
+  const trace = (addr: string) =>
+    ['time,op,id,pages,bytes,addr', '1,alloc,a,1,,0xc000000000', '2,alloc,b,1,,0xc000002000', '3,free,a,,,', `4,scavenge,,,8192,${addr}`].join('\n') + '\n';
+  const replay = async (addr: string, policy: string) => (await replayReader(await openTraceText(trace(addr), 't.csv'), { backend: 'bitmap', policy })).summary;
+
+  test('a scavenge row whose range the backend released exactly matches; another range is a miss, with both ranges', async () => {
+    const hit = await replay('0xc000000000', 'trace');
+    expect([hit.releaseMatch, hit.releaseChecked, hit.firstReleaseMiss]).toEqual([1, 1, null]);
+    const miss = await replay('0xc000004000', 'trace');
+    expect(miss.releaseMatch).toBe(0);
+    expect(miss.firstReleaseMiss).toEqual({ seq: 4, line: 5, want: 0xc000004000, wantBytes: 8192, got: 0xc000000000, gotBytes: 8192 });
+  });
+
+  test('null under a policy that does not replay the trace releases', async () => {
+    const s = await replay('0xc000000000', 'none');
+    expect(s.releaseMatch).toBeNull();
+    expect(s.firstReleaseMiss).toBeNull();
   });
 });
