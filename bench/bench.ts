@@ -8,7 +8,8 @@
 //  5. what the Go 1.9 search quirk costs; 6. the bitmap against Go's own pageAlloc;
 //  7. a 1 TiB heap on every backend;
 //  8. the simulated OS alone on a 16 TiB heap: its cost follows calls, not bytes;
-//  9. bitmap on one 16 TiB span (four million uniform chunks), with and without --check.
+//  9. bitmap on one 16 TiB span (four million uniform chunks), with and without --check;
+// 10. heapsim record's overhead on the Go fixtures (bench/record-bench.ts).
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
@@ -19,6 +20,7 @@ import { Readable } from 'node:stream';
 import { SimOS, backends, compareLoaded, loadTrace, openTraceText, replayLoaded, replayReader } from '../src/index.js';
 import { churnTrace, largeSpanTrace } from './workloads.js';
 import { GO, benchHeapsim, goAvailable, randomOps, runOracle } from '../test/oracle/harness.js';
+import { recordBench } from './record-bench.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const TRACES = join(ROOT, 'traces');
@@ -248,7 +250,7 @@ async function uniformChunks(): Promise<void> {
   }
 }
 
-// BENCH_ONLY=throughput, large, go, terabyte, os or uniform runs one section.
+// BENCH_ONLY=throughput, large, go, terabyte, os, uniform or record runs one section.
 const only = process.env.BENCH_TERABYTE_CHILD !== undefined ? 'child' : process.env.BENCH_ONLY;
 if (only === 'child') await terabyteChild(process.env.BENCH_TERABYTE_CHILD as string);
 if (only === undefined || only === 'throughput') await throughput(traceTexts());
@@ -257,3 +259,4 @@ if (only === undefined || only === 'go') againstGo();
 if (only === undefined || only === 'terabyte') await terabyte();
 if (only === undefined || only === 'os') osAlone();
 if (only === undefined || only === 'uniform') await uniformChunks();
+if (only === undefined || only === 'record') recordBench();

@@ -33,6 +33,8 @@ import {
   renderReplay,
   replayReader,
   resolveTraceArg,
+  record,
+  describeEnding,
   Timeline,
   UsageError,
   buildReport,
@@ -44,6 +46,7 @@ import {
   type LoadedTrace,
   type ReplayResult,
   type ReportRun,
+  type RecordResult,
 } from './index.js';
 import { checkOutputPlan, checkReplaceable, guardStandardStreams, openOutput, writeOutputFile } from './io/outputs.js';
 import { describeError } from './cli-errors.js';
@@ -54,6 +57,7 @@ import { HeapsimError } from './errors.js';
 import { addRunOptions, parseDuration, parseInteger, runOptionsFrom } from './cli-args.js';
 import { progressOn } from './cli-progress.js';
 import { statSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Writable } from 'node:stream';
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
@@ -560,6 +564,93 @@ Examples:
     });
 }
 
+interface RecordFlags {
+  output?: string;
+  test?: string;
+  go?: string;
+  gogc?: string;
+  gomemlimit?: string;
+  force?: boolean;
+}
+
+/** GOGC as Go reads it: a percentage or off. */
+const GOGC = /^(off|\d+)$/;
+/** GOMEMLIMIT as Go reads it: bytes with an optional B, KiB... TiB suffix, or off. */
+const GOMEMLIMIT = /^(off|\d+(B|KiB|MiB|GiB|TiB)?)$/;
+
+async function recordCommand(command: string[], flags: RecordFlags): Promise<number> {
+  if (flags.gogc !== undefined && !GOGC.test(flags.gogc)) throw new UsageError(`--gogc takes a percentage or off, as GOGC does, got "${flags.gogc}"`);
+  if (flags.gomemlimit !== undefined && !GOMEMLIMIT.test(flags.gomemlimit))
+    throw new UsageError(`--gomemlimit takes a size as GOMEMLIMIT does (e.g. 512MiB, 2GiB, off), got "${flags.gomemlimit}"`);
+  const target = flags.test === undefined ? command[0] : undefined;
+  if (flags.test === undefined && target === undefined) throw new UsageError('give the program to record after --: heapsim record -- ./cmd/server [ARGS...]');
+  const name = basename(flags.test ?? target ?? 'trace').replace(/\.go$/, '') || 'trace';
+  const output = flags.output ?? `${name === '.' ? 'trace' : name}.csv.gz`;
+  const result = await record({
+    target,
+    test: flags.test,
+    args: flags.test === undefined ? command.slice(1) : command,
+    output,
+    force: flags.force,
+    go: flags.go,
+    gogc: flags.gogc,
+    gomemlimit: flags.gomemlimit,
+    onStep: (line) => process.stderr.write(`heapsim: ${line}\n`),
+  });
+  printRecordSummary(result);
+  return result.exitStatus;
+}
+
+function printRecordSummary(r: RecordResult): void {
+  const s = r.summary;
+  const mib = (s.releasedBytes / 2 ** 20).toFixed(1);
+  const lines = [
+    `recorded ${r.program}: ${s.events} events in ${(s.durationNs / 1e9).toFixed(2)} s: ${plural(s.allocs, 'span', 'spans')} allocated, ${s.frees} freed, ` +
+      `${plural(s.gcs, 'GC', 'GCs')}, ${mib} MiB released in ${plural(s.scavenges, 'range', 'ranges')}, ${plural(s.rssRows, 'rss sample', 'rss samples')}`,
+    `the program ${describeEnding(s.ending)}; exit status ${r.exitStatus}`,
+    ...(s.scavengeRaces > 0
+      ? [
+          `${plural(s.scavengeRaces, 'allocation', 'allocations')} ran while the scavenger was releasing memory outside the heap lock: ` +
+            'a replay may place them, and what follows, elsewhere (if addrMatch is below 1, this is why)',
+        ]
+      : []),
+    ...(s.arenasLost > 0 ? [`the heap outgrew the recorder's arena table: rss rows leave out ${plural(s.arenasLost, 'arena', 'arenas')}`] : []),
+    `wrote ${r.output}`,
+    `next: heapsim replay ${r.output}`,
+    `      heapsim compare ${r.output} --policies trace,go1.19,none`,
+  ];
+  process.stderr.write(lines.map((l) => `heapsim: ${l}\n`).join(''));
+}
+
+function recordProgram(program: Command): void {
+  program
+    .command('record')
+    .description("build and run a Go program (or a package's tests) with a page-level recorder in its runtime, and write its trace")
+    .argument('[command...]', 'after --: the program (a main package directory, .go file or import path) and its arguments; with --test, go test flags')
+    .option('-o, --output <file>', 'the trace to write; .gz compresses (default: NAME.csv.gz in the current directory)')
+    .option('--test <pkg>', "record the package's test binary (go test -c); arguments after -- are go test flags (-run, -bench, -benchtime...)")
+    .option('--go <path>', 'the go command (default: go on PATH, else /usr/lib/go-1.19/bin/go)')
+    .option('--gogc <percent>', "GOGC for the program (default: the environment's)")
+    .option('--gomemlimit <size>', "GOMEMLIMIT for the program, e.g. 512MiB (default: the environment's)")
+    .option('--force', 'let -o replace a file that is not a heapsim trace')
+    .addHelpText(
+      'after',
+      `
+The program runs with your arguments, environment, working directory and terminal; its
+exit status is heapsim's (128+n when signal n killed it). Supported toolchains: Go 1.19.x
+on linux (docs/recording.md).
+
+Examples:
+  heapsim record -o t.csv.gz -- ./testdata/spike
+  heapsim record -o server.csv.gz --gomemlimit 512MiB -- ./cmd/server -listen :8080
+  heapsim record --test ./pkg/cache -o bench.csv.gz -- -run '^$' -bench BenchmarkPut -benchtime 2000x
+  heapsim replay t.csv.gz`,
+    )
+    .action(async (command: string[], flags: RecordFlags) => {
+      process.exitCode = await recordCommand(command, flags);
+    });
+}
+
 function listPrograms(program: Command): void {
   program
     .command('traces')
@@ -610,6 +701,7 @@ function buildProgram(): Command {
   reportProgram(program);
   genProgram(program);
   checkProgram(program);
+  recordProgram(program);
   listPrograms(program);
   for (const cmd of [program, ...program.commands]) cmd.configureOutput({ outputError: (text, write) => write(usageLine(text, cmd)) });
   return program;

@@ -89,3 +89,7 @@ export {
 export { NORMALISED, normalisedOf, type NormalisedFigure } from './check/normalised.js';
 export { renderCheckMarkdown } from './report/check-markdown.js';
 export { renderCheckJunit } from './report/junit.js';
+export { record, testBinaryArgs, type RecordOptions, type RecordResult } from './record/record.js';
+export { Recording, describeEnding, type DecodeSummary, type Ending, type RecordingMeta } from './record/decode.js';
+export { detectToolchain, supportedVersions, RecordError, type Toolchain } from './record/toolchain.js';
+export { writeOverlay, applySites, readSites, type Site, type Sites } from './record/overlay.js';

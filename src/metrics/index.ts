@@ -9,6 +9,7 @@ import { RELEASE_FIGURES, ReleaseMeter } from './release-meter.js';
 import { RELEASE_CURVE_FIGURES, ReleaseCurveMeter } from './release-curve-meter.js';
 import { OS_FIGURES, OsMeter } from './os-meter.js';
 import { ADDRESS_FIGURES, AddressMeter } from './address-meter.js';
+import { RELEASE_MATCH_FIGURES, ReleaseMatchMeter } from './release-match-meter.js';
 import { LIMIT_FIGURES, LimitMeter } from './limit-meter.js';
 import { FRAGMENTATION_FIGURES, FragmentationMeter } from './fragmentation-meter.js';
 import { LATENCY_FIGURES, LatencyMeter } from './latency-meter.js';
@@ -31,6 +32,7 @@ export const METERS: readonly MeterDef[] = [
   { name: 'growth', figures: GROWTH_FIGURES, create: (s) => new GrowthMeter(s) },
   { name: 'rss', figures: RSS_FIGURES, create: (s) => new RssMeter(s) },
   { name: 'address', figures: ADDRESS_FIGURES, create: (_s, o) => new AddressMeter(o.recordAddrs) },
+  { name: 'release-match', figures: RELEASE_MATCH_FIGURES, create: (s) => new ReleaseMatchMeter(s) },
   { name: 'limit', figures: LIMIT_FIGURES, create: (s) => new LimitMeter(s) },
   { name: 'fragmentation', figures: FRAGMENTATION_FIGURES, create: (s) => new FragmentationMeter(s) },
   { name: 'gap', figures: GAP_FIGURES, create: (s) => new GapMeter(s) },

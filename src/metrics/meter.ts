@@ -58,7 +58,7 @@ export interface EventRecord {
   huge: number;
   /** Alloc: where the backend put the span; free: the span's base. -1 otherwise. */
   addr: number;
-  /** Alloc: where the recorded program's span went (the trace's addr); -1 when not given. */
+  /** The trace's addr: alloc, where the recorded program's span went; scavenge, the base of the range it released. -1 when not given. */
   traceAddr: number;
   /** Alloc: of its pages, how many had been released (faulted back in). */
   scavengedPages: number;

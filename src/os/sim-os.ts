@@ -173,6 +173,10 @@ export class SimOS implements OsMemory {
   mmapCalls = 0;
   madviseCalls = 0;
   madviseFailed = 0;
+  /** Successful release() calls, and the range the last one dropped (the releaseMatch meter reads them). */
+  releaseCalls = 0;
+  lastReleaseBase = -1;
+  lastReleaseBytes = 0;
   munmapCalls = 0;
   releasedBytes = 0;
   /** The lowest address a successful release started at since the caller last set it (to Infinity). */
@@ -463,6 +467,9 @@ export class SimOS implements OsMemory {
       return 0;
     }
     const len = Math.ceil(bytes / this.physPageBytes) * this.physPageBytes;
+    this.releaseCalls++;
+    this.lastReleaseBase = base;
+    this.lastReleaseBytes = len;
     const c = this.clearedCounts();
     if (this.madvise === 'free') {
       // MADV_FREE: resident pages become lazily freed (still resident).

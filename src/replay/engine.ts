@@ -207,7 +207,7 @@ export class Replayer implements ReplayState {
     e.p = b.p[i];
     e.bytes = b.bytes[i];
     e.huge = b.huge[i];
-    e.traceAddr = b.op[i] === OP_ALLOC ? b.addr[i] : NOT_GIVEN;
+    e.traceAddr = b.op[i] === OP_ALLOC || b.op[i] === OP_SCAVENGE ? b.addr[i] : NOT_GIVEN;
     e.addr = NOT_GIVEN;
     e.scavengedPages = 0;
     e.releasedBytes = 0;

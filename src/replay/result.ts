@@ -138,6 +138,11 @@ export interface ReplayResult {
     firstAddrMiss: { seq: number; line: number; want: number; got: number } | null;
     /** Simulated heap RSS against the trace's rss rows (null without rss rows). */
     rssMatch: RssMatch | null;
+    /** Under policy trace: share of scavenge rows with an addr that released exactly that range (null otherwise). */
+    releaseMatch: number | null;
+    releaseChecked: number;
+    /** The first that did not: the recorded range, and what the backend released (got -1: not one range). */
+    firstReleaseMiss: { seq: number; line: number; want: number; wantBytes: number; got: number; gotBytes: number } | null;
   };
   fragmentation: {
     /** 1 - largest free run / free, at peak heap; null with no free page. */

@@ -1,0 +1,3 @@
+module heapsim.test/fragmenter
+
+go 1.19

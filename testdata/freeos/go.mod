@@ -1,0 +1,3 @@
+module heapsim.test/freeos
+
+go 1.19

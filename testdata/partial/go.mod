@@ -1,0 +1,3 @@
+module heapsim.test/partial
+
+go 1.19

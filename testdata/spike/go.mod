@@ -1,0 +1,3 @@
+module heapsim.test/spike
+
+go 1.19
