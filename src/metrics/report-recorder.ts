@@ -12,7 +12,7 @@
 // Invariants: per event the hooks do index arithmetic and typed-array stores only; the
 // snapshots allocate, at most GAP_SNAPSHOTS times per run.
 
-import { OP_ALLOC, OP_FREE, OP_GC, OP_RSS, OP_SCAVENGE } from '../trace/events.js';
+import { OP_ALLOC, OP_FREE, OP_GC, OP_SCAVENGE } from '../trace/events.js';
 import type { LoadedTrace } from '../replay/replay.js';
 import { Histogram } from './histogram.js';
 import { BLOCK_BYTES, CELL_EMPTY, PageTracker, type GapBreakdown } from './gap.js';
@@ -46,8 +46,6 @@ export interface HeapMap {
 export interface RunSeries {
   memory: { timeNs: number[] } & Record<(typeof MEMORY_FIELDS)[number], (number | null)[]>;
   gcs: { timeNs: number[]; liveBytes: number[] };
-  /** RSS the recording measured (the trace's rss rows), highest per bin; empty when it has none. */
-  recordedRss: { timeNs: number[]; rssBytes: number[] };
   gap: GapBreakdown[];
   heapMap: HeapMap;
   releases: { t0Ns: number; binNs: number; byTrigger: Record<string, number[]>; recorded: number[] | null };
@@ -67,9 +65,6 @@ export class ReportRecorder implements Meter {
   private readonly mem = new Float64Array(MEMORY_BINS * (MEMORY_FIELDS.length + 1)).fill(-1);
   private readonly gcTime = new Float64Array(MEMORY_BINS).fill(-1);
   private readonly gcLive = new Float64Array(MEMORY_BINS);
-  /** The trace's own RSS rows (a recording's measured RSS), highest per bin. */
-  private readonly rssTime = new Float64Array(MEMORY_BINS).fill(-1);
-  private readonly rssRecorded = new Float64Array(MEMORY_BINS);
   private readonly releases = new Map<string, Float64Array>();
   private readonly recorded = new Float64Array(RELEASE_BINS);
   private hasRecorded = false;
@@ -106,11 +101,6 @@ export class ReportRecorder implements Meter {
     if (e.op === OP_SCAVENGE && e.bytes > 0) {
       this.recorded[this.bin(e.time, RELEASE_BINS)] += e.bytes;
       this.hasRecorded = true;
-    }
-    if (e.op === OP_RSS && e.bytes >= 0) {
-      const g = this.bin(e.time, MEMORY_BINS);
-      this.rssTime[g] = e.time;
-      this.rssRecorded[g] = Math.max(this.rssRecorded[g], e.bytes);
     }
     if (e.op === OP_GC) {
       const g = this.bin(e.time, MEMORY_BINS);
@@ -163,7 +153,6 @@ export class ReportRecorder implements Meter {
     return {
       memory: this.memorySeries(),
       gcs: pairs(this.gcTime, this.gcLive, 'liveBytes'),
-      recordedRss: pairs(this.rssTime, this.rssRecorded, 'rssBytes'),
       gap: this.gaps,
       heapMap: this.heapMap(),
       releases: {

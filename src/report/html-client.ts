@@ -246,20 +246,21 @@ export const CLIENT_JS = String.raw`
     }
   }
 
-  // Recorded vs simulated RSS: drawn when the trace has rss rows (a recording's measured
-  // RSS); a figure comparing the two (summary.rssMatch) belongs in this section too.
+  // Recorded vs simulated heap RSS at each rss row (summary.rssMatch.curve: the recording's
+  // mincore over its heap arenas against the simulated residency of the same range).
   function rssMatch(el, runs) {
-    const rec = runs[0].series.recordedRss;
-    if (rec.timeNs.length === 0) {
+    const withRows = runs.filter((r) => r.rssCurve && r.rssCurve.length > 0);
+    if (withRows.length === 0) {
       note(el, 'This trace has no rss rows (measured RSS), so there is no recorded curve to set beside the simulated ones.');
       return;
     }
-    const tables = [[rec.timeNs.map(sec), rec.rssBytes], ...runs.map((r) => [r.series.memory.timeNs.map(sec), r.series.memory.rssBytes])];
+    const rec = withRows[0].rssCurve;
+    const tables = [[rec.map((row) => sec(row[0])), rec.map((row) => row[1])], ...withRows.map((r) => [r.rssCurve.map((row) => sec(row[0])), r.rssCurve.map((row) => row[2])])];
     const opts = {
       width: fullWidth(), height: 260, scales: { x: { time: false } },
-      series: [{ label: 'time', value: fmtSec }, { label: 'recorded RSS', stroke: '#17becf', width: 2, paths: stepped, spanGaps: true, value: (u, v) => fmtBytes(v) },
-        ...runs.map((r, k) => ({ label: 'simulated ' + r.label, stroke: RUN_COLORS[k % RUN_COLORS.length], width: 1.2, paths: stepped, spanGaps: true, value: (u, v) => fmtBytes(v) }))],
-      axes: [timeAxis, byteAxis('RSS')],
+      series: [{ label: 'time', value: fmtSec }, { label: 'recorded heap RSS', stroke: '#17becf', width: 2, paths: stepped, spanGaps: true, value: (u, v) => fmtBytes(v) },
+        ...withRows.map((r, k) => ({ label: 'simulated ' + r.label, stroke: RUN_COLORS[k % RUN_COLORS.length], width: 1.2, paths: stepped, spanGaps: true, value: (u, v) => fmtBytes(v) }))],
+      axes: [timeAxis, byteAxis('heap RSS')],
       cursor: { sync: { key: syncKey } },
     };
     const chart = document.createElement('div');

@@ -35,7 +35,13 @@ const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
 
 export function renderHtml(doc: ReportDocument): string {
   const { js, css } = uplotAssets();
-  const data = { sections: doc.sections.map((s) => ({ kind: s.kind, file: s.file, runs: s.runs.map((r) => ({ label: r.label, series: r.series })) })) };
+  const data = {
+    sections: doc.sections.map((s) => ({
+      kind: s.kind,
+      file: s.file,
+      runs: s.runs.map((r) => ({ label: r.label, series: r.series, rssCurve: r.result.summary.rssMatch?.curve ?? null })),
+    })),
+  };
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(doc.title)}</title>
@@ -74,6 +80,7 @@ ${perRun('gap', 'The gap over time')}
 ${perRun('heapmap', 'Heap map (address &times; time)')}
 ${perRun('releases', 'Released bytes over time, by trigger')}
 <h3 id="rss-match-${i}">Recorded vs simulated RSS</h3>
+${rssMatchTable(s)}
 <div class="rssmatch" id="rssmatch-${i}"></div>
 <h3>Latency: distribution per op kind</h3>
 <div class="grid" id="latency-${i}"></div>
@@ -85,6 +92,22 @@ ${summaryTable(s)}
 function metadataTable(s: TraceSection): string {
   const rows: [string, string][] = [['file', s.file], ['events', String(s.events)], ['reference run', s.reference], ...Object.entries(s.metadata)];
   return `<table class="metadata">${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>`;
+}
+
+/** summary.rssMatch per run: the heap RSS heapsim simulated against what the recording measured. */
+function rssMatchTable(s: TraceSection): string {
+  const rows = s.runs.filter((r) => r.result.summary.rssMatch !== null);
+  if (rows.length === 0) return '';
+  const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+  const body = rows
+    .map((r) => {
+      const m = r.result.summary.rssMatch!;
+      const worst = `${formatBytes(m.worst.simulatedBytes)} simulated, ${formatBytes(m.worst.recordedBytes)} recorded at ${(m.worst.time / 1e9).toFixed(3)} s (line ${m.worst.line})`;
+      return `<tr><th>${escapeHtml(r.label)}</th><td>${m.rows}</td><td>${pct(m.meanError)}</td><td>${pct(m.maxError)}</td><td>${escapeHtml(worst)}</td></tr>`;
+    })
+    .join('');
+  return `<p class="note">Heap RSS: the resident bytes of the heap's address range (allocator metadata left out, as the recorder's mincore over the heap arenas leaves it out), at each rss row; touch model: ${escapeHtml(rows[0].result.options.touch)}.</p>
+<table class="rssmatch-table"><tr><th>run</th><th>rss rows</th><th>mean error</th><th>max error</th><th>worst row</th></tr>${body}</table>`;
 }
 
 /** A line per run the simulated program ran out of memory in: where, and why. */
