@@ -130,7 +130,7 @@ function checkValue(spec: OptionSpec, v: unknown, where: string): ParamValue {
       if (spec.choices !== undefined && !spec.choices.includes(String(v))) throw new UsageError(`${where}: takes ${spec.choices.join(', ')}, got ${v}`);
       return v;
     case 'int':
-      if (spec.word !== undefined && v === spec.word.text) return spec.word.value;
+      if (spec.word !== undefined && (v === spec.word.text || v === spec.word.value)) return spec.word.value;
       if (!isInt || v < (spec.min ?? 0)) {
         const word = spec.word !== undefined ? ` or "${spec.word.text}"` : '';
         throw new UsageError(`${where}: takes an integer >= ${spec.min ?? 0}${word}, got ${JSON.stringify(v)}`);
