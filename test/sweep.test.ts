@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compareFile, compareLoaded, loadTrace, parseGrid, planSweep, parseShard, shardRuns, sweepTraces, UsageError } from '../src/index.js';
+import { compareFile, compareLoaded, loadTrace, parseGrid, planSweep, parseShard, shardRuns, sweepTraces, UsageError, type SweepLine } from '../src/index.js';
 import { cli, TRACES } from './helpers.js';
 
 const GO1 = ['go1-Gob.csv', 'go1-Revcomp.csv', 'go1-Template.csv'].map((f) => join(TRACES, f));
@@ -104,7 +104,7 @@ describe('sweep on the CLI', () => {
     // gogc=100 is go1-Gob's own, 4096 the default page: go1.13's default settings.
     expect(
       lines('merged.jsonl')
-        .map((l) => JSON.parse(l))
+        .map((l) => JSON.parse(l) as SweepLine)
         .filter((l) => l.defaults && l.trace === 'go1-Gob.csv')
         .map((l) => l.version),
     ).toEqual(['go1.13', 'go1.19']);
@@ -160,7 +160,7 @@ describe('sweep on the CLI', () => {
     const lines = r.stdout
       .split('\n')
       .filter(Boolean)
-      .map((l) => JSON.parse(l));
+      .map((l) => JSON.parse(l) as SweepLine);
     expect(lines.map((l) => l.outcome).sort()).toEqual(['invalid', 'ok', 'ok', 'ok']);
     expect(lines.find((l) => l.outcome === 'invalid')).toMatchObject({
       params: { thp: 'always', physPageBytes: 65536 },
