@@ -14,6 +14,8 @@
 //   (line.version) with every param at its default for the trace (line.defaults).
 
 import { formatBytes, formatNs } from '../report/format.js';
+import { RUN_OPTIONS, type OptionSpec } from '../options.js';
+import type { ParamValue } from './grid.js';
 import type { SweepLine } from './results.js';
 
 const CPU = 'summary.scavengerCpuNs';
@@ -60,8 +62,17 @@ function groupOf(l: SweepLine): string {
   return l.version ?? `${l.backend} ${l.policy}`;
 }
 
+/** From this size on a byte option reads better in binary units (memoryLimitBytes=256 MiB; physPageBytes=4096 stays). */
+const BINARY_UNITS_FROM = 1 << 20;
+
+/** A param as a reader wants it. */
+function paramText(key: string, v: ParamValue): string {
+  const spec = (RUN_OPTIONS as Record<string, OptionSpec | undefined>)[key];
+  return `${key}=${spec?.kind === 'bytes' && typeof v === 'number' && v >= BINARY_UNITS_FROM ? formatBytes(v) : String(v)}`;
+}
+
 function settingOf(l: SweepLine): string {
-  const params = Object.entries(l.params).map(([k, v]) => `${k}=${String(v)}`);
+  const params = Object.entries(l.params).map(([k, v]) => paramText(k, v));
   return [groupOf(l), ...params].join(' ');
 }
 
