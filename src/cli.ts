@@ -469,9 +469,10 @@ function sweepPrograms(program: Command): void {
       `
 Grid file (JSON):
   { "versions": ["go1.13", "go1.19"],
-    "params": { "gogc": [50, 100, 200, 400], "physPageBytes": [4096, 65536] } }
+    "params": { "memoryLimitBytes": [0, 536870912], "physPageBytes": [4096, 65536] } }
 "versions" are Go releases (the backend and policy each shipped); "backends" and
-"policies" cross instead; "params" keys are run options: ${Object.keys(RUN_OPTIONS).join(', ')}.
+"policies" cross instead; "params" keys are run options:
+  ${Object.keys(RUN_OPTIONS).join(', ')}.
 
 Each line: the run's sweep id, key, trace, backend, policy, params, outcome and every
 deterministic figure. Interrupted? Run the same command again: it resumes.
