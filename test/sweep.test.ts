@@ -171,6 +171,19 @@ describe('sweep on the CLI', () => {
 });
 
 describe('compare on the worker pool', () => {
+  test("a worker's errors reach the user as in process: an option names its flag, a bad row its place; exit 2", () => {
+    expect(cli(['compare', GO1[0], '--thp', 'always', '--phys-page', '65536'])).toMatchObject({
+      status: 2,
+      stderr: expect.stringMatching(/^heapsim: --thp: transparent huge pages \(always\) are modelled .* only; the physical page size is 65536\n$/) as unknown,
+    });
+    const dir = tmp();
+    const bad = join(dir, 'bad.csv');
+    writeFileSync(bad, '# heapsim-trace v1\ntime,op,id,pages\n0,alloc,1,1\n5,free,2,1\n');
+    const message = `heapsim: ${bad}:4:3: free of id "2" that is not live\n`;
+    expect(cli(['compare', bad, '--backends', 'bitmap,list'])).toMatchObject({ status: 2, stderr: message });
+    expect(cli(['sweep', '--traces', bad, '--grid', gridFile(dir), '-o', join(dir, 'r.jsonl')])).toMatchObject({ status: 2, stderr: message });
+  });
+
   test('gives the in-process comparison, placementMatch included', async () => {
     const runs = [
       { backend: 'bitmap', policy: 'go1.19' },
