@@ -23,7 +23,7 @@
 //   every trace (runs on one trace cost alike), whatever the traces' sizes.
 
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 import { UsageError } from '../errors.js';
 import { RUN_OPTIONS, type OptionSpec } from '../options.js';
@@ -210,6 +210,22 @@ export function runKey(trace: string, config: SweepConfig, params: Record<string
   return shortHash(JSON.stringify([trace, config.backend, config.policy, Object.entries(params).sort(([a], [b]) => (a < b ? -1 : 1))]));
 }
 
+/** Bytes hashed per read: a trace of any size is hashed in bounded memory. */
+const HASH_CHUNK_BYTES = 1 << 20;
+
+/** sha256 of a file's bytes, read a chunk at a time. */
+function fileSha256(path: string): string {
+  const hash = createHash('sha256');
+  const buf = Buffer.alloc(HASH_CHUNK_BYTES);
+  const fd = openSync(path, 'r');
+  try {
+    for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) hash.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
 /** The traces of a sweep, by file name; two files of one name are refused (runs name traces by file name). */
 export function sweepTraces(paths: string[]): SweepTrace[] {
   const byName = new Map<string, SweepTrace>();
@@ -218,13 +234,13 @@ export function sweepTraces(paths: string[]): SweepTrace[] {
     const prev = byName.get(name);
     if (prev !== undefined && prev.path !== path)
       throw new UsageError(`two traces are named ${name} (${prev.path}, ${path}): a sweep names traces by file name`);
-    let bytes: Buffer;
+    let sha256: string;
     try {
-      bytes = readFileSync(path);
+      sha256 = fileSha256(path);
     } catch (err) {
       throw new UsageError(`cannot read trace ${path}: ${(err as Error).message}`);
     }
-    byName.set(name, { name, path, sha256: createHash('sha256').update(bytes).digest('hex') });
+    byName.set(name, { name, path, sha256 });
   }
   return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
 }
