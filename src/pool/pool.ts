@@ -75,7 +75,13 @@ export interface RunTaskOptions {
 
 export class WorkerPool {
   private readonly slots: Slot[] = [];
-  private readonly queue: Pending[] = [];
+  /**
+   * Queued tasks by affinity, each a FIFO (`head`: the next to run), the affinities in the
+   * order their first task came: picking a task costs O(affinities), not O(tasks), so a
+   * sweep of 100k runs queues and dispatches in linear time.
+   */
+  private readonly queues = new Map<string, { items: Pending[]; head: number }>();
+  private queued = 0;
   private closed = false;
 
   constructor(readonly size: number) {
@@ -87,9 +93,7 @@ export class WorkerPool {
     const slot: Slot = { worker: new Worker(workerUrl()), busy: null, affinity: null };
     slot.worker.on('message', (m: WorkerMessage) => this.onMessage(slot, m));
     slot.worker.on('error', (err) => this.onDeath(slot, err));
-    slot.worker.on('exit', (code) => {
-      if (!this.closed) this.onDeath(slot, new Error(`a pool worker exited with code ${code}`));
-    });
+    slot.worker.on('exit', (code) => this.onDeath(slot, new Error(`a pool worker exited with code ${code}`)));
     return slot;
   }
 
@@ -97,7 +101,11 @@ export class WorkerPool {
   run<T>(task: PoolTask, options: RunTaskOptions = {}): Promise<T> {
     if (this.closed) return Promise.reject(new Error('the worker pool is closed'));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ task, affinity: options.affinity ?? '', onProgress: options.onProgress, resolve, reject });
+      const affinity = options.affinity ?? '';
+      let q = this.queues.get(affinity);
+      if (q === undefined) this.queues.set(affinity, (q = { items: [], head: 0 }));
+      q.items.push({ task, affinity, onProgress: options.onProgress, resolve, reject });
+      this.queued++;
       this.dispatch();
     });
   }
@@ -105,21 +113,24 @@ export class WorkerPool {
   /** Gives queued tasks to idle workers, by the affinity rules above. */
   private dispatch(): void {
     for (const slot of this.slots) {
-      if (this.queue.length === 0) return;
+      if (this.queued === 0) return;
       if (slot.busy !== null) continue;
-      const next = this.queue.splice(this.pick(slot), 1)[0];
+      const next = this.take(slot);
       slot.busy = next;
       slot.affinity = next.affinity;
       slot.worker.postMessage(next.task);
     }
   }
 
-  private pick(slot: Slot): number {
-    const same = this.queue.findIndex((p) => p.affinity === slot.affinity);
-    if (same >= 0) return same;
+  /** Removes and returns the task an idle worker gets (there is at least one). */
+  private take(slot: Slot): Pending {
     const held = new Set(this.slots.map((s) => s.affinity));
-    const fresh = this.queue.findIndex((p) => !held.has(p.affinity));
-    return fresh >= 0 ? fresh : 0;
+    const waiting = [...this.queues].filter(([, q]) => q.head < q.items.length);
+    const [affinity, q] = waiting.find(([a]) => a === slot.affinity) ?? waiting.find(([a]) => !held.has(a)) ?? waiting[0];
+    const next = q.items[q.head++];
+    if (q.head === q.items.length) this.queues.delete(affinity);
+    this.queued--;
+    return next;
   }
 
   private onMessage(slot: Slot, m: WorkerMessage): void {
@@ -137,7 +148,7 @@ export class WorkerPool {
 
   private onDeath(slot: Slot, err: Error): void {
     const i = this.slots.indexOf(slot);
-    if (i < 0) return;
+    if (i < 0 || this.closed) return;
     slot.busy?.reject(err);
     slot.worker.removeAllListeners();
     void slot.worker.terminate();
@@ -148,7 +159,9 @@ export class WorkerPool {
   /** Terminates the workers; queued tasks are rejected. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const p of this.queue.splice(0)) p.reject(new Error('the worker pool was closed'));
+    for (const q of this.queues.values()) for (const p of q.items.slice(q.head)) p.reject(new Error('the worker pool was closed'));
+    this.queues.clear();
+    this.queued = 0;
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }
