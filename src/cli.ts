@@ -12,6 +12,7 @@ import {
   backends,
   baselineText,
   compareLoaded,
+  compareFile,
   CsvEmitter,
   defaultBackend,
   findBackend,
@@ -47,8 +48,25 @@ import {
   type ReplayResult,
   type ReportRun,
   type RecordResult,
+  RUN_OPTIONS,
+  expandTraces,
+  parseShard,
+  planSweep,
+  readGrid,
+  sweepTraces,
+  runSweep,
+  readResults,
+  checkSameSweep,
+  mergeResults,
+  lineText,
+  renderSweepReport,
+  type Merged,
+  type SweepPlan,
+  type SweepSummary,
+  type ComparePlan,
+  type ReplayRunOutput,
 } from './index.js';
-import { checkOutputPlan, checkReplaceable, guardStandardStreams, openOutput, writeOutputFile } from './io/outputs.js';
+import { checkOutputPlan, checkReplaceable, guardStandardStreams, openJournal, openOutput, writeOutputFile } from './io/outputs.js';
 import { describeError } from './cli-errors.js';
 import { errorReport, runCheck, type CheckMode, type CheckReport } from './check/check.js';
 import { renderCheckMarkdown } from './report/check-markdown.js';
@@ -56,7 +74,7 @@ import { renderCheckJunit } from './report/junit.js';
 import { HeapsimError } from './errors.js';
 import { addRunOptions, parseDuration, parseInteger, runOptionsFrom } from './cli-args.js';
 import { progressOn } from './cli-progress.js';
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Writable } from 'node:stream';
 
@@ -179,6 +197,7 @@ function printReplay(result: ReplayResult, flags: ReplayFlags, out: Writable, ti
 }
 
 interface CompareFlags extends CommonFlags {
+  workers?: number;
   backends?: string;
   policy?: string;
   policies?: string;
@@ -215,42 +234,66 @@ function acrossRuns(report: (events: number) => void): (events: number) => void 
   };
 }
 
+/** The runs of a comparison and their outputs: streamed on the worker pool, or (standard input, read once) in this thread. */
+async function runComparison(trace: string, flags: CompareFlags): Promise<{ plan: ComparePlan; outputs: ReplayRunOutput[] }> {
+  const chart = flags.chart === true && !flags.json;
+  const given = { backends: list(flags.backends), policies: list(flags.policies ?? flags.policy) };
+  if (trace === '-' || flags.html !== undefined) {
+    // Standard input is read once; an HTML report needs the trace's time span before it draws.
+    const loaded = await loadTrace(trace, { lenient: flags.lenient });
+    printWarnings(loaded.stats.warnings);
+    const plan = planComparison({ ...given, goVersion: loaded.meta.goVersion });
+    const timelines = new Map<string, Timeline>();
+    const timelineFor = (backend: string, policy: string) => timelines.set(`${backend} ${policy}`, new Timeline()).get(`${backend} ${policy}`);
+    const p = progressOn(process.stderr, { fraction: (events) => (loaded.stats.events > 0 ? events / (loaded.stats.events * plan.runs.length) : undefined) });
+    try {
+      const options = { ...runOptionsFrom(flags), timelineFor: chart ? timelineFor : undefined, onProgress: p.onProgress && acrossRuns(p.onProgress) };
+      let results: ReplayResult[];
+      if (flags.html === undefined) results = compareLoaded(loaded, plan.runs, options);
+      else {
+        const runs = reportCompare(loaded, plan, options);
+        writeHtml(flags.html, loaded, plan.reference, runs);
+        results = runs.map((r) => r.result);
+      }
+      return { plan, outputs: results.map((result) => ({ result, rssPeaks: timelines.get(`${result.backend} ${result.policy}`)?.rssPeaks() })) };
+    } finally {
+      p.done();
+    }
+  }
+  // The header alone: the trace's Go version picks the reference column.
+  const header = await openTrace(trace, { lenient: flags.lenient });
+  header.close();
+  printWarnings(header.stats.warnings);
+  const plan = planComparison({ ...given, goVersion: header.meta.goVersion });
+  const p = progressOn(process.stderr);
+  try {
+    const outputs = await compareFile(trace, plan.runs, {
+      ...runOptionsFrom(flags),
+      workers: flags.workers,
+      lenient: flags.lenient,
+      timelines: chart,
+      onProgress: p.onProgress,
+    });
+    return { plan, outputs };
+  } finally {
+    p.done();
+  }
+}
+
 async function compareCommand(trace: string, flags: CompareFlags): Promise<number> {
   checkOutputPlan({ inputs: [trace], outputs: [{ flag: '--html', path: flags.html }, STDOUT] });
   if (flags.policy !== undefined && flags.policies !== undefined) throw new UsageError('give --policy or --policies, not both');
   // The columns are known before the trace is read; which is the reference (the trace's own era) after its header.
   checkReserveModes(planComparison({ backends: list(flags.backends), policies: list(flags.policies ?? flags.policy) }).runs, flags.reserve);
   warnChartDropped(flags, 'run replay --timeline FILE per backend for the numbers behind it');
-  const loaded = await loadTrace(trace, { lenient: flags.lenient });
-  printWarnings(loaded.stats.warnings);
-  const plan = planComparison({ backends: list(flags.backends), policies: list(flags.policies ?? flags.policy), goVersion: loaded.meta.goVersion });
-  const timelines = new Map<string, Timeline>();
-  const timelineFor = (backend: string, policy: string) => {
-    const t = new Timeline();
-    timelines.set(plan.label(backend, policy), t);
-    return t;
-  };
-  const totalEvents = loaded.stats.events * plan.runs.length;
-  const p = progressOn(process.stderr, { fraction: (events) => (totalEvents > 0 ? events / totalEvents : undefined) });
-  const onProgress = p.onProgress && acrossRuns(p.onProgress);
-  let results: ReplayResult[];
-  try {
-    const options = { ...runOptionsFrom(flags), timelineFor: flags.chart && !flags.json ? timelineFor : undefined, onProgress };
-    if (flags.html === undefined) results = compareLoaded(loaded, plan.runs, options);
-    else {
-      const runs = reportCompare(loaded, plan, options);
-      writeHtml(flags.html, loaded, plan.reference, runs);
-      results = runs.map((r) => r.result);
-    }
-  } finally {
-    p.done();
-  }
+  const { plan, outputs } = await runComparison(trace, flags);
+  const results = outputs.map((o) => o.result);
   const label = (r: ReplayResult) => plan.label(r.backend, r.policy);
   const color = useColor(flags.color);
   if (flags.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
   else process.stdout.write(renderCompare(results, { color, reference: plan.reference, wallClock: flags.wallClock === true }, label));
   if (flags.chart && !flags.json) {
-    const series = results.map((r) => ({ label: label(r), points: timelines.get(label(r))?.rssPeaks() ?? [] }));
+    const series = outputs.map((o) => ({ label: label(o.result), points: o.rssPeaks ?? [] }));
     process.stdout.write('\n' + renderChart(plan.fixed ? `RSS over trace time (${plan.fixed})` : 'RSS over trace time', series, { color }));
   }
   printOom(results);
@@ -363,6 +406,138 @@ async function checkCommand(traces: string[], flags: CheckFlags): Promise<number
   return report.exitCode;
 }
 
+interface SweepFlags {
+  traces: string[];
+  grid: string;
+  output?: string;
+  workers?: number;
+  shard?: string;
+  shards?: number;
+}
+
+/** The runs already in the results file (the resume), and where appending starts. */
+function resumeFrom(path: string, plan: SweepPlan): { done: Set<string>; keepBytes: number } {
+  if (path === '-' || !existsSync(path) || !statSync(path).isFile()) return { done: new Set(), keepBytes: 0 };
+  const file = readResults(path, 'drop');
+  checkSameSweep([file], { sweep: plan.id, heapsim: packageVersion(), what: 'this sweep is' });
+  if (file.truncatedTail) process.stderr.write(`heapsim: ${path}: dropped its cut-short last line (an interrupted run); that run is run again\n`);
+  return { done: new Set(file.lines.map((l) => l.key)), keepBytes: file.keepBytes };
+}
+
+async function sweepCommand(flags: SweepFlags): Promise<number> {
+  const traces = expandTraces(flags.traces, resolveTraceArg);
+  const out = flags.output ?? '-';
+  checkOutputPlan({ inputs: [...traces, flags.grid], outputs: [{ flag: '-o', path: out }] });
+  const shard = parseShard(flags.shard, flags.shards);
+  const plan = planSweep(sweepTraces(traces), readGrid(flags.grid));
+  const { done, keepBytes } = resumeFrom(out, plan);
+  const journal = openJournal(out, keepBytes);
+  let runsFraction = 0;
+  const p = progressOn(process.stderr, { fraction: () => runsFraction });
+  const invalid = new Set<string>();
+  const t0 = performance.now();
+  let summary: SweepSummary;
+  try {
+    summary = await runSweep(plan, {
+      version: packageVersion(),
+      workers: flags.workers,
+      shard,
+      done,
+      onLine: (line) => {
+        journal.writeLine(lineText(line));
+        if (line.error !== undefined) invalid.add(line.error);
+      },
+      onProgress: (q) => {
+        runsFraction = q.runsDone / q.runsTotal;
+        p.onProgress?.(q.events);
+      },
+    });
+  } finally {
+    p.done();
+    journal.close();
+  }
+  const where = shard ? `shard ${shard.index}/${shard.count}: ` : '';
+  const outcomes = [summary.oom > 0 ? `${summary.oom} out of memory` : '', summary.invalid > 0 ? `${summary.invalid} invalid` : ''].filter(Boolean).join(', ');
+  process.stderr.write(
+    `heapsim: sweep ${plan.id}: ${where}${plural(summary.shardRuns, 'run', 'runs')} of ${plan.runs.length}: ${summary.skipped} already in the results, ${summary.ran} run${outcomes ? ` (${outcomes})` : ''} on ${plural(summary.workers, 'worker', 'workers')} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+  );
+  for (const reason of invalid) process.stderr.write(`heapsim: invalid run: ${reason}\n`);
+  return 0;
+}
+
+/** Reads results files for merge and report: all of one sweep and heapsim version, merged in sweep order. */
+function mergedInputs(files: string[]): Merged {
+  return mergeResults(files.map((f) => readResults(f, 'refuse')));
+}
+
+function mergeCommand(files: string[], flags: { output?: string }): number {
+  const out = flags.output ?? '-';
+  checkOutputPlan({ inputs: files, outputs: [{ flag: '-o', path: out }] });
+  const merged = mergedInputs(files);
+  const text = merged.texts.map((t) => t + '\n').join('');
+  if (out === '-') process.stdout.write(text);
+  else writeOutputFile(out, text);
+  const sweep = merged.lines[0]?.sweep ?? '(empty)';
+  process.stderr.write(`heapsim: merged ${merged.lines.length} of ${merged.runs} runs of sweep ${sweep} from ${plural(files.length, 'file', 'files')}\n`);
+  if (merged.missing > 0) process.stderr.write(`heapsim: warning: ${merged.missing} runs are missing (a shard not given, or not finished)\n`);
+  return 0;
+}
+
+/** report on sweep results: RSS against release CPU, the Pareto front (src/sweep/report.ts). */
+function sweepReportCommand(inputs: string[], output: string): number {
+  checkOutputPlan({ inputs, outputs: [{ flag: '-o', path: output }] });
+  const merged = mergedInputs(inputs);
+  const html = renderSweepReport(merged.lines, { title: `heapsim sweep ${merged.lines[0]?.sweep ?? ''}`, missing: merged.missing });
+  if (output === '-') process.stdout.write(html);
+  else writeOutputFile(output, html);
+  process.stderr.write(
+    `heapsim: wrote ${output === '-' ? 'standard output' : output} (${formatBytes(Buffer.byteLength(html))}, ${plural(merged.lines.length, 'run', 'runs')})\n`,
+  );
+  return 0;
+}
+
+function sweepPrograms(program: Command): void {
+  program
+    .command('sweep')
+    .description('replay traces x backends/policies x run options (a grid file) on every core, one JSON line per run')
+    .requiredOption('--traces <patterns...>', "trace files or patterns, quoted for heapsim to expand ('traces/*.csv.gz'), or bundled trace names")
+    .requiredOption('--grid <file>', 'the grid: versions, backends, policies and params (run options) to cross (docs/sweep.md)')
+    .option('-o, --output <file>', 'results (JSON lines); runs already in it are skipped and the rest appended (default: standard output)')
+    .option('--workers <n>', 'worker threads (default: one per CPU)', (v) => parseInteger(v, '--workers', 1))
+    .option('--shard <i/n>', 'run the runs whose index is i mod n (0 <= i < n): one of n machines')
+    .option('--shards <n>', 'run shard JOB_COMPLETION_INDEX of n (a Kubernetes Indexed Job)', (v) => parseInteger(v, '--shards', 1))
+    .addHelpText(
+      'after',
+      `
+Grid file (JSON):
+  { "versions": ["go1.13", "go1.19"],
+    "params": { "memoryLimitBytes": [0, 536870912], "physPageBytes": [4096, 65536] } }
+"versions" are Go releases (the backend and policy each shipped); "backends" and
+"policies" cross instead; "params" keys are run options:
+  ${Object.keys(RUN_OPTIONS).join(', ')}.
+
+Each line: the run's sweep id, key, trace, backend, policy, params, outcome and every
+deterministic figure. Interrupted? Run the same command again: it resumes.
+
+Examples:
+  heapsim sweep --traces 'traces/*.csv.gz' --grid grid.json -o results.jsonl
+  heapsim sweep --traces 'traces/*.csv' --grid grid.json --shard 0/3 -o results-0.jsonl
+  heapsim merge results-*.jsonl -o results.jsonl && heapsim report results.jsonl -o sweep.html`,
+    )
+    .action(async (flags: SweepFlags) => {
+      process.exitCode = await sweepCommand(flags);
+    });
+  program
+    .command('merge')
+    .description('combine the results of a sweep run as shards (refuses shards of different grids, traces or heapsim versions)')
+    .argument('<results...>', 'results files (JSON lines) of heapsim sweep')
+    .option('-o, --output <file>', 'write here (default: standard output)')
+    .addHelpText('after', '\nExample:\n  heapsim merge results-*.jsonl -o results.jsonl')
+    .action((files: string[], flags: { output?: string }) => {
+      process.exitCode = mergeCommand(files, flags);
+    });
+}
+
 const TRACE_ARG_HELP = 'trace file (.csv or .csv.gz), - for standard input, or a bundled trace by name (heapsim traces)';
 
 const backendNames = () => backends().map((b) => [b.name, ...b.aliases].join('|'));
@@ -412,6 +587,7 @@ function compareProgram(program: Command): void {
     .option('--lenient', 'skip bad rows instead of stopping at the first')
     .option('--wall-clock', 'also show wall-clock latency (measured once per run, in run order: never coloured as better or worse)')
     .option('--html <file>', 'also write an HTML report of the runs (one offline file; see heapsim report)')
+    .option('--workers <n>', 'worker threads, each streaming the trace through one run (default: one per CPU)', (v) => parseInteger(v, '--workers', 1))
     .addHelpText(
       'after',
       `
@@ -444,6 +620,9 @@ interface ReportFlags extends Record<string, unknown> {
 }
 
 async function reportCommand(inputs: string[], flags: ReportFlags): Promise<number> {
+  const sweeps = inputs.filter((f) => f.endsWith('.jsonl'));
+  if (sweeps.length > 0 && sweeps.length < inputs.length) throw new UsageError('report: give traces or sweep results (.jsonl), not both');
+  if (sweeps.length > 0) return sweepReportCommand(sweeps, flags.output);
   checkOutputPlan({ inputs, outputs: [{ flag: '-o', path: flags.output }] });
   const p = progressOn(process.stderr);
   let doc;
@@ -472,7 +651,7 @@ function reportProgram(program: Command): void {
     .description('replay traces and write one offline HTML report: memory over time, the RSS gap explained, heap map, releases, latency, tables')
     .argument(
       '<inputs...>',
-      'traces: files (.csv or .csv.gz), - for standard input, or bundled trace names (heapsim traces); each is replayed on every run asked for',
+      'traces: files (.csv or .csv.gz), - for standard input, or bundled trace names (heapsim traces), each replayed on every run asked for; or sweep results (.jsonl from heapsim sweep, shards of one sweep allowed)',
     )
     .option('--backends <list>', `comma-separated backends: ${backendNames().join(', ')}`)
     .option('--policies <list>', `comma-separated release policies: ${policyNames()}`)
@@ -487,6 +666,7 @@ backend, or both); the file inlines its chart library and data, and opens offlin
 Examples:
   heapsim report traces/spike-gogc100-768.csv.gz --policies none,go1.13,go1.19 -o r.html
   heapsim report go1-Gob gen-fragmenter --backends list,treap-aoff,bitmap
+  heapsim report results.jsonl -o sweep.html     (a sweep: RSS against release CPU, the Pareto front)
 
 Exit codes: 0 done, 1 a run ran the simulated program out of memory, 2 bad input.`,
     )
@@ -702,6 +882,7 @@ function buildProgram(): Command {
   genProgram(program);
   checkProgram(program);
   recordProgram(program);
+  sweepPrograms(program);
   listPrograms(program);
   for (const cmd of [program, ...program.commands]) cmd.configureOutput({ outputError: (text, write) => write(usageLine(text, cmd)) });
   return program;

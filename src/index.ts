@@ -28,11 +28,17 @@ export {
   replayReader,
   replayLoaded,
   compareLoaded,
+  compareFile,
+  replayWith,
+  eraBackend,
   planComparison,
   loadTrace,
   type CompareRun,
   type ComparePlan,
   type CompareOptions,
+  type CompareFileOptions,
+  type ReplayRunOutput,
+  type ReplayWithOptions,
   type LoadedTrace,
   type ProgressOptions,
 } from './replay/replay.js';
@@ -93,3 +99,36 @@ export { record, testBinaryArgs, type RecordOptions, type RecordResult } from '.
 export { Recording, describeEnding, type DecodeSummary, type Ending, type RecordingMeta } from './record/decode.js';
 export { detectToolchain, supportedVersions, RecordError, type Toolchain } from './record/toolchain.js';
 export { writeOverlay, applySites, readSites, type Site, type Sites } from './record/overlay.js';
+export { WorkerPool, defaultWorkers, type RunTaskOptions } from './pool/pool.js';
+export {
+  GRID_SCHEMA,
+  parseGrid,
+  readGrid,
+  planSweep,
+  sweepTraces,
+  runKey,
+  versionOf,
+  parseShard,
+  shardRuns,
+  type Grid,
+  type ParamValue,
+  type PlannedRun,
+  type Shard,
+  type SweepConfig,
+  type SweepPlan,
+  type SweepTrace,
+} from './sweep/grid.js';
+export { SWEEP_FIGURES, atDefaults, type SweepRunOutcome, type SweepTask } from './sweep/run.js';
+export { runSweep, expandTraces, type SweepOptions, type SweepProgress, type SweepSummary } from './sweep/sweep.js';
+export {
+  SWEEP_RUN_SCHEMA,
+  sweepLine,
+  lineText,
+  readResults,
+  checkSameSweep,
+  mergeResults,
+  type SweepLine,
+  type ResultsFile,
+  type Merged,
+} from './sweep/results.js';
+export { renderSweepReport, paretoFront, type ReportPoint, type SweepReportOptions } from './sweep/report.js';

@@ -148,14 +148,14 @@ describe('the HTML', () => {
     expect(bad.status).toBe(2);
   });
 
-  test('replay --json carries the breakdown; report refuses a sweep file it cannot draw yet', () => {
+  test('replay --json carries the breakdown; report refuses traces and sweep results together', () => {
     const r = cli(['replay', join(TRACES, 'go1-Gob.csv'), '--json']);
     expect(r.status).toBe(0);
     const g = JSON.parse(r.stdout).gap.atPeak as GapBreakdown;
     expect(gapSum(g)).toBe(g.rssBytes);
-    const s = cli(['report', 'results.jsonl', '-o', '/tmp/heapsim-never.html']);
+    const s = cli(['report', 'results.jsonl', join(TRACES, 'go1-Gob.csv'), '-o', '/tmp/heapsim-never.html']);
     expect(s.status).toBe(2);
-    expect(s.stderr).toMatch(/no report is drawn from results\.jsonl/);
+    expect(s.stderr).toMatch(/give traces or sweep results \(\.jsonl\), not both/);
   });
 });
 

@@ -20,6 +20,10 @@
 //   as `head` went away) ends quietly with the exit code so far; any other error is one
 //   line and exit 2.
 // - checkReplaceable() keeps `gen -o FILE` from replacing a file that is not a trace.
+// - openJournal() is the one exception to the temporary file: a sweep's results file is a
+//   journal that must keep every line written before an interruption (that is what a
+//   resume reads). It is appended to in place, one write per line; only a cut-short last
+//   line (bytes past `keepBytes`, found by the caller) is cut off first.
 //
 // Writes are synchronous (writeSync on a descriptor heapsim owns): a write error is known
 // at once, memory stays bounded whatever the disk's speed, and nothing is ever left queued
@@ -33,6 +37,7 @@ import {
   constants as fsConstants,
   fchmodSync,
   fstatSync,
+  ftruncateSync,
   lstatSync,
   openSync,
   readSync,
@@ -455,6 +460,47 @@ export function writeOutputFile(path: string, data: string | Uint8Array): void {
     f.abort();
     throw err;
   }
+}
+
+/** A file appended to line by line; see openJournal. */
+export interface Journal {
+  /** Writes one whole line (text ending in a newline) at the end of the file. */
+  writeLine(text: string): void;
+  close(): void;
+}
+
+/**
+ * Opens `path` to append lines, creating it if missing; an existing file is first cut to
+ * `keepBytes` (dropping a cut-short last line). `-` is standard output. Every failure is
+ * an OutputError.
+ */
+export function openJournal(path: string, keepBytes: number): Journal {
+  let fd: number;
+  try {
+    fd = path === '-' ? STDOUT_FD : openSync(path, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_APPEND, 0o666);
+    if (path !== '-' && fstatSync(fd).isFile() && fstatSync(fd).size > keepBytes) ftruncateSync(fd, keepBytes);
+  } catch (err) {
+    throw outputError(path, err);
+  }
+  return {
+    writeLine(text: string) {
+      try {
+        writeAll(fd, Buffer.from(text, 'utf8'));
+      } catch (err) {
+        throw outputError(path, err);
+      }
+    },
+    close() {
+      if (fd === STDOUT_FD || fd < 0) return;
+      const f = fd;
+      fd = -1;
+      try {
+        closeSync(f);
+      } catch (err) {
+        throw outputError(path, err);
+      }
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------

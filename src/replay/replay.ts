@@ -1,14 +1,19 @@
 // Running replays end to end: one trace streamed through one backend (`replay`), or one
-// trace parsed once and replayed on several backends and policies (`compare`, `check`).
+// trace replayed on several backends and policies (`compare`, `check`): parsed once and
+// kept (compareLoaded), or streamed once per run on a pool of worker threads
+// (compareFile: every core, and memory flat whatever the trace's size).
 
 import type { EventBatch, ReadStats, TraceMeta } from '../trace/events.js';
-import { openTrace, type ReadOptions, type TraceReader } from '../trace/reader.js';
+import { openTrace, TraceReader, type ReadOptions } from '../trace/reader.js';
 import { Replayer, type ReplayOptions } from './engine.js';
 import type { ReplayResult } from './result.js';
-import type { Timeline } from '../metrics/timeline.js';
+import { Timeline } from '../metrics/timeline.js';
+import { availableParallelism } from 'node:os';
 import { backends, defaultBackend, findBackend } from '../heap/registry.js';
 import { findPolicy } from '../policy/index.js';
-import { DEFAULTS } from '../options.js';
+import { DEFAULTS, type RunOptions } from '../options.js';
+import { WorkerPool } from '../pool/pool.js';
+import type { ReplayTask } from '../pool/tasks.js';
 
 export interface ProgressOptions {
   /** Called now and then with events replayed so far. */
@@ -139,6 +144,33 @@ export interface CompareOptions extends Omit<ReplayOptions, 'backend' | 'timelin
   timelineFor?: (backend: string, policy: string) => Timeline | undefined;
 }
 
+/** One run's result, with what a comparison needs besides the figures. */
+export interface ReplayRunOutput {
+  result: ReplayResult;
+  /** Every allocation's address in trace order (with recordAddrs). */
+  addrs?: Float64Array;
+  /** [trace time, highest RSS since the previous row] (with timeline). */
+  rssPeaks?: [number, number][];
+}
+
+export interface ReplayWithOptions extends Omit<ReplayOptions, 'timeline'>, ProgressOptions {
+  /** Keep an RSS timeline and return its peaks. */
+  timeline?: boolean;
+}
+
+/** Replays a streamed or loaded trace through one backend, keeping addresses and a timeline if asked. */
+export async function replayWith(source: TraceReader | LoadedTrace, options: ReplayWithOptions): Promise<ReplayRunOutput> {
+  const timeline = options.timeline ? new Timeline() : undefined;
+  const r = new Replayer(source.meta, { ...options, timeline });
+  if (source instanceof TraceReader) await feed(r, source.batches(), options);
+  else feedLoaded(r, source.batches, options);
+  return {
+    result: r.result(source.stats),
+    addrs: options.recordAddrs ? r.allocationAddresses : undefined,
+    rssPeaks: timeline?.rssPeaks(),
+  };
+}
+
 /**
  * Replays one loaded trace on several backends (the trace is parsed once) and sets each
  * result's placementMatch: the share of allocations that landed at the same address as
@@ -158,6 +190,48 @@ export function compareLoaded(trace: LoadedTrace, runs: (string | CompareRun)[],
     results.push(result);
   }
   return results;
+}
+
+export interface CompareFileOptions extends Omit<RunOptions, 'backend' | 'policy'> {
+  /** Worker threads (default: one per CPU, at most one per run). */
+  workers?: number;
+  lenient?: boolean;
+  /** Keep each run's RSS timeline (compare --chart). */
+  timelines?: boolean;
+  /** Events replayed so far, summed over the runs. */
+  onProgress?: (events: number) => void;
+}
+
+/**
+ * Replays a trace file on several backends and policies, each run on a pool worker that
+ * streams the file: no run holds the parsed trace, so memory stays at a streaming
+ * replay's per worker, and the runs use every core. Results come in run order, each with
+ * placementMatch against the first, and with its RSS peaks when timelines are asked for.
+ */
+export async function compareFile(path: string, runs: Required<CompareRun>[], options: CompareFileOptions = {}): Promise<ReplayRunOutput[]> {
+  const { workers, lenient, timelines, onProgress, ...runOptions } = options;
+  const pool = new WorkerPool(Math.max(1, Math.min(workers ?? availableParallelism(), runs.length)));
+  const events = runs.map(() => 0);
+  const report = (i: number) => (n: number) => {
+    events[i] = n;
+    onProgress?.(events.reduce((a, b) => a + b, 0));
+  };
+  try {
+    const outputs = await Promise.all(
+      runs.map((run, i) => {
+        const task: ReplayTask = { kind: 'replay', trace: path, lenient, options: { ...runOptions, ...run }, recordAddrs: true, timeline: timelines };
+        return pool.run<ReplayRunOutput>(task, { onProgress: report(i) });
+      }),
+    );
+    const first = outputs[0]?.addrs ?? new Float64Array(0);
+    for (const o of outputs) {
+      o.result.placementMatch = placementMatch(first, o.addrs ?? new Float64Array(0));
+      o.addrs = undefined;
+    }
+    return outputs;
+  } finally {
+    await pool.close();
+  }
 }
 
 function placementMatch(first: Float64Array, addrs: Float64Array): number {

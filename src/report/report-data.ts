@@ -3,9 +3,10 @@
 // A report is a list of sections, one per input. The input's kind is chosen by its file
 // (REPORT_INPUTS: the first kind that accepts the path); each kind turns its files into
 // sections and html.ts draws each section by its `kind`. Today there is one kind, a
-// trace (replayed on every backend x policy asked for); a new kind (a .jsonl of sweep
-// results) adds an entry to REPORT_INPUTS, a member to ReportSection and a renderer in
-// html.ts, and changes nothing else.
+// trace (replayed on every backend x policy asked for); a new kind adds an entry to
+// REPORT_INPUTS, a member to ReportSection and a renderer in html.ts, and changes nothing
+// else. Sweep results (.jsonl) are not a kind: they are drawn whole, on their own page,
+// by src/sweep/report.ts (the CLI's report command sends them there).
 
 import { UsageError } from '../errors.js';
 import { compareLoaded, loadTrace, planComparison, replayLoaded, type CompareOptions, type LoadedTrace } from '../replay/replay.js';
