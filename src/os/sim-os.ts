@@ -70,6 +70,11 @@ export const THP_BYTES = 2 << 20;
 const NO_ADVICE = 0;
 const ADVICE_HUGE = 1;
 const ADVICE_NOHUGE = 2;
+// THP backing states (the thpBacked RunMap) and the paint that splits or frees them.
+const NOT_THP_BACKED = 0;
+const THP_BACKED = 1;
+const TO_SMALL = Uint8Array.of(NOT_THP_BACKED, NOT_THP_BACKED);
+const TO_THP = Uint8Array.of(THP_BACKED, THP_BACKED);
 const TO_HUGE = Uint8Array.of(ADVICE_HUGE, ADVICE_HUGE, ADVICE_HUGE);
 const TO_NOHUGE = Uint8Array.of(ADVICE_NOHUGE, ADVICE_NOHUGE, ADVICE_NOHUGE);
 
@@ -154,6 +159,10 @@ export class SimOS implements OsMemory {
   madviseFailed = 0;
   munmapCalls = 0;
   releasedBytes = 0;
+  /** Bytes of resident pages successful releases dropped (what a release's page-table work is priced by). */
+  releasedResidentBytes = 0;
+  /** Of those, whole transparent huge pages (THP-eligible, wholly inside a release): one PMD each to free. */
+  releasedHugePages = 0;
   /** The lowest address a successful release started at since the caller last set it (to Infinity). */
   lowestReleasedBase = Infinity;
   pageFaults = 0;
@@ -169,6 +178,8 @@ export class SimOS implements OsMemory {
   private readonly pages = new RunMap(ABSENT);
   /** Huge page index -> the last MADV_(NO)HUGEPAGE advice covering it. */
   private readonly advice = new RunMap(NO_ADVICE);
+  /** Huge page index -> whether a transparent huge page backs it now (faulted whole, not split or released since). */
+  private readonly thpBacked = new RunMap(NOT_THP_BACKED);
   /** Physical pages per huge page. */
   private readonly hugePages: number;
   /** Pages per state of the last paint or count (reused: the hot path allocates nothing). */
@@ -286,6 +297,7 @@ export class SimOS implements OsMemory {
     this.pages.paint(this.firstPage(base), this.endPage(base, bytes), ON_UNMAP, c);
     this.residentPages -= c[RESIDENT] + c[LAZY];
     this.lazyFreePages -= c[LAZY];
+    if (this.thp !== 'never') this.thpBacked.paint(Math.floor(base / THP_BYTES), Math.ceil((base + bytes) / THP_BYTES), TO_SMALL, this.clearedCounts());
     this.regions.set(base, base + bytes, UNMAPPED);
     this.recount();
   }
@@ -391,6 +403,7 @@ export class SimOS implements OsMemory {
         this.residentPages += (h1 - h0) * hp;
         this.pageFaults += h1 - h0;
         this.hugeFaults += h1 - h0;
+        this.thpBacked.paint(h0, h1, TO_THP, this.clearedCounts());
         faults += h1 - h0;
       }
       at = spanEnd;
@@ -433,16 +446,32 @@ export class SimOS implements OsMemory {
       // MADV_FREE: resident pages become lazily freed (still resident).
       this.pages.paint(this.firstPage(base), this.endPage(base, len), ON_FREE, c);
       this.lazyFreePages += c[RESIDENT];
+      this.countReleasedResident(base, len, c[RESIDENT]);
     } else {
       // A released page is one dropped from residency; pages not resident are left as
       // they were.
       this.pages.paint(this.firstPage(base), this.endPage(base, len), ON_DONTNEED, c);
       this.residentPages -= c[RESIDENT] + c[LAZY];
       this.lazyFreePages -= c[LAZY];
+      this.countReleasedResident(base, len, c[RESIDENT] + c[LAZY]);
     }
     this.releasedBytes += len;
     if (base < this.lowestReleasedBase) this.lowestReleasedBase = base;
     return len;
+  }
+
+  /**
+   * Counts a release's resident pages and, of them, the transparent huge pages it freed
+   * whole (still backed by a huge page, wholly inside the range); the huge pages it reaches
+   * in part are split (their pages stay, as small pages).
+   */
+  private countReleasedResident(base: number, len: number, residentPages: number): void {
+    this.releasedResidentBytes += residentPages * this.physPageBytes;
+    if (this.thp === 'never') return;
+    const c = this.clearedCounts();
+    this.thpBacked.paint(Math.ceil(base / THP_BYTES), Math.floor((base + len) / THP_BYTES), TO_SMALL, c);
+    this.releasedHugePages += c[THP_BACKED];
+    this.thpBacked.paint(Math.floor(base / THP_BYTES), Math.ceil((base + len) / THP_BYTES), TO_SMALL, c);
   }
 
   /** Resident bytes within [base, base+bytes) (tests and diagnostics). */
@@ -454,7 +483,7 @@ export class SimOS implements OsMemory {
 
   /** Bytes the recorded runs take (what residency tracking grew by, for the scaling checks). */
   get trackingBytes(): number {
-    return (this.pages.runs - 1 + this.advice.runs - 1) * BYTES_PER_RUN;
+    return (this.pages.runs - 1 + this.advice.runs - 1 + this.thpBacked.runs - 1) * BYTES_PER_RUN;
   }
 }
 
