@@ -15,6 +15,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadTrace, replayLoaded, type LoadedTrace, type Meter, type ReleaseRecord } from '../src/index.js';
+import type { ThpMode } from '../src/options.js';
 import { writeOutputFile } from '../src/io/outputs.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -22,6 +23,15 @@ const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 export const RECORDED_TRACES = ['spike-gogc100-768.csv.gz', 'compile-go-types.csv.gz', 'go1-Revcomp.csv', 'go1-Template.csv', 'go1-Gob.csv'].map((f) =>
   join(ROOT, 'traces', f),
 );
+
+/**
+ * The recording machine's transparent huge pages: `madvise` (Debian's default, as on this
+ * project's machines), under which Go 1.19's MADV_HUGEPAGE on the spans it allocates makes
+ * the heap's whole huge pages THP-backed. The recordings' own release rows say so: their
+ * 2 MiB releases took ~11 us apart, as a THP's madvise does (6-7 us measured), not 150-200
+ * us as 512 small pages' (docs/policies.md, "What a release costs").
+ */
+export const RECORDING_THP: ThpMode = 'madvise';
 
 /** Cumulative released bytes: one point per release, in trace-time order. */
 export interface ReleaseCurve {
@@ -51,10 +61,11 @@ export interface PolicyRun {
   gomaxprocs: number;
 }
 
-export function runPolicy(trace: LoadedTrace, policy: string): PolicyRun {
+export function runPolicy(trace: LoadedTrace, policy: string, thp: ThpMode = RECORDING_THP): PolicyRun {
   let meter: CurveMeter | undefined;
   const r = replayLoaded(trace, {
     policy,
+    thp,
     timing: false,
     meters: [
       () => {
@@ -109,10 +120,10 @@ export interface Fidelity {
   model: PolicyRun;
 }
 
-export async function fidelity(path: string, policy = 'go1.19'): Promise<Fidelity> {
+export async function fidelity(path: string, policy = 'go1.19', thp: ThpMode = RECORDING_THP): Promise<Fidelity> {
   const trace = await loadTrace(path);
-  const real = runPolicy(trace, 'trace');
-  const model = runPolicy(trace, policy);
+  const real = runPolicy(trace, 'trace', thp);
+  const model = runPolicy(trace, policy, thp);
   const total = real.releasedBytes;
   return {
     trace: path.replace(/^.*\//, ''),
@@ -188,15 +199,17 @@ async function main(argv: string[]): Promise<void> {
   let policy = 'go1.19';
   let svg: string | undefined;
   let markdown = false;
+  let thp: ThpMode = RECORDING_THP;
   const paths: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--policy') policy = argv[++i];
     else if (argv[i] === '--svg') svg = argv[++i];
     else if (argv[i] === '--markdown') markdown = true;
+    else if (argv[i] === '--thp') thp = argv[++i] as ThpMode;
     else paths.push(argv[i]);
   }
   const rows: Fidelity[] = [];
-  for (const p of paths.length > 0 ? paths : RECORDED_TRACES) rows.push(await fidelity(p, policy));
+  for (const p of paths.length > 0 ? paths : RECORDED_TRACES) rows.push(await fidelity(p, policy, thp));
   if (markdown) process.stdout.write(markdownTable(rows));
   else
     for (const f of rows)

@@ -214,10 +214,11 @@ describe.each(backends().map((b) => [b.name] as const))('policy conformance: %s'
     test('one batch of about 1 ms of work, then a 1 s sleep (the starting sleep ratio, 0.001)', async () => {
       // mgcscavenge.go run(): 64 KiB calls until 1 ms of work (minScavWorkTime); sleep():
       // worked / sleepRatio with sleepRatio starting at 0.001. A free 1 GiB span: far more
-      // than one batch releases with the page allocator's calls (2 MiB huge pages, about
-      // 22 us each in the cost model); a span-era backend releases the whole span in one call.
+      // than one batch releases with the page allocator's calls (2 MiB huge pages of resident
+      // 4 KiB pages, about 180 us each in the cost model); a span-era backend releases the
+      // whole span in one call.
       const big = ['0,alloc,a,8192,', '0,alloc,b,131072,', `${S},gc,,,${64 * MIB}`, `${2 * S},free,b,,`, `${10 * S},gc,,,${64 * MIB}`];
-      const { r, probe: p } = await run([...big, probe(10.5 * S), probe(10.95 * S), probe(11.5 * S), probe(20 * S)], backend, 'go1.19');
+      const { r, probe: p } = await run([...big, probe(10.5 * S), probe(10.95 * S), probe(11.5 * S), probe(30 * S)], backend, 'go1.19');
       const first = 1088 * MIB - p.at(10.5 * S).retained;
       if (spanEra) {
         expect(first).toBe(1024 * MIB);
@@ -227,7 +228,7 @@ describe.each(backends().map((b) => [b.name] as const))('policy conformance: %s'
       expect(first).toBeLessThan(200 * MIB);
       expect(p.at(10.95 * S).retained).toBe(p.at(10.5 * S).retained);
       expect(p.at(11.5 * S).retained).toBeLessThan(p.at(10.95 * S).retained);
-      expect(p.at(20 * S).retained).toBeLessThanOrEqual(73_822_208);
+      expect(p.at(30 * S).retained).toBeLessThanOrEqual(73_822_208);
       expect(r.summary.releases.background.modelNs).toBeGreaterThan(1e6);
     });
 
@@ -331,9 +332,10 @@ describe('go1.19 against the real Go 1.19.8 scavenger (traces/spike-gogc100-768.
   // The recorded scavenge rows are what the real scavenger released (2254 MiB in the
   // trace README); the go1.19 policy ignores them and decides for itself from the gc
   // rows and trace time, on the recorded machine's GOMAXPROCS=2 (the trace's metadata).
-  // test/go119-pacing.test.ts holds the closer figures of issue 13.
+  // test/go119-pacing.test.ts holds the closer figures of issue 13. The recording machine's
+  // transparent huge pages were `madvise` (bench/release-fidelity.ts RECORDING_THP says why).
   test('released bytes within 10% and mean RSS within 15% of the recorded run', () => {
-    const run = cli(['compare', join(TRACES, 'spike-gogc100-768.csv.gz'), '--policies', 'trace,go1.19', '--json', '--no-timing']);
+    const run = cli(['compare', join(TRACES, 'spike-gogc100-768.csv.gz'), '--policies', 'trace,go1.19', '--thp', 'madvise', '--json', '--no-timing']);
     expect(run.status).toBe(0);
     const [real, model] = JSON.parse(run.stdout) as ReplayResult[];
     expect(real.summary.releases.trace.bytes).toBeGreaterThan(2200 * MIB);

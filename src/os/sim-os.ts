@@ -179,6 +179,10 @@ export class SimOS implements OsMemory {
   lastReleaseBytes = 0;
   munmapCalls = 0;
   releasedBytes = 0;
+  /** Bytes of resident pages successful releases dropped (what a release's page-table work is priced by). */
+  releasedResidentBytes = 0;
+  /** Of those, whole transparent huge pages (THP-eligible, wholly inside a release): one PMD each to free. */
+  releasedHugePages = 0;
   /** The lowest address a successful release started at since the caller last set it (to Infinity). */
   lowestReleasedBase = Infinity;
   pageFaults = 0;
@@ -475,17 +479,35 @@ export class SimOS implements OsMemory {
       // MADV_FREE: resident pages become lazily freed (still resident).
       this.pages.paint(this.firstPage(base), this.endPage(base, len), ON_FREE, c);
       this.lazyFreePages += c[RESIDENT];
+      this.countReleasedResident(base, len, c[RESIDENT]);
     } else {
       // A released page is one dropped from residency; pages not resident are left as
       // they were.
       this.pages.paint(this.firstPage(base), this.endPage(base, len), ON_DONTNEED, c);
       this.residentPages -= c[RESIDENT] + c[LAZY];
       this.lazyFreePages -= c[LAZY];
+      this.countReleasedResident(base, len, c[RESIDENT] + c[LAZY]);
     }
     if (this.thp !== 'never') this.pmdsReleased(base, len, this.madvise === 'dontneed');
     this.releasedBytes += len;
     if (base < this.lowestReleasedBase) this.lowestReleasedBase = base;
     return len;
+  }
+
+  /**
+   * Counts a release's resident pages and, of them, the transparent huge pages it freed
+   * whole (still backed by a huge page, wholly inside the range); the huge pages it reaches
+   * in part are split (their pages stay, as small pages).
+   */
+  private countReleasedResident(base: number, len: number, residentPages: number): void {
+    this.releasedResidentBytes += residentPages * this.physPageBytes;
+    if (this.thp === 'never') return;
+    // Read before pmdsReleased zaps or splits them: the huge pages still mapped whole.
+    const c = this.clearedCounts();
+    const whole0 = Math.ceil(base / THP_BYTES);
+    const whole1 = Math.floor((base + len) / THP_BYTES);
+    if (whole0 < whole1) this.pmds.count(whole0, whole1, c);
+    this.releasedHugePages += c[PMD_HUGE];
   }
 
   /** Resident bytes within [base, base+bytes) (tests and diagnostics). */

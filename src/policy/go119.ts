@@ -19,14 +19,19 @@
 //   limit * (100.0 - reduceExtraPercent) — 95 *times* the limit (mgcscavenge.go line 149
 //   in go1.19.8; later releases divide by 100), so mappedReady is never above it and in
 //   Go 1.19 only the allocation path holds the limit. Modelled as shipped.
-// Background scavenger (bgscavenge): parked until woken at a gc row (sweep termination;
-// the real wake-up, at the end of the sweep, comes a few ms later). Then it runs batches
+// lastHeapInUse: the in-use heap at the gc row, plus a run of frees just before it (within
+// SWEEP_BEFORE_ROW_NS, no allocation between): the cycle's sweep, which Go's mark
+// termination precedes but a recorded row may follow (docs/policies.md).
+// Background scavenger (bgscavenge): parked until woken WAKE_AFTER_GC_ROW_NS after a gc
+// row (Go: at the end of the sweep, through sysmon; measured). Then it runs batches
 // of scavengeQuantum (64 KiB) calls into the backend, each at trace time batch start +
 // work so far, each call's work its modelled cost (one madvise per sysUnused call, the
 // page allocator's calls: a whole 2 MiB huge page is one call), until the batch has
 // worked 1 ms, a call came back short, or shouldStop (heapRetained <= gcPercentGoal and
 // mappedReady <= memoryLimitGoal); then it sleeps as the pacer says, or parks when the
-// batch released nothing. A wake-up during a sleep ends the sleep (the scavenger counts
+// batch released nothing. A sleep lasts as a Go timer does on an idle Linux machine
+// (timerSleepNs: epoll_wait in whole milliseconds, each wait late by a measured 147 us);
+// the controller sees the sleep as it lasted. A wake-up during a sleep ends the sleep (the scavenger counts
 // as parked while it sleeps). A batch whose next call falls after the next trace event
 // resumes there, so allocations interleave with it as they would; a call due exactly at an
 // event's time runs after that event (the woken goroutine runs after the one that woke it).
@@ -41,11 +46,49 @@
 // CPU limit), the stacks and globals in the heap goal and its minimum-runway adjustment
 // (the trace has neither), the memory limit's effect on when the GC runs (the trace's gc
 // rows say when it ran), the wake-up at the start of a GC (the row marks one wake-up per
-// cycle), timer slack in sleeps, and non-heap memory in mappedReady beyond the
-// allocator's own metadata.
+// cycle), sweeps of varying length (the wake-up delay is one measured constant), timers
+// fired sooner by a busy P than by epoll_wait, and non-heap memory in mappedReady beyond
+// the allocator's own metadata.
 
 import { PolicyBase, retainedGoalBytes, type PolicyContext } from './types.js';
 import { SCAVENGE_QUANTUM_BYTES, ScavengerPacer } from './go119-pacing.js';
+
+/**
+ * Go's timer sleeps on an idle Linux machine: the M waits in epoll_wait, whose timeout is
+ * whole milliseconds (netpoll_epoll.go: a delay under 1 ms waits 1 ms, else delay / 1 ms
+ * truncated), and each wait returns late by the kernel's timer slack and the wake-up.
+ * That lateness, measured on the recorded spike trace (21 sleeps the controller asked
+ * under 0.95 ms for, one wait each: they lasted 1 ms + 105-333 us, median 147 us).
+ */
+export const EPOLL_WAIT_OVERSHOOT_NS = 147e3;
+const EPOLL_WAIT_UNIT_NS = 1e6;
+
+/** How long a timer sleep of `askedNs` lasts: epoll_wait in whole ms, rounds until it is due. */
+export function timerSleepNs(askedNs: number): number {
+  let slept = 0;
+  while (slept < askedNs) {
+    const left = askedNs - slept;
+    slept += (left < EPOLL_WAIT_UNIT_NS ? 1 : Math.floor(left / EPOLL_WAIT_UNIT_NS)) * EPOLL_WAIT_UNIT_NS + EPOLL_WAIT_OVERSHOOT_NS;
+  }
+  return slept;
+}
+
+/**
+ * From a gc row to the scavenger's wake-up: Go wakes it when the cycle's sweep is done
+ * (mgcsweep.go 410 sets sysmonWake; sysmon, which sleeps up to 10 ms when the program is
+ * idle, wakes it, proc.go 5252). Measured in the shared recordings as the time from a gc
+ * row to the first release after it, over all six such wake-ups: 4.36, 4.36, 5.50, 5.74,
+ * 8.17 and 8.40 ms; this is their median.
+ */
+export const WAKE_AFTER_GC_ROW_NS = 5.62e6;
+
+/**
+ * How long before a gc row the sweep's frees may start and still be its cycle's (onGc):
+ * in the shared recordings the last allocation before a row's run of frees is at most 6.5
+ * ms before it (spike trace, 26.12 s); 10 ms is longer than that and far shorter than any
+ * gap between cycles in which a previous cycle's sweep could have freed those spans.
+ */
+export const SWEEP_BEFORE_ROW_NS = 10e6;
 
 export const REDUCE_EXTRA_PERCENT = 5;
 /** defaultHeapMinimum: the smallest heap goal at GOGC=100 (scaled by GOGC/100). */
@@ -66,6 +109,9 @@ export class Go119Policy extends PolicyBase {
   heapGoal: number;
   private lastHeapGoal = 0;
   private lastHeapInUse = 0;
+  /** The in-use heap after the last allocation (or gc row, if later), and its time (see onGc). */
+  private inUseBeforeFrees = 0;
+  private inUseBeforeFreesNs = -Infinity;
   private marked = 0;
   readonly pacer: ScavengerPacer;
   state: ScavengerState = 'parked';
@@ -77,6 +123,8 @@ export class Go119Policy extends PolicyBase {
   // The sleep: when it began and when its timer fires.
   private sleepStartNs = 0;
   private wakeNs = 0;
+  /** When a wake-up asked for at a gc row reaches the scavenger (Infinity: none pending). */
+  private pendingWakeNs = Infinity;
 
   constructor(ctx: PolicyContext, memoryLimitBytes = Infinity) {
     super(ctx);
@@ -114,9 +162,18 @@ export class Go119Policy extends PolicyBase {
     this.marked = markedBytes;
     const gcPercentGoal = gogc < 0 ? Infinity : Math.max(markedBytes + Math.floor((markedBytes * gogc) / 100), this.heapMinimum());
     this.heapGoal = this.currentHeapGoal(gcPercentGoal);
-    this.lastHeapInUse = this.ctx.inUseBytes();
+    // lastHeapInUse is the in-use heap at mark termination, before the sweep frees a span.
+    // Where a trace's gc row comes after the sweep's first frees (the shared recordings
+    // do: docs/policies.md), a run of frees right before the row, with no allocation
+    // between and starting within SWEEP_BEFORE_ROW_NS of it, is that sweep's: counted back.
+    const inUse = this.ctx.inUseBytes();
+    this.lastHeapInUse = t - this.inUseBeforeFreesNs <= SWEEP_BEFORE_ROW_NS ? Math.max(inUse, this.inUseBeforeFrees) : inUse;
+    this.inUseBeforeFrees = inUse;
+    this.inUseBeforeFreesNs = t;
     this.pace();
-    this.wake(t);
+    // Go wakes the scavenger when the sweep is done, through sysmon: WAKE_AFTER_GC_ROW_NS
+    // later. A wake-up still pending is this cycle's: the new cycle ended the old sweep.
+    this.pendingWakeNs = t + WAKE_AFTER_GC_ROW_NS;
   }
 
   override onLimit(t: number, limitBytes: number): void {
@@ -165,12 +222,20 @@ export class Go119Policy extends PolicyBase {
   /** Runs the scavenger's batches and sleeps up to trace time t. */
   override advance(t: number): void {
     for (;;) {
-      if (this.state === 'sleeping') {
+      // A pending wake-up comes first when it is due before the sleep's timer (or while parked).
+      const woken = this.pendingWakeNs <= t && (this.state === 'parked' || (this.state === 'sleeping' && this.pendingWakeNs < this.wakeNs));
+      if (woken) {
+        const at = this.pendingWakeNs;
+        this.pendingWakeNs = Infinity;
+        this.wake(at);
+      } else if (this.state === 'sleeping') {
         if (this.wakeNs > t) return;
+        if (this.pendingWakeNs <= this.wakeNs) this.pendingWakeNs = Infinity;
         this.pacer.slept(this.wakeNs - this.sleepStartNs, this.ctx.gomaxprocs);
         this.startBatch(this.wakeNs);
       }
-      if (this.state === 'parked' || !this.runBatch(t)) return;
+      if (this.state === 'parked') return;
+      if (!this.runBatch(t)) return;
     }
   }
 
@@ -192,12 +257,14 @@ export class Go119Policy extends PolicyBase {
     }
     this.state = 'sleeping';
     this.sleepStartNs = this.batchStartNs + this.batchWorkedNs;
-    this.wakeNs = this.sleepStartNs + this.pacer.sleepNs(this.batchWorkedNs);
+    this.wakeNs = this.sleepStartNs + timerSleepNs(this.pacer.sleepNs(this.batchWorkedNs));
     return true;
   }
 
   override afterAlloc(t: number, _npages: number, scavengedBytes: number, grownBytes: number): void {
     const ctx = this.ctx;
+    this.inUseBeforeFrees = ctx.inUseBytes();
+    this.inUseBeforeFreesNs = t;
     let bytes = 0;
     let trigger: 'limit' | 'growth' = 'limit';
     if (Number.isFinite(this.memoryLimit)) {

@@ -72,9 +72,9 @@ export const POLICIES: PolicyInfo[] = [
     summary:
       "Go 1.19.8's background scavenger (1 ms batches, PI-controlled sleeps at 1% CPU) to the goal + 10%, scavenge on growth, memory limit held on the allocation path",
     models:
-      "Go 1.19.8: the background scavenger's 1 ms batches of 64 KiB calls and its sleeps set by the PI controller (1% of GOMAXPROCS CPUs, cooldown), woken at each gc row; the gcPercent goal (heap_inuse scaled by the heap goal, with the heap minimum and the memory-limit heap goal, + 10%) and the memory-limit goal as shipped; growth scavenging over the goal and the limit held inline on the allocation path",
+      "Go 1.19.8: the background scavenger's 1 ms batches of 64 KiB calls and its sleeps set by the PI controller (1% of GOMAXPROCS CPUs, cooldown), sleeps lasting as Linux epoll timers do (whole ms, 147 us late), woken 5.6 ms after each gc row (the end of the sweep, via sysmon; measured); the gcPercent goal (heap_inuse scaled by the heap goal, with the heap minimum and the memory-limit heap goal, + 10%) and the memory-limit goal as shipped; growth scavenging over the goal and the limit held inline on the allocation path",
     leavesOut:
-      'the GC CPU limiter, stacks and globals in the heap goal, the limit moving GC cycles, timer slack, the wake-up delay after sweeping, non-heap memory in mappedReady',
+      'the GC CPU limiter, stacks and globals in the heap goal, the limit moving GC cycles, sweeps of varying length (one measured wake-up delay), timers a busy P fires sooner, non-heap memory in mappedReady',
     create: (c, o) => new Go119Policy(c, o.memoryLimitBytes ?? Infinity),
   },
 ];
