@@ -177,6 +177,16 @@ export class PageAlloc {
     return leaf.read(ci) === 0 && leaf.readHi === 0;
   }
 
+  /** Whether the page at o is free in the bitmap (never outside the grown heap). */
+  pageFree(o: number): boolean {
+    const ci = chunkIndex(o);
+    if (this.leafIsZero(ci)) return false;
+    const tag = this.chunkTag(ci);
+    if (tag !== CHUNK_BITS) return tag !== CHUNK_ALLOC;
+    const i = chunkPageIndex(o);
+    return ((this.chunkWords(ci)[this.chunkOffset(ci) + (i >>> 5)] >>> (i & 31)) & 1) === 0;
+  }
+
   grow(base: number, size: number): void {
     const limit = Math.ceil((base + size) / CHUNK_BYTES) * CHUNK_BYTES;
     base = Math.floor(base / CHUNK_BYTES) * CHUNK_BYTES;
