@@ -354,7 +354,14 @@ export class PageAlloc {
       if (searchIdx - (searchIdx % entriesPerBlock) === i) j0 = searchIdx % entriesPerBlock;
       let base = 0;
       let size = 0;
+      // Entries past the level's window read 0: visited (and counted) all at once.
+      const windowEnd = level.first + level.count - i;
       for (let j = j0; j < entriesPerBlock; j++) {
+        if (j >= windowEnd) {
+          this.work += entriesPerBlock - j;
+          size = 0;
+          break;
+        }
         this.work++;
         const lo = level.read(i + j);
         const hi = level.readHi;
