@@ -408,9 +408,14 @@ export class BitmapHeap implements PageHeap {
 
   /** Whether the page at offset address o is free memory: free in the bitmap or held in a page cache. */
   private isFree(o: number): boolean {
-    for (const c of this.cacheList) {
-      const k = (o - c.base) / PAGE_BYTES;
-      if (k >= 0 && k < PAGE_CACHE_PAGES && ((k < 32 ? c.cacheLo >>> k : c.cacheHi >>> (k - 32)) & 1) !== 0) return true;
+    const caches = this.cacheList;
+    for (let i = 0; i < caches.length; i++) {
+      const c = caches[i];
+      const d = o - c.base;
+      if (d < 0 || d >= PAGE_CACHE_PAGES * PAGE_BYTES) continue;
+      // Two caches may hold different pages of one block: look on when this one lacks the page.
+      const k = d / PAGE_BYTES;
+      if (((k < 32 ? c.cacheLo >>> k : c.cacheHi >>> (k - 32)) & 1) !== 0) return true;
     }
     return this.pages.pageFree(o);
   }
