@@ -92,6 +92,9 @@ export class Replayer implements ReplayState {
   private stopped = false;
   private oom: ReplayResult['oom'] = null;
   private wallNs = 0;
+  /** When the first batch was asked for (performance.now ms), NaN before; and when the last one was replayed. */
+  private startedMs = NaN;
+  private endedMs = NaN;
   private lastReleaseNs = 0;
   /** Ops until the next timed one (1: every op is timed), and the xorshift state drawing the gaps. */
   private readonly timingInterval: number;
@@ -314,8 +317,21 @@ export class Replayer implements ReplayState {
     };
   }
 
-  addWallNs(ns: number): void {
+  /** A batch is about to be asked for: the elapsed time starts with the first. */
+  markStart(): void {
+    if (Number.isNaN(this.startedMs)) this.startedMs = performance.now();
+  }
+
+  /** A batch took ns to replay, ending now (ms). */
+  addWallNs(ns: number, nowMs: number): void {
     this.wallNs += ns;
+    this.endedMs = nowMs;
+  }
+
+  private wall(): ReplayResult['wall'] {
+    const elapsedNs = Number.isNaN(this.endedMs) ? 0 : (this.endedMs - this.startedMs) * 1e6;
+    const rate = (ns: number) => (ns > 0 ? Math.round((this.seq * 1e9) / ns) : null);
+    return { replayNs: Math.round(this.wallNs), elapsedNs: Math.round(elapsedNs), eventsPerSecond: rate(elapsedNs), replayEventsPerSecond: rate(this.wallNs) };
   }
 
   /** The result of everything replayed so far: the run's identity, then each meter's slice. */
@@ -354,7 +370,7 @@ export class Replayer implements ReplayState {
       fragmentation: {} as ReplayResult['fragmentation'],
       latency: {} as ReplayResult['latency'],
       shape: this.heap.shape(),
-      wall: { replayNs: Math.round(this.wallNs), eventsPerSecond: this.wallNs > 0 ? Math.round((this.seq * 1e9) / this.wallNs) : null },
+      wall: this.wall(),
     };
     for (const m of this.meters) m.contribute(r);
     return r;
