@@ -8,7 +8,8 @@
 //  5. what the Go 1.9 search quirk costs; 6. the bitmap against Go's own pageAlloc;
 //  7. a 1 TiB heap on every backend;
 //  8. the simulated OS alone on a 16 TiB heap: its cost follows calls, not bytes;
-//  9. bitmap on one 16 TiB span (four million uniform chunks), with and without --check.
+//  9. bitmap on one 16 TiB span (four million uniform chunks), with and without --check;
+//  rows: the performance issue's rows as ratios, with a CPU profile (bench/perf-rows.ts).
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
@@ -19,6 +20,7 @@ import { Readable } from 'node:stream';
 import { SimOS, backends, compareLoaded, loadTrace, openTraceText, replayLoaded, replayReader } from '../src/index.js';
 import { churnTrace, largeSpanTrace } from './workloads.js';
 import { GO, benchHeapsim, goAvailable, randomOps, runOracle } from '../test/oracle/harness.js';
+import { hugeAllocChild, perfRows } from './perf-rows.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const TRACES = join(ROOT, 'traces');
@@ -248,12 +250,15 @@ async function uniformChunks(): Promise<void> {
   }
 }
 
-// BENCH_ONLY=throughput, large, go, terabyte, os or uniform runs one section.
-const only = process.env.BENCH_TERABYTE_CHILD !== undefined ? 'child' : process.env.BENCH_ONLY;
-if (only === 'child') await terabyteChild(process.env.BENCH_TERABYTE_CHILD as string);
+// BENCH_ONLY=throughput, large, go, terabyte, os, uniform or rows runs one section.
+const child = process.env.BENCH_TERABYTE_CHILD ?? process.env.BENCH_HUGE_CHILD;
+const only = child !== undefined ? 'child' : process.env.BENCH_ONLY;
+if (only === 'child' && process.env.BENCH_TERABYTE_CHILD !== undefined) await terabyteChild(process.env.BENCH_TERABYTE_CHILD);
+if (only === 'child' && process.env.BENCH_HUGE_CHILD !== undefined) hugeAllocChild(process.env.BENCH_HUGE_CHILD);
 if (only === undefined || only === 'throughput') await throughput(traceTexts());
 if (only === undefined || only === 'large') await largeSpans();
 if (only === undefined || only === 'go') againstGo();
 if (only === undefined || only === 'terabyte') await terabyte();
 if (only === undefined || only === 'os') osAlone();
 if (only === undefined || only === 'uniform') await uniformChunks();
+if (only === undefined || only === 'rows') await perfRows();
