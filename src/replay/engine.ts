@@ -19,6 +19,8 @@
 // - A Replayer is fed batches synchronously, so `compare` can feed one parsed trace to
 //   several replayers without reading it again.
 
+// The module's performance, not the global: the global is a getter that checks its receiver on every call.
+import { performance } from 'node:perf_hooks';
 import { SimulatedOomError, SimOS } from '../os/sim-os.js';
 import { defaultBackend, findBackend } from '../heap/registry.js';
 import type { BackendInfo, PageHeap, ReserveMode } from '../heap/types.js';
