@@ -9,7 +9,8 @@
 //  7. a 1 TiB heap on every backend;
 //  8. the simulated OS alone on a 16 TiB heap: its cost follows calls, not bytes;
 //  9. bitmap on one 16 TiB span (four million uniform chunks), with and without --check;
-// 10. heapsim record's overhead on the Go fixtures (bench/record-bench.ts).
+// 10. heapsim record's overhead on the Go fixtures (bench/record-bench.ts);
+//  rows: the performance issue's rows as ratios, with a CPU profile (bench/perf-rows.ts).
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
@@ -21,6 +22,7 @@ import { SimOS, backends, compareLoaded, loadTrace, openTraceText, replayLoaded,
 import { churnTrace, largeSpanTrace } from './workloads.js';
 import { GO, benchHeapsim, goAvailable, randomOps, runOracle } from '../test/oracle/harness.js';
 import { recordBench } from './record-bench.js';
+import { hugeAllocChild, perfRows } from './perf-rows.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const TRACES = join(ROOT, 'traces');
@@ -250,9 +252,11 @@ async function uniformChunks(): Promise<void> {
   }
 }
 
-// BENCH_ONLY=throughput, large, go, terabyte, os, uniform or record runs one section.
-const only = process.env.BENCH_TERABYTE_CHILD !== undefined ? 'child' : process.env.BENCH_ONLY;
-if (only === 'child') await terabyteChild(process.env.BENCH_TERABYTE_CHILD as string);
+// BENCH_ONLY=throughput, large, go, terabyte, os, uniform, record or rows runs one section.
+const child = process.env.BENCH_TERABYTE_CHILD ?? process.env.BENCH_HUGE_CHILD;
+const only = child !== undefined ? 'child' : process.env.BENCH_ONLY;
+if (only === 'child' && process.env.BENCH_TERABYTE_CHILD !== undefined) await terabyteChild(process.env.BENCH_TERABYTE_CHILD);
+if (only === 'child' && process.env.BENCH_HUGE_CHILD !== undefined) hugeAllocChild(process.env.BENCH_HUGE_CHILD);
 if (only === undefined || only === 'throughput') await throughput(traceTexts());
 if (only === undefined || only === 'large') await largeSpans();
 if (only === undefined || only === 'go') againstGo();
@@ -260,3 +264,4 @@ if (only === undefined || only === 'terabyte') await terabyte();
 if (only === undefined || only === 'os') osAlone();
 if (only === undefined || only === 'uniform') await uniformChunks();
 if (only === undefined || only === 'record') recordBench();
+if (only === undefined || only === 'rows') await perfRows();

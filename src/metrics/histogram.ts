@@ -14,7 +14,8 @@ const BUCKETS = EXACT + (53 - (SUB_BITS + 1)) * SUB;
 function bucketOf(v: number): number {
   if (v < EXACT) return v < 0 ? 0 : Math.floor(v);
   const e = v < 2 ** 32 ? 31 - Math.clz32(v) : Math.floor(Math.log2(v));
-  const sub = Math.floor(v / 2 ** (e - SUB_BITS)) - SUB;
+  // Below 2^32, v >>> k is floor(v / 2^k) without a power or a division.
+  const sub = (v < 2 ** 32 ? v >>> (e - SUB_BITS) : Math.floor(v / 2 ** (e - SUB_BITS))) - SUB;
   return EXACT + (e - SUB_BITS - 1) * SUB + sub;
 }
 

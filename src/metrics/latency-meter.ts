@@ -1,7 +1,9 @@
 // The latency meter: per op kind (alloc, free, scavenge), the distribution of each
 // operation's cost three ways — wall time around the backend call in this process
-// (noise: not gated), work units the backend counted (deterministic), and the modelled
-// time (work + syscalls + page faults priced by cost-model.ts; deterministic).
+// (noise: not gated; measured on the engine's sample of ops, see engine.ts, so its
+// quantiles and max are the sample's), work units the backend counted (deterministic,
+// every op), and the modelled time (work + syscalls + page faults priced by
+// cost-model.ts; deterministic, every op). The count is every op's.
 // Histograms are bounded (histogram.ts), so memory stays flat on any trace.
 
 import { Histogram } from './histogram.js';
@@ -62,15 +64,15 @@ class OpStats {
   readonly work = new Histogram();
   readonly model = new Histogram();
 
-  add(ns: number, work: number, model: number): void {
-    this.ns.add(ns);
+  add(timed: boolean, ns: number, work: number, model: number): void {
+    if (timed) this.ns.add(ns);
     this.work.add(work);
     this.model.add(model);
   }
 
   result(): LatencyStats {
     return {
-      count: this.ns.count,
+      count: this.work.count,
       p50Ns: Math.round(this.ns.quantile(0.5)),
       p90Ns: Math.round(this.ns.quantile(0.9)),
       p99Ns: Math.round(this.ns.quantile(0.99)),
@@ -91,7 +93,7 @@ export class LatencyMeter implements Meter {
   private readonly stats = [new OpStats(), new OpStats(), new OpStats()];
 
   event(e: EventRecord): void {
-    if (e.op <= OP_SCAVENGE) this.stats[e.op].add(e.wallNs, e.work, e.modelNs);
+    if (e.op <= OP_SCAVENGE) this.stats[e.op].add(e.timed, e.wallNs, e.work, e.modelNs);
   }
 
   contribute(r: ReplayResult): void {

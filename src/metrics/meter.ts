@@ -64,8 +64,10 @@ export interface EventRecord {
   scavengedPages: number;
   /** Scavenge: bytes the policy released for this row. */
   releasedBytes: number;
-  /** Cost of the backend call: work units, wall ns (0 without timing), modelled ns. */
+  /** Cost of the backend call: work units, wall ns (0 when not timed), modelled ns. */
   work: number;
+  /** Whether this op's wall time was measured (timing on, and the op in the timed sample). */
+  timed: boolean;
   wallNs: number;
   modelNs: number;
 }
@@ -86,6 +88,7 @@ export function newEventRecord(): EventRecord {
     scavengedPages: 0,
     releasedBytes: 0,
     work: 0,
+    timed: false,
     wallNs: 0,
     modelNs: 0,
   };

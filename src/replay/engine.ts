@@ -13,9 +13,14 @@
 //   each release it makes is dispatched to the meters with its own time and trigger.
 // - A simulated out-of-memory (the OS refused address space) stops the replay at that
 //   event; the result says where, and everything measured up to it is reported.
+// - Wall time per op (timing on) is measured on a sample: every scavenge row, and allocs
+//   and frees at random intervals averaging TIMING_INTERVAL ops (random so that no periodic
+//   pattern in the trace aliases with it); with --emit every op, as each row carries it.
 // - A Replayer is fed batches synchronously, so `compare` can feed one parsed trace to
 //   several replayers without reading it again.
 
+// The module's performance, not the global: the global is a getter that checks its receiver on every call.
+import { performance } from 'node:perf_hooks';
 import { SimulatedOomError, SimOS } from '../os/sim-os.js';
 import { TouchModel } from '../os/touch.js';
 import { defaultBackend, findBackend } from '../heap/registry.js';
@@ -35,6 +40,13 @@ import { EventBatch, NOT_GIVEN, OP_ALLOC, OP_FREE, OP_LIMIT, OP_NAMES, OP_SCAVEN
 import type { ReplayResult } from './result.js';
 import { InvariantChecker } from './invariants.js';
 import { grownFor } from '../util/grow.js';
+
+/**
+ * Allocs and frees per timed one, on average. Two performance.now() calls and a histogram
+ * update cost about as much as a bitmap allocation (~200 ns on the 2-core CI machine);
+ * one op in 8 keeps that under 1/8 of it and still gives a million-op trace 125k samples.
+ */
+const TIMING_INTERVAL = 8;
 
 export interface ReplayOptions extends Omit<RunOptions, 'backend'> {
   /** Backend name or alias, or the backend itself (default: the newest era). */
@@ -85,7 +97,14 @@ export class Replayer implements ReplayState {
   private stopped = false;
   private oom: ReplayResult['oom'] = null;
   private wallNs = 0;
+  /** When the first batch was asked for (performance.now ms), NaN before; and when the last one was replayed. */
+  private startedMs = NaN;
+  private endedMs = NaN;
   private lastReleaseNs = 0;
+  /** Ops until the next timed one (1: every op is timed), and the xorshift state drawing the gaps. */
+  private readonly timingInterval: number;
+  private untilTimed = 1;
+  private timingRng = 0x9e3779b9;
 
   constructor(
     readonly meta: TraceMeta,
@@ -96,6 +115,7 @@ export class Replayer implements ReplayState {
     this.pageBytes = meta.pageBytes;
     this.options = resolveRunOptions(options, meta);
     this.limitBytes = this.options.memoryLimitBytes;
+    this.timingInterval = options.emit !== undefined ? 1 : TIMING_INTERVAL;
     this.reserve = options.reserve ?? this.backend.reserveModes[0];
     if (!this.backend.reserveModes.includes(this.reserve)) {
       throw new OptionError(
@@ -212,6 +232,7 @@ export class Replayer implements ReplayState {
     e.scavengedPages = 0;
     e.releasedBytes = 0;
     e.work = 0;
+    e.timed = false;
     e.wallNs = 0;
     e.modelNs = 0;
     return e;
@@ -221,9 +242,9 @@ export class Replayer implements ReplayState {
   private operate(e: EventRecord, slot: number): void {
     this.beforeEvent(e);
     const heap = this.heap;
-    const timing = this.options.timing;
+    const timed = this.options.timing && (e.op === OP_SCAVENGE || this.timeThisOp());
     this.opCost.begin();
-    const t0 = timing ? performance.now() : 0;
+    const t0 = timed ? performance.now() : 0;
     if (e.op === OP_ALLOC) {
       const heap0 = heap.heapPages;
       e.addr = heap.alloc(e.pages, e.p);
@@ -235,11 +256,24 @@ export class Replayer implements ReplayState {
     } else {
       e.releasedBytes = this.policy.onScavengeRow(e.time, e.bytes);
     }
-    e.wallNs = timing ? Math.round((performance.now() - t0) * 1e6) : 0;
+    e.wallNs = timed ? Math.round((performance.now() - t0) * 1e6) : 0;
+    e.timed = timed;
     if (e.op === OP_ALLOC) this.allocated(e, slot);
     else if (e.op === OP_FREE) this.inUsePages -= e.pages;
     e.work = this.opCost.work();
     e.modelNs = this.opCost.modelNs();
+  }
+
+  /** Whether to time this alloc or free: counts down to the next sample, then draws the gap after it (1 .. 2*interval-1). */
+  private timeThisOp(): boolean {
+    if (--this.untilTimed > 0) return false;
+    let x = this.timingRng;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.timingRng = x >>> 0;
+    this.untilTimed = this.timingInterval === 1 ? 1 : 1 + (this.timingRng % (2 * this.timingInterval - 1));
+    return true;
   }
 
   /** After an allocation: the program writes its span (as the touch model says); the slot remembers where it is. */
@@ -293,8 +327,21 @@ export class Replayer implements ReplayState {
     };
   }
 
-  addWallNs(ns: number): void {
+  /** A batch is about to be asked for: the elapsed time starts with the first. */
+  markStart(): void {
+    if (Number.isNaN(this.startedMs)) this.startedMs = performance.now();
+  }
+
+  /** A batch took ns to replay, ending now (ms). */
+  addWallNs(ns: number, nowMs: number): void {
     this.wallNs += ns;
+    this.endedMs = nowMs;
+  }
+
+  private wall(): ReplayResult['wall'] {
+    const elapsedNs = Number.isNaN(this.endedMs) ? 0 : (this.endedMs - this.startedMs) * 1e6;
+    const rate = (ns: number) => (ns > 0 ? Math.round((this.seq * 1e9) / ns) : null);
+    return { replayNs: Math.round(this.wallNs), elapsedNs: Math.round(elapsedNs), eventsPerSecond: rate(elapsedNs), replayEventsPerSecond: rate(this.wallNs) };
   }
 
   /** The result of everything replayed so far: the run's identity, then each meter's slice. */
@@ -337,7 +384,7 @@ export class Replayer implements ReplayState {
       gap: { atPeak: null },
       latency: {} as ReplayResult['latency'],
       shape: this.heap.shape(),
-      wall: { replayNs: Math.round(this.wallNs), eventsPerSecond: this.wallNs > 0 ? Math.round((this.seq * 1e9) / this.wallNs) : null },
+      wall: this.wall(),
     };
     for (const m of this.meters) m.contribute(r);
     return r;

@@ -24,19 +24,22 @@ export interface ProgressOptions {
 function stepTimed(r: Replayer, batch: EventBatch, options: ProgressOptions): boolean {
   const t0 = performance.now();
   const more = r.step(batch);
-  r.addWallNs((performance.now() - t0) * 1e6);
+  const t1 = performance.now();
+  r.addWallNs((t1 - t0) * 1e6, t1);
   options.onProgress?.(r.events);
   return more;
 }
 
 /** Feeds streamed batches to a replayer until they end or it stops. */
 async function feed(r: Replayer, batches: AsyncIterable<EventBatch>, options: ProgressOptions): Promise<Replayer> {
+  r.markStart();
   for await (const batch of batches) if (!stepTimed(r, batch, options)) break;
   return r;
 }
 
 /** Feeds batches already in memory. */
 function feedLoaded(r: Replayer, batches: EventBatch[], options: ProgressOptions): Replayer {
+  r.markStart();
   for (const batch of batches) if (!stepTimed(r, batch, options)) break;
   return r;
 }

@@ -162,7 +162,14 @@ export interface ReplayResult {
   gap: { atPeak: GapBreakdown | null };
   latency: { alloc: LatencyStats; free: LatencyStats; scavenge: LatencyStats };
   shape: Record<string, number>;
-  wall: { replayNs: number; eventsPerSecond: number | null };
+  /**
+   * Wall-clock time of this run. replayNs: in the event loop alone. elapsedNs: from the
+   * first batch asked for to the last one replayed, so for a streamed trace (`replay`)
+   * reading and parsing too; for a trace loaded before (`compare`, `check`) the loop's
+   * time again. eventsPerSecond is events / elapsedNs (end to end when streamed),
+   * replayEventsPerSecond events / replayNs.
+   */
+  wall: { replayNs: number; elapsedNs: number; eventsPerSecond: number | null; replayEventsPerSecond: number | null };
   /** Set by `compare`: share of allocations at the same address as the first backend. */
   placementMatch?: number;
 }

@@ -1,50 +1,44 @@
 // Free stamps for the bitmap backend's idle release (a go1.11-style what-if): per 4 MiB
-// chunk, the trace time a page in it was last freed, kept as runs of chunks sharing a
-// stamp so that freeing a 16 TiB span records one run, not four million entries.
+// chunk, the trace time a page in it was last freed.
 //
-// Invariants: runs are sorted by chunk index, non-empty and disjoint ([first, end),
-// half-open); a chunk in no run has no stamp. Stamping overwrites, splitting the runs
-// it cuts. Expiry visits runs in address order and counts one work unit per chunk, as a
-// per-chunk table would.
+// Kept in blocks of BLOCK_CHUNKS chunks (the chunk map's second level, 32 GiB of address
+// space): a block is either one stamp shared by all its chunks, so that freeing a 16 TiB
+// span records 512 stamps, not four million, or an array of one stamp per chunk, made
+// when a stamp covers part of the block. Stamping a few chunks of a heap with millions
+// of stamped chunks is thus a constant-time write, not a shift of a sorted list.
+//
+// Invariants: NO_STAMP (NaN) is "never freed, or expired"; a block's array, when it has
+// one, holds its chunks' stamps and its shared stamp is unused. Expiry visits chunks in
+// address order and counts one work unit per stamped chunk, as a per-chunk table would.
+
+const BLOCK_BITS = 13;
+const BLOCK_CHUNKS = 1 << BLOCK_BITS;
+const NO_STAMP = NaN;
 
 export class FreeStamps {
-  private first: number[] = [];
-  private end: number[] = [];
-  private at: number[] = [];
+  /** Per block: the stamp all its chunks share (when it has no array). */
+  private readonly shared: number[] = [];
+  /** Per block: its chunks' stamps, once a stamp covered part of it. */
+  private readonly perChunk: (Float64Array | undefined)[] = [];
 
   /** Chunks [first, end) were freed at time t. */
   stamp(first: number, end: number, t: number): void {
-    const n = this.end.length;
-    // The first run ending after `first`.
-    let lo = 0;
-    let hi = n;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.end[mid] > first) hi = mid;
-      else lo = mid + 1;
+    for (let b = first >>> BLOCK_BITS; b <= (end - 1) >>> BLOCK_BITS; b++) {
+      const lo = Math.max(first, b * BLOCK_CHUNKS) - b * BLOCK_CHUNKS;
+      const hi = Math.min(end, (b + 1) * BLOCK_CHUNKS) - b * BLOCK_CHUNKS;
+      while (this.shared.length <= b) this.shared.push(NO_STAMP);
+      if (lo === 0 && hi === BLOCK_CHUNKS) {
+        this.perChunk[b] = undefined;
+        this.shared[b] = t;
+        continue;
+      }
+      let chunks = this.perChunk[b];
+      if (chunks === undefined) {
+        chunks = new Float64Array(BLOCK_CHUNKS).fill(this.shared[b]);
+        this.perChunk[b] = chunks;
+      }
+      chunks.fill(t, lo, hi);
     }
-    const i = lo;
-    if (i < n && this.first[i] === first && this.end[i] === end) {
-      this.at[i] = t;
-      return;
-    }
-    let j = i;
-    while (j < n && this.first[j] < end) j++;
-    // The runs [i, j) overlap: keep the parts sticking out on either side.
-    const leftFirst = i < j && this.first[i] < first ? this.first[i] : first;
-    const leftAt = i < j ? this.at[i] : t;
-    const rightEnd = i < j && this.end[j - 1] > end ? this.end[j - 1] : end;
-    const rightAt = i < j ? this.at[j - 1] : t;
-    this.replace(i, j - i, first, end, t);
-    if (leftFirst < first) this.replace(i, 0, leftFirst, first, leftAt);
-    if (rightEnd > end) this.replace(i + (leftFirst < first ? 2 : 1), 0, end, rightEnd, rightAt);
-  }
-
-  /** Replaces `count` runs from index i by the one run [first, end) at t. */
-  private replace(i: number, count: number, first: number, end: number, t: number): void {
-    this.first.splice(i, count, first);
-    this.end.splice(i, count, end);
-    this.at.splice(i, count, t);
   }
 
   /**
@@ -53,19 +47,27 @@ export class FreeStamps {
    */
   expire(cutoff: number, expired: (ci: number) => void): number {
     let looked = 0;
-    let kept = 0;
-    for (let r = 0; r < this.end.length; r++) {
-      looked += this.end[r] - this.first[r];
-      if (this.at[r] < cutoff) {
-        for (let ci = this.first[r]; ci < this.end[r]; ci++) expired(ci);
+    for (let b = 0; b < this.shared.length; b++) {
+      const chunks = this.perChunk[b];
+      const base = b * BLOCK_CHUNKS;
+      if (chunks === undefined) {
+        const at = this.shared[b];
+        if (Number.isNaN(at)) continue;
+        looked += BLOCK_CHUNKS;
+        if (at >= cutoff) continue;
+        for (let k = 0; k < BLOCK_CHUNKS; k++) expired(base + k);
+        this.shared[b] = NO_STAMP;
         continue;
       }
-      this.first[kept] = this.first[r];
-      this.end[kept] = this.end[r];
-      this.at[kept] = this.at[r];
-      kept++;
+      for (let k = 0; k < BLOCK_CHUNKS; k++) {
+        const at = chunks[k];
+        if (Number.isNaN(at)) continue;
+        looked++;
+        if (at >= cutoff) continue;
+        expired(base + k);
+        chunks[k] = NO_STAMP;
+      }
     }
-    this.first.length = this.end.length = this.at.length = kept;
     return looked;
   }
 }

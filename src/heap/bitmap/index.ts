@@ -39,6 +39,11 @@
 // chunk words, index bytes) plus one per page-cache allocation and per chunk releaseIdle
 // looks at.
 //
+// freeStats is cheap enough to run at every local peak of a large heap: free pages and
+// free runs are kept as spans come and go and the heap grows (a span that turns free
+// starts a run unless the page before it is free, and joins the run after it), and the
+// largest run is read off the summaries (free-stats.ts). Page-cache pages count as free.
+//
 // Left out: the runtime's own inline scavenging in allocSpan (on growth and for the
 // memory limit) is policy; physically aligned stack allocation (OpenBSD only); mspan
 // structures.
@@ -52,7 +57,7 @@ import { CHUNK_BYTES, PAGE_BYTES, PALLOC_CHUNK_PAGES, chunkIndex } from './pallo
 import { PageAlloc } from './page-alloc.js';
 import { PAGE_CACHE_PAGES, PageCache, allocToCache } from './page-cache.js';
 import { scavenge, scavengeChunk } from './scavenge.js';
-import { freeFigures } from './free-stats.js';
+import { largestFreeRun } from './free-stats.js';
 import { FreeStamps } from './free-stamps.js';
 import { LEVEL_BITS, LEVEL_SHIFT, SUMMARY_LEVELS } from './summary.js';
 
@@ -85,6 +90,12 @@ export class BitmapHeap implements PageHeap {
   /** Page caches of P < DENSE_P_LIMIT by index, then of larger P by id. */
   private readonly caches: (PageCache | undefined)[] = new Array<PageCache | undefined>(DENSE_P_LIMIT).fill(undefined);
   private readonly sparseCaches = new Map<number, PageCache>();
+  /** Every page cache, in creation order (for isFree). */
+  private readonly cacheList: PageCache[] = [];
+  /** Pages of the live spans. */
+  private livePages = 0;
+  /** Maximal runs of free pages (cached ones included), kept as spans come and go. */
+  private freeRuns = 0;
   private readonly os: OsMemory;
   private readonly clock: HeapClock;
   private readonly onGrow: ((grownBytes: number) => void) | undefined;
@@ -324,6 +335,7 @@ export class BitmapHeap implements PageHeap {
     this.releasedBytes += size;
     this.heapPages += size / PAGE_BYTES;
     this.pages.grow(v + OFFSET, size);
+    this.freeRuns += this.runsGained(v + OFFSET, size);
     const pending = this.pendingChunkTouch;
     if (pending !== null) this.touchChunkData(pending[0], pending[1]);
     this.pendingChunkTouch = null;
@@ -333,6 +345,7 @@ export class BitmapHeap implements PageHeap {
     let c = p < DENSE_P_LIMIT ? this.caches[p] : this.sparseCaches.get(p);
     if (c === undefined) {
       c = new PageCache();
+      this.cacheList.push(c);
       if (p < DENSE_P_LIMIT) this.caches[p] = c;
       else this.sparseCaches.set(p, c);
     }
@@ -371,6 +384,8 @@ export class BitmapHeap implements PageHeap {
     this.lastScavengedPages = scav / PAGE_BYTES;
     // allocSpan: sysUsed the whole span when any of it was scavenged.
     if (scav !== 0) this.sysUsed(base - OFFSET, npages * PAGE_BYTES);
+    this.livePages += npages;
+    this.freeRuns -= this.runsGained(base, npages * PAGE_BYTES);
     return base - OFFSET;
   }
 
@@ -378,6 +393,31 @@ export class BitmapHeap implements PageHeap {
     const o = base + OFFSET;
     this.freedAt.stamp(chunkIndex(o), chunkIndex(o + npages * PAGE_BYTES - 1) + 1, this.clock.now);
     this.pages.free(o, npages, false);
+    this.livePages -= npages;
+    this.freeRuns += this.runsGained(o, npages * PAGE_BYTES);
+  }
+
+  /**
+   * How many free runs [o, o+bytes) adds by turning free, its neighbours unchanged (the
+   * negation when it turns in use): a run starts at o unless the page before is free, and
+   * the run that began right after it, if any, now continues it.
+   */
+  private runsGained(o: number, bytes: number): number {
+    return (this.isFree(o - PAGE_BYTES) ? 0 : 1) - (this.isFree(o + bytes) ? 1 : 0);
+  }
+
+  /** Whether the page at offset address o is free memory: free in the bitmap or held in a page cache. */
+  private isFree(o: number): boolean {
+    const caches = this.cacheList;
+    for (let i = 0; i < caches.length; i++) {
+      const c = caches[i];
+      const d = o - c.base;
+      if (d < 0 || d >= PAGE_CACHE_PAGES * PAGE_BYTES) continue;
+      // Two caches may hold different pages of one block: look on when this one lacks the page.
+      const k = d / PAGE_BYTES;
+      if (((k < 32 ? c.cacheLo >>> k : c.cacheHi >>> (k - 32)) & 1) !== 0) return true;
+    }
+    return this.pages.pageFree(o);
   }
 
   release(nbytes: number): number {
@@ -416,7 +456,7 @@ export class BitmapHeap implements PageHeap {
       cached.set(c.base, (cached.get(c.base) ?? 0) | c.cacheLo);
       cached.set(c.base + 32 * PAGE_BYTES, (cached.get(c.base + 32 * PAGE_BYTES) ?? 0) | c.cacheHi);
     });
-    return freeFigures(this.pages, cached);
+    return { freePages: this.heapPages - this.livePages, freeRuns: this.freeRuns, largestFreeRunPages: largestFreeRun(this.pages, cached) };
   }
 
   forEachCachedPage(fn: (base: number) => void): void {

@@ -25,6 +25,8 @@
 //   changes part of the chunk, and only operations over a whole chunk, whose result is
 //   again uniform, set a tag. A tag's summary is a constant, and the work units charged
 //   are those of the word operations it replaces.
+// - Root group merges (find's skip list, not Go's) are exact or marked stale: update()
+//   marks the groups whose root summaries it changed.
 // - Decisions depend only on these structures, so the order of operations is Go's
 //   order, line for line: the differential test against the real runtime checks it.
 //
@@ -64,6 +66,14 @@ const NO_WORDS = new Uint32Array(0);
 const NO_TAGS = new Uint8Array(0);
 import { LEVEL_BITS, LEVEL_PAGES, LEVEL_SCALE, SUMMARY_LEVELS, SummaryLevel, mergeChildren, pack, packedHi, sumEnd, sumMax, sumStart } from './summary.js';
 
+/**
+ * Root summaries per group in find's skip list: a failing search on a heap of a few TiB
+ * steps over hundreds of root entries, 64 at a time where none of them can end it.
+ */
+const ROOT_GROUP_BITS = 6;
+const ROOT_GROUP = 1 << ROOT_GROUP_BITS;
+const ROOT_GROUPS = (1 << LEVEL_BITS[0]) / ROOT_GROUP;
+
 /** pallocChunksL1Bits / L2Bits: the two-level chunk map. */
 const CHUNK_L2_BITS = 13;
 const CHUNK_L2_ENTRIES = 1 << CHUNK_L2_BITS;
@@ -94,6 +104,16 @@ export class PageAlloc {
   end = 0;
   readonly inUse = new AddrRanges();
   readonly scav = new ScavengeIndex();
+  /**
+   * Per group of ROOT_GROUP root summaries: their merge (free pages at its start, the
+   * longest run, at its end), valid unless the group is marked stale; update() marks a
+   * group stale when it writes one of its root summaries. Not Go's: it only lets find
+   * step over groups (see find), with the same result and work units.
+   */
+  private readonly groupStart = new Float64Array(ROOT_GROUPS);
+  private readonly groupMax = new Float64Array(ROOT_GROUPS);
+  private readonly groupEnd = new Float64Array(ROOT_GROUPS);
+  private readonly groupStale = new Uint8Array(ROOT_GROUPS).fill(1);
   /** Summary entries and chunk words visited (work units). */
   work = 0;
   /** The physical page in runtime pages (at least 1): the scavenger's unit. */
@@ -175,6 +195,16 @@ export class PageAlloc {
   leafIsZero(ci: number): boolean {
     const leaf = this.summary[SUMMARY_LEVELS - 1];
     return leaf.read(ci) === 0 && leaf.readHi === 0;
+  }
+
+  /** Whether the page at o is free in the bitmap (never outside the grown heap). */
+  pageFree(o: number): boolean {
+    const ci = chunkIndex(o);
+    if (this.leafIsZero(ci)) return false;
+    const tag = this.chunkTag(ci);
+    if (tag !== CHUNK_BITS) return tag !== CHUNK_ALLOC;
+    const i = chunkPageIndex(o);
+    return ((this.chunkWords(ci)[this.chunkOffset(ci) + (i >>> 5)] >>> (i & 31)) & 1) === 0;
   }
 
   grow(base: number, size: number): void {
@@ -263,6 +293,7 @@ export class PageAlloc {
           parent.set(i, sLo, sHi);
         }
       }
+      if (l === 0 && changed) this.groupStale.fill(1, lo >>> ROOT_GROUP_BITS, ((hi - 1) >>> ROOT_GROUP_BITS) + 1);
     }
   }
 
@@ -320,6 +351,41 @@ export class PageAlloc {
     return v < 0 ? MAX_OFF_ADDR : v;
   }
 
+  /** Brings root group g's merged summary up to date. */
+  private mergeRootGroup(g: number): void {
+    const level = this.summary[0];
+    const full = LEVEL_PAGES[0];
+    let start = 0;
+    let max = 0;
+    let end = 0;
+    for (let k = 0; k < ROOT_GROUP; k++) {
+      const lo = level.read(g * ROOT_GROUP + k);
+      const hi = level.readHi;
+      const s = sumStart(lo, hi);
+      const e = sumEnd(lo, hi);
+      if (start === k * full) start += s;
+      if (end + s > max) max = end + s;
+      const m = sumMax(lo, hi);
+      if (m > max) max = m;
+      end = e === full ? end + full : e;
+    }
+    this.groupStart[g] = start;
+    this.groupMax[g] = max;
+    this.groupEnd[g] = end;
+    this.groupStale[g] = 0;
+  }
+
+  /**
+   * Whether find, at the root with `size` free pages running into group g, would pass
+   * over all of g: no run through it reaches npages, no entry holds npages, and either
+   * the first free region is already known (ffBound narrowed) or g has no free page.
+   */
+  private canSkipRootGroup(g: number, npages: number, size: number, ffBound: number): boolean {
+    if (this.groupStale[g] === 1) this.mergeRootGroup(g);
+    const max = this.groupMax[g];
+    return size + this.groupStart[g] < npages && max < npages && (max === 0 || ffBound !== MAX_OFF_ADDR);
+  }
+
   /** find's second result: the new search address. */
   foundSearchAddr = MAX_OFF_ADDR;
 
@@ -344,7 +410,25 @@ export class PageAlloc {
       if (searchIdx - (searchIdx % entriesPerBlock) === i) j0 = searchIdx % entriesPerBlock;
       let base = 0;
       let size = 0;
+      // Entries past the level's window read 0: visited (and counted) all at once.
+      const windowEnd = level.first + level.count - i;
       for (let j = j0; j < entriesPerBlock; j++) {
+        if (j >= windowEnd) {
+          this.work += entriesPerBlock - j;
+          size = 0;
+          break;
+        }
+        // At the root, a whole group that can neither end the search nor be descended into,
+        // and (once the first free region is known) cannot narrow it, is stepped over: its
+        // entries would each count one work unit and leave size as its merged end.
+        if (l === 0 && (j & (ROOT_GROUP - 1)) === 0 && j + ROOT_GROUP <= windowEnd && this.canSkipRootGroup(j >>> ROOT_GROUP_BITS, npages, size, ffBound)) {
+          const g = j >>> ROOT_GROUP_BITS;
+          this.work += ROOT_GROUP;
+          size = this.groupStart[g] === ROOT_GROUP * regionPages ? size + ROOT_GROUP * regionPages : this.groupEnd[g];
+          base = (j + ROOT_GROUP) * regionPages - size;
+          j += ROOT_GROUP - 1;
+          continue;
+        }
         this.work++;
         const lo = level.read(i + j);
         const hi = level.readHi;

@@ -63,6 +63,13 @@ class AddressOrderedHeap implements PageHeap {
   readonly treap: AddressTreap;
   private readonly byStart = new Map<number, AddrSpan>();
   private readonly byEnd = new Map<number, AddrSpan>();
+  /**
+   * The free spans whose next page begins another free span (of the other scavenged state:
+   * equal ones coalesce). Free runs are the spans less these joins, and only a chain of
+   * joined spans can be a run longer than its longest span: freeStats reads both from here
+   * and the treap's root summary instead of walking every span.
+   */
+  private readonly joined = new Set<AddrSpan>();
 
   constructor(options: HeapOptions) {
     this.os = options.os;
@@ -111,6 +118,9 @@ class AddressOrderedHeap implements PageHeap {
 
   // Free-span bookkeeping: the treap plus first/last-page indexes (spanOf).
   private add(s: AddrSpan): void {
+    const before = this.byEnd.get(s.page - 1);
+    if (before !== undefined) this.joined.add(before);
+    if (this.byStart.has(s.page + s.npages)) this.joined.add(s);
     this.treap.insert(s);
     this.byStart.set(s.page, s);
     this.byEnd.set(s.page + s.npages - 1, s);
@@ -122,6 +132,9 @@ class AddressOrderedHeap implements PageHeap {
   private drop(s: AddrSpan, held: AddrNode | null): void {
     if (held !== null) this.treap.erase(held);
     else this.treap.removeSpan(s);
+    const before = this.byEnd.get(s.page - 1);
+    if (before !== undefined) this.joined.delete(before);
+    this.joined.delete(s);
     this.byStart.delete(s.page);
     this.byEnd.delete(s.page + s.npages - 1);
     this.freePages -= s.npages;
@@ -145,6 +158,8 @@ class AddressOrderedHeap implements PageHeap {
       // Trim off the low pages in place; the rest keeps its place in the treap.
       this.releasedBytes -= this.released(s);
       this.byStart.delete(s.page);
+      const before = this.byEnd.get(s.page - 1);
+      if (before !== undefined) this.joined.delete(before);
       page = s.page;
       s.page += npages;
       s.npages -= npages;
@@ -287,6 +302,8 @@ class AddressOrderedHeap implements PageHeap {
     const top = new FreeSpan(splitPage, s.page + s.npages - splitPage);
     top.unusedSince = s.unusedSince;
     this.byEnd.delete(s.page + s.npages - 1);
+    // s's next page is top's, not in the treap until the caller adds it.
+    this.joined.delete(s);
     s.npages -= top.npages;
     this.byEnd.set(s.page + s.npages - 1, s);
     this.freePages -= top.npages;
@@ -315,21 +332,16 @@ class AddressOrderedHeap implements PageHeap {
 
   freeStats(): FreeStats {
     // Adjacent free spans of different scavenged state are one run of free pages.
-    let runs = 0;
-    let largest = 0;
-    let runEnd = -1;
-    let run = 0;
-    this.treap.forEachNode((n) => {
-      const s = n.span;
-      if (s.page === runEnd) run += s.npages;
-      else {
-        runs++;
-        run = s.npages;
-      }
-      runEnd = s.page + s.npages;
+    let largest = this.treap.root === null ? 0 : this.treap.root.maxPages;
+    for (const head of this.joined) {
+      if (this.byEnd.has(head.page - 1)) continue;
+      let run = 0;
+      let s: AddrSpan | undefined = head;
+      for (; s !== undefined && this.joined.has(s); s = this.byStart.get(s.page + s.npages)) run += s.npages;
+      if (s !== undefined) run += s.npages;
       if (run > largest) largest = run;
-    });
-    return { freePages: this.freePages, freeRuns: runs, largestFreeRunPages: largest };
+    }
+    return { freePages: this.freePages, freeRuns: this.treap.count - this.joined.size, largestFreeRunPages: largest };
   }
 
   shape(): Record<string, number> {
