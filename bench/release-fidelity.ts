@@ -105,6 +105,46 @@ export function largestGapBytes(a: ReleaseCurve, b: ReleaseCurve): number {
   return gap;
 }
 
+/** A cumulative step curve's value at time t (its last step at or before t). */
+function valueAt(c: ReleaseCurve, t: number): number {
+  let lo = 0;
+  let hi = c.timeNs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (c.timeNs[mid] <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo === 0 ? 0 : c.cumBytes[lo - 1];
+}
+
+/**
+ * The largest gap when each curve may be early or late by up to toleranceNs (a Lévy-style
+ * distance, in bytes): at each t, how far b(t) lies outside [a(t - tol), a(t + tol)], and
+ * the same with a and b swapped. With tolerance 0 this is largestGapBytes. Both curves
+ * step, so the largest excess is found at a breakpoint of either, shifted by -tol, 0 or
+ * +tol, taken as the step lands or 1 ns before.
+ */
+export function largestGapWithinBytes(a: ReleaseCurve, b: ReleaseCurve, toleranceNs: number): number {
+  const times: number[] = [];
+  for (const c of [a, b]) for (const t of c.timeNs) for (const d of [-toleranceNs, 0, toleranceNs]) times.push(t + d, t + d - 1);
+  let gap = 0;
+  for (const t of times) {
+    for (const [x, y] of [
+      [a, b],
+      [b, a],
+    ]) {
+      const v = valueAt(y, t);
+      const lo = valueAt(x, t - toleranceNs);
+      const hi = valueAt(x, t + toleranceNs);
+      gap = Math.max(gap, lo - v, v - hi);
+    }
+  }
+  return gap;
+}
+
+/** Time tolerances the table also reports the gap with: the scavenger's wake-ups and sleeps move by milliseconds. */
+export const GAP_TOLERANCES_NS = [10e6, 100e6];
+
 export interface Fidelity {
   trace: string;
   policy: string;
@@ -114,6 +154,8 @@ export interface Fidelity {
   releasedRatio: number;
   /** Largest gap between the cumulative curves over the real total (NaN when it released nothing). */
   largestGapFraction: number;
+  /** The same gap when either curve may be early or late by each of GAP_TOLERANCES_NS. */
+  largestGapWithinFraction: number[];
   /** (model - real) / real time-weighted mean RSS. */
   meanRssDiff: number;
   real: PolicyRun;
@@ -132,6 +174,7 @@ export async function fidelity(path: string, policy = 'go1.19', thp: ThpMode = R
     modelReleasedBytes: model.releasedBytes,
     releasedRatio: total > 0 ? model.releasedBytes / total : NaN,
     largestGapFraction: total > 0 ? largestGapBytes(real.curve, model.curve) / total : NaN,
+    largestGapWithinFraction: GAP_TOLERANCES_NS.map((tol) => (total > 0 ? largestGapWithinBytes(real.curve, model.curve, tol) / total : NaN)),
     meanRssDiff: (model.meanRssBytes - real.meanRssBytes) / real.meanRssBytes,
     real,
     model,
@@ -144,13 +187,13 @@ const signedPct = (x: number): string => (x >= 0 ? '+' : '') + pct(x);
 
 export function markdownTable(rows: Fidelity[]): string {
   const out = [
-    `| trace | released by Go (MiB) | by ${rows[0]?.policy ?? 'policy'} (MiB) | ratio | largest curve gap | mean RSS difference |`,
-    '|---|---|---|---|---|---|',
+    `| trace | released by Go (MiB) | by ${rows[0]?.policy ?? 'policy'} (MiB) | ratio | largest curve gap | gap within ±10 ms | gap within ±100 ms | mean RSS difference |`,
+    '|---|---|---|---|---|---|---|---|',
   ];
   for (const f of rows) {
     const ratio = Number.isNaN(f.releasedRatio) ? 'n/a' : `×${f.releasedRatio.toFixed(3)}`;
     out.push(
-      `| ${f.trace} | ${(f.realReleasedBytes / MiB).toFixed(1)} | ${(f.modelReleasedBytes / MiB).toFixed(1)} | ${ratio} | ${pct(f.largestGapFraction)} | ${signedPct(f.meanRssDiff)} |`,
+      `| ${f.trace} | ${(f.realReleasedBytes / MiB).toFixed(1)} | ${(f.modelReleasedBytes / MiB).toFixed(1)} | ${ratio} | ${pct(f.largestGapFraction)} | ${f.largestGapWithinFraction.map(pct).join(' | ')} | ${signedPct(f.meanRssDiff)} |`,
     );
   }
   return out.join('\n') + '\n';
