@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { ROOT, TRACES, cli } from './helpers.js';
+import { ROOT, cli } from './helpers.js';
 
 const CHROMIUM = process.env.HEAPSIM_CHROMIUM ?? '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
@@ -45,14 +45,8 @@ maybe(`the HTML report in headless Chromium${available ? '' : ` (skipped: ${skip
     await browser.close();
   });
 
-  test('spike-gogc100-768 under none, go1.13, go1.19: every chart drew, offline, no error', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'heapsim-report-'));
-    const file = join(dir, 'r.html');
-    const made = cli(['report', join(TRACES, 'spike-gogc100-768.csv.gz'), '--policies', 'none,go1.13,go1.19', '-o', file]);
-    expect(made.stderr).toMatch(/wrote .*r\.html/);
-    expect(made.status).toBe(0);
-    expect(statSync(file).size).toBeLessThan(4 << 20);
-
+  /** Opens a report offline and waits for it to draw; every console error, page error or request is a problem. */
+  async function openReport(file: string) {
     const page = await browser.newPage({ viewport: { width: 1300, height: 2300 } });
     const problems: string[] = [];
     page.on('console', (m) => {
@@ -72,6 +66,18 @@ maybe(`the HTML report in headless Chromium${available ? '' : ` (skipped: ${skip
     await page.waitForFunction(() => document.body.dataset.drawn === 'true', null, { timeout: 30000 });
     const openMs = performance.now() - t0;
     console.log(`report-browser: ${(statSync(file).size / 1024).toFixed(0)} KiB, opened and drawn in ${openMs.toFixed(0)} ms`);
+    return { page, problems, openMs };
+  }
+
+  test('spike-gogc100-768 under none, go1.13, go1.19: every chart drew, offline, no error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'heapsim-report-'));
+    const file = join(dir, 'r.html');
+    // A path relative to the checkout, as a user would type it: the report shows it.
+    const made = cli(['report', 'traces/spike-gogc100-768.csv.gz', '--policies', 'none,go1.13,go1.19', '-o', file]);
+    expect(made.stderr).toMatch(/wrote .*r\.html/);
+    expect(made.status).toBe(0);
+    expect(statSync(file).size).toBeLessThan(4 << 20);
+    const { page, problems, openMs } = await openReport(file);
 
     const drawn = await page.evaluate(measureCharts);
     expect(problems).toEqual([]);
@@ -112,6 +118,25 @@ maybe(`the HTML report in headless Chromium${available ? '' : ` (skipped: ${skip
 
     const shot = process.env.HEAPSIM_SCREENSHOT ?? join(dir, 'report.png');
     await page.screenshot({ path: shot.startsWith('/') ? shot : join(ROOT, shot), clip: { x: 0, y: 0, width: 1300, height: 2300 } });
+    await page.close();
+  });
+
+  test('a recording with rss rows: the recorded and simulated heap RSS are drawn, with the error table', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'heapsim-report-'));
+    const file = join(dir, 'r.html');
+    const made = cli(['report', join(ROOT, 'test/fixtures/recorded/spike-thp-madvise.csv.gz'), '--thp', 'madvise', '--policies', 'trace,go1.19', '-o', file]);
+    expect(made.status).toBe(0);
+    const { page, problems } = await openReport(file);
+    const drawn = await page.evaluate(measureCharts);
+    expect(problems).toEqual([]);
+    const match = drawn.filter((d) => d.kind === 'rss-match');
+    // One chart: the recorded curve and one simulated curve per run.
+    expect(match.map((d) => d.series)).toEqual([3]);
+    expect(match[0].colouredPixels).toBeGreaterThan(50);
+    expect(match[0].legendEntries).toBe(3);
+    const table = await page.locator('table.rssmatch-table').innerText();
+    expect(table).toMatch(/mean error/);
+    expect(table.split('\n').filter((l) => /^(trace|go1\.19)\b/.test(l))).toHaveLength(2);
     await page.close();
   });
 });
