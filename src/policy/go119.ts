@@ -301,10 +301,13 @@ export class Go119Policy extends PolicyBase {
     this.noteFrees();
     this.prevEventNs = t;
     for (;;) {
-      // sysmon delivers the wake-up at its poll, unless the program was idle then (nothing
-      // for longer than sysmon's longest poll up to t): it sleeps until the program's next
-      // activity. A wake-up already moved to an activity (at lastActivityNs) is delivered.
-      if (this.pendingWakeNs <= t && t - this.lastActivityNs > SYSMON_MAX_POLL_NS && this.pendingWakeNs > this.lastActivityNs) {
+      // sysmon delivers the wake-up at its poll, unless the program had just gone idle (its
+      // last allocation or free within one poll before the wake-up, nothing after it for
+      // longer than a poll up to t): then it sleeps until the program's next allocation. A
+      // trace that shows no activity near the wake-up says nothing about idleness: delivered.
+      const w = this.pendingWakeNs;
+      const a = this.lastActivityNs;
+      if (w <= t && t - a > SYSMON_MAX_POLL_NS && w > a && w - a <= SYSMON_MAX_POLL_NS) {
         this.pendingWakeNs = Infinity;
         this.heldWake = true;
       }
