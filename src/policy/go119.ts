@@ -23,13 +23,14 @@
 // SWEEP_BEFORE_ROW_NS, no allocation between): the cycle's sweep, which Go's mark
 // termination precedes but a recorded row may follow (docs/policies.md).
 // Background scavenger (bgscavenge): parked until woken WAKE_AFTER_GC_ROW_NS after a gc
-// row (Go: at the end of the sweep, through sysmon; measured), or after the last free of
-// the run of frees that follows the row with no allocation between (that cycle's sweep, in
-// a trace written at mark termination, as `heapsim record`'s are). sysmon only looks at
-// its wake-up flag while some P runs: when the program has allocated and freed nothing
-// for longer than sysmon's longest poll (SYSMON_MAX_POLL_NS) when the wake-up is due, every
-// P is idle, sysmon sleeps until the next timer, and the wake-up waits for the program's
-// next allocation (the program's own timer firing). Then it runs batches
+// row (Go: at the end of the sweep, through sysmon; measured), or that long after the last
+// free of the run of frees that follows the row with no allocation before it and under
+// SWEEP_FREE_GAP_NS apart (that cycle's sweep, in a trace written at mark termination, as
+// `heapsim record`'s are). sysmon only looks at its wake-up flag while some P runs: when
+// the program's last allocation or free came within one sysmon poll (SYSMON_MAX_POLL_NS)
+// before the wake-up was due and nothing follows for longer than a poll, every P is idle,
+// sysmon sleeps until the next timer, and the wake-up waits for the program's next
+// allocation (the program's own timer firing). Then it runs batches
 // of scavengeQuantum (64 KiB) calls into the backend, each at trace time batch start +
 // work so far, each call's work its modelled cost (one madvise per sysUnused call, the
 // page allocator's calls: a whole 2 MiB huge page is one call), until the batch has
@@ -55,7 +56,8 @@
 // cycle), sweeps of varying length (the wake-up delay is one measured constant), timers
 // fired sooner by a busy P than by epoll_wait or later by a P busy with a goroutine,
 // non-heap memory in mappedReady beyond the allocator's own metadata, and a program idle
-// without a timer (sysmon's deep sleep is taken to end at the program's next activity).
+// without a timer (sysmon's deep sleep is taken to end at the program's next allocation;
+// its 60 s cap, forcegcperiod / 2, is not modelled).
 
 import { PolicyBase, retainedGoalBytes, type PolicyContext } from './types.js';
 import { SCAVENGE_QUANTUM_BYTES, ScavengerPacer } from './go119-pacing.js';
@@ -102,7 +104,7 @@ export const SWEEP_BEFORE_ROW_NS = 10e6;
  * after 1 ms of idle polls, capped at 10 ms). When the program has done nothing for longer
  * than this (no span allocated or freed), every P is idle: sysmon sleeps until the next
  * timer (timeSleepUntil) before it looks at sysmonWake, so the sweep's wake-up waits for
- * the program's next activity.
+ * the program's next allocation.
  */
 export const SYSMON_MAX_POLL_NS = 10e6;
 
