@@ -9,7 +9,8 @@
 // and limit scavenging as well as the background scavenger's).
 //
 // Usage: node dist/bench/release-fidelity.js [--policy P] [--svg FILE] [--markdown] TRACE...
-// (default traces: the recorded ones bundled in traces/). Prints one line per trace, or a
+// (default traces: the recorded ones bundled in traces/, then heapsim record's fixtures in
+// test/fixtures/recorded). Prints one line per trace, or a
 // Markdown table; --svg writes a chart of both curves per trace.
 
 import { join } from 'node:path';
@@ -23,6 +24,13 @@ const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 export const RECORDED_TRACES = ['spike-gogc100-768.csv.gz', 'compile-go-types.csv.gz', 'go1-Revcomp.csv', 'go1-Template.csv', 'go1-Gob.csv'].map((f) =>
   join(ROOT, 'traces', f),
 );
+/**
+ * Traces `heapsim record` wrote (test/fixtures/recorded: Go 1.19.8 with heapsim's own
+ * recorder, gc rows at mark termination, before the sweep), on the same machine's THP
+ * `madvise` (RECORDING_THP); their `-thp-off` twins ran with THP disabled, which this
+ * bench's single --thp does not fit.
+ */
+export const RECORDER_TRACES = ['spike', 'fragmenter', 'freeos', 'partial'].map((p) => join(ROOT, 'test', 'fixtures', 'recorded', `${p}-thp-madvise.csv.gz`));
 
 /**
  * The recording machine's transparent huge pages: `madvise` (Debian's default, as on this
@@ -252,7 +260,7 @@ async function main(argv: string[]): Promise<void> {
     else paths.push(argv[i]);
   }
   const rows: Fidelity[] = [];
-  for (const p of paths.length > 0 ? paths : RECORDED_TRACES) rows.push(await fidelity(p, policy, thp));
+  for (const p of paths.length > 0 ? paths : [...RECORDED_TRACES, ...RECORDER_TRACES]) rows.push(await fidelity(p, policy, thp));
   if (markdown) process.stdout.write(markdownTable(rows));
   else
     for (const f of rows)

@@ -23,7 +23,14 @@
 // SWEEP_BEFORE_ROW_NS, no allocation between): the cycle's sweep, which Go's mark
 // termination precedes but a recorded row may follow (docs/policies.md).
 // Background scavenger (bgscavenge): parked until woken WAKE_AFTER_GC_ROW_NS after a gc
-// row (Go: at the end of the sweep, through sysmon; measured). Then it runs batches
+// row (Go: at the end of the sweep, through sysmon; measured), or that long after the last
+// free of the run of frees that follows the row with no allocation before it and under
+// SWEEP_FREE_GAP_NS apart (that cycle's sweep, in a trace written at mark termination, as
+// `heapsim record`'s are). sysmon only looks at its wake-up flag while some P runs: when
+// the program's last allocation or free came within one sysmon poll (SYSMON_MAX_POLL_NS)
+// before the wake-up was due and nothing follows for longer than a poll, every P is idle,
+// sysmon sleeps until the next timer, and the wake-up waits for the program's next
+// allocation (the program's own timer firing). Then it runs batches
 // of scavengeQuantum (64 KiB) calls into the backend, each at trace time batch start +
 // work so far, each call's work its modelled cost (one madvise per sysUnused call, the
 // page allocator's calls: a whole 2 MiB huge page is one call), until the batch has
@@ -47,8 +54,10 @@
 // (the trace has neither), the memory limit's effect on when the GC runs (the trace's gc
 // rows say when it ran), the wake-up at the start of a GC (the row marks one wake-up per
 // cycle), sweeps of varying length (the wake-up delay is one measured constant), timers
-// fired sooner by a busy P than by epoll_wait, and non-heap memory in mappedReady beyond
-// the allocator's own metadata.
+// fired sooner by a busy P than by epoll_wait or later by a P busy with a goroutine,
+// non-heap memory in mappedReady beyond the allocator's own metadata, and a program idle
+// without a timer (sysmon's deep sleep is taken to end at the program's next allocation;
+// its 60 s cap, forcegcperiod / 2, is not modelled).
 
 import { PolicyBase, retainedGoalBytes, type PolicyContext } from './types.js';
 import { SCAVENGE_QUANTUM_BYTES, ScavengerPacer } from './go119-pacing.js';
@@ -90,6 +99,23 @@ export const WAKE_AFTER_GC_ROW_NS = 5.62e6;
  */
 export const SWEEP_BEFORE_ROW_NS = 10e6;
 
+/**
+ * sysmon's longest sleep between polls while some P runs (proc.go sysmon: 20 us, doubling
+ * after 1 ms of idle polls, capped at 10 ms). When the program has done nothing for longer
+ * than this (no span allocated or freed), every P is idle: sysmon sleeps until the next
+ * timer (timeSleepUntil) before it looks at sysmonWake, so the sweep's wake-up waits for
+ * the program's next allocation.
+ */
+export const SYSMON_MAX_POLL_NS = 10e6;
+
+/**
+ * The longest gap between two frees of one sweep run: the sweeps that follow a recorded
+ * row free their spans microseconds apart (spike: 193 spans in 0.1-0.4 ms; fragmenter: 300
+ * in 0.1-0.2 ms). A free 9-15 ms later is not the sweep's: in those recordings it is the
+ * woken scavenger freeing its old stack as it grows a new one, just before its first release.
+ */
+export const SWEEP_FREE_GAP_NS = 1e6;
+
 export const REDUCE_EXTRA_PERCENT = 5;
 /** defaultHeapMinimum: the smallest heap goal at GOGC=100 (scaled by GOGC/100). */
 export const DEFAULT_HEAP_MINIMUM_BYTES = 4 << 20;
@@ -125,6 +151,15 @@ export class Go119Policy extends PolicyBase {
   private wakeNs = 0;
   /** When a wake-up asked for at a gc row reaches the scavenger (Infinity: none pending). */
   private pendingWakeNs = Infinity;
+  /** A wake-up sysmon holds while it sleeps through an idle program: delivered at its next activity. */
+  private heldWake = false;
+  /** Whether frees seen now still belong to the last gc row's sweep, and whether it has freed yet. */
+  private sweepOpen = false;
+  private sweepFreed = false;
+  /** The last allocation or free (program activity), the previous event's time, the in-use heap then. */
+  private lastActivityNs = -Infinity;
+  private prevEventNs = -Infinity;
+  private inUseSeen = 0;
 
   constructor(ctx: PolicyContext, memoryLimitBytes = Infinity) {
     super(ctx);
@@ -174,6 +209,9 @@ export class Go119Policy extends PolicyBase {
     // Go wakes the scavenger when the sweep is done, through sysmon: WAKE_AFTER_GC_ROW_NS
     // later. A wake-up still pending is this cycle's: the new cycle ended the old sweep.
     this.pendingWakeNs = t + WAKE_AFTER_GC_ROW_NS;
+    this.heldWake = false;
+    this.sweepOpen = true;
+    this.sweepFreed = false;
   }
 
   override onLimit(t: number, limitBytes: number): void {
@@ -219,9 +257,62 @@ export class Go119Policy extends PolicyBase {
     this.lastCallBytes = SCAVENGE_QUANTUM_BYTES;
   }
 
+  /**
+   * The event before t (at prevEventNs) freed a span when the in-use heap dropped: program
+   * activity. The first run of frees after a gc row, with no allocation between, is its
+   * sweep's (a trace written at mark termination has the sweep after the row); any other
+   * event after it ends the run.
+   */
+  private noteFrees(): void {
+    const inUse = this.ctx.inUseBytes();
+    if (inUse < this.inUseSeen) {
+      this.activity(this.prevEventNs, true);
+      this.sweepFreed = this.sweepOpen;
+    } else if (this.sweepFreed) this.sweepOpen = this.sweepFreed = false;
+    this.inUseSeen = inUse;
+  }
+
+  /**
+   * An allocation or a free at t. A sweep free (in the first run of frees after the gc
+   * row, no allocation between) moves the wake-up after it: sysmon is asked when the sweep
+   * is done (a recorder's rss sample can keep the program quiet for up to 33 ms between the
+   * row and the sweep). Only an allocation delivers sysmon's held wake-up otherwise: that is the
+   * program resuming; a lone free after an idle stretch is the runtime's (in the recordings,
+   * the woken scavenger's own old stack, freed as it grows one: it would leak the real
+   * wake-up's time into the model).
+   */
+  private activity(t: number, free: boolean): void {
+    if (free) {
+      if (this.sweepFreed && t - this.lastActivityNs > SWEEP_FREE_GAP_NS) this.sweepOpen = this.sweepFreed = false;
+      this.lastActivityNs = t;
+      if (!this.sweepOpen) return;
+      this.pendingWakeNs = t + WAKE_AFTER_GC_ROW_NS;
+      this.heldWake = false;
+      return;
+    }
+    this.lastActivityNs = t;
+    this.sweepOpen = false;
+    if (this.heldWake) {
+      this.heldWake = false;
+      this.pendingWakeNs = t;
+    }
+  }
+
   /** Runs the scavenger's batches and sleeps up to trace time t. */
   override advance(t: number): void {
+    this.noteFrees();
+    this.prevEventNs = t;
     for (;;) {
+      // sysmon delivers the wake-up at its poll, unless the program had just gone idle (its
+      // last allocation or free within one poll before the wake-up, nothing after it for
+      // longer than a poll up to t): then it sleeps until the program's next allocation. A
+      // trace that shows no activity near the wake-up says nothing about idleness: delivered.
+      const w = this.pendingWakeNs;
+      const a = this.lastActivityNs;
+      if (w <= t && t - a > SYSMON_MAX_POLL_NS && w > a && w - a <= SYSMON_MAX_POLL_NS) {
+        this.pendingWakeNs = Infinity;
+        this.heldWake = true;
+      }
       // A pending wake-up comes first when it is due before the sleep's timer (or while parked).
       const woken = this.pendingWakeNs <= t && (this.state === 'parked' || (this.state === 'sleeping' && this.pendingWakeNs < this.wakeNs));
       if (woken) {
@@ -265,6 +356,8 @@ export class Go119Policy extends PolicyBase {
     const ctx = this.ctx;
     this.inUseBeforeFrees = ctx.inUseBytes();
     this.inUseBeforeFreesNs = t;
+    this.inUseSeen = this.inUseBeforeFrees;
+    this.activity(t, false);
     let bytes = 0;
     let trigger: 'limit' | 'growth' = 'limit';
     if (Number.isFinite(this.memoryLimit)) {
