@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { PerformanceObserver, performance as perfHooks } from 'node:perf_hooks';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { Replayer, SimOS, findBackend, generate, loadTrace, openTrace, replayFile, replayLoaded, type LoadedTrace } from '../src/index.js';
 import { benchHeapsim, randomOps } from '../test/oracle/harness.js';
 
@@ -159,6 +159,23 @@ async function overheadRow(steady: string): Promise<void> {
   }
 }
 
+/**
+ * CPU ms of this (the main) thread alone, user + system, from Linux's per-thread
+ * counters (10 ms ticks): process.cpuUsage() adds the worker threads in. NaN elsewhere.
+ */
+function mainThreadCpuMs(): number {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // After the command name: state is field 3, utime field 14, stime field 15 (1-based, proc(5)).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Linux's USER_HZ, the unit of /proc's CPU times: 100 on every common build. */
+const CLOCK_TICKS_PER_S = 100;
+
 /** Wall ms of reading every batch of a trace and dropping it. */
 async function parseWallMs(path: string, thread: boolean): Promise<number> {
   const t0 = performance.now();
@@ -187,9 +204,9 @@ async function endToEndRow(steady: string): Promise<void> {
         runs.push(
           await minMedian(async () => {
             const t0 = performance.now();
-            const elu = perfHooks.eventLoopUtilization();
+            const c0 = mainThreadCpuMs();
             await replayFile(steady, { backend, timing, thread });
-            busy.push(perfHooks.eventLoopUtilization(elu).active);
+            busy.push(mainThreadCpuMs() - c0);
             return performance.now() - t0;
           }),
         );
@@ -198,7 +215,7 @@ async function endToEndRow(steady: string): Promise<void> {
       console.log(
         `   ${backend.padEnd(10)} timing ${timing ? 'on ' : 'off'} this thread ${mm(off)} (${rate(events, off[0])} best, ${rate(events, off[1])} median);` +
           ` worker ${mm(on)} (${rate(events, on[0])} best, ${rate(events, on[1])} median): ${(off[0] / on[0]).toFixed(2)}x;` +
-          ` this thread busy ${Math.min(...busy).toFixed(0)} ms with the worker`,
+          ` with the worker, this thread's CPU ${Math.min(...busy).toFixed(0)} ms (${rate(events, Math.min(...busy))}: the wall rate with a free core)`,
       );
     }
   }
