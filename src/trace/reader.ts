@@ -12,8 +12,9 @@
 // - Messages quote at most SHOWN_CHARS characters of a cell, then say how long it was.
 // - Input may be plain or gzip-compressed (recognised by its magic bytes, whatever the
 //   file is called) and may come from standard input (`-`).
-// - A file of THREAD_MIN_BYTES or more is read by this same reader on a worker thread
-//   (worker-reader.ts), which gives the consumer exactly what this thread would.
+// - A file of THREAD_MIN_BYTES or more opened on the main thread is read by this same
+//   reader on a worker thread (worker-reader.ts), which gives the consumer exactly what
+//   this thread would.
 //
 // The scanner is hand-written: lines.ts hands over blocks of whole lines; here lines are
 // found with indexOf, cells are parsed in place from character codes, and only an id
@@ -22,6 +23,7 @@
 
 import { createReadStream, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
+import { isMainThread } from 'node:worker_threads';
 import { HeapsimError, TraceError, type TraceErrorKind } from '../errors.js';
 import { IntMap, canonicalHexKey } from './id-map.js';
 import { InputFault, LineFault, LONE_CR, traceLines, type LineItem } from './lines.js';
@@ -39,7 +41,8 @@ export interface ReadOptions {
   keepIds?: boolean;
   /**
    * Read and parse a trace file on a worker thread while this thread consumes the batches
-   * (worker-reader.ts). Default: for files of THREAD_MIN_BYTES or more; never for `-`.
+   * (worker-reader.ts). Default: for files of THREAD_MIN_BYTES or more opened on the main
+   * thread (a pool worker, one per core already, reads in its own thread); never for `-`.
    */
   thread?: boolean;
 }
@@ -165,7 +168,7 @@ function nextIndex(s: string, ch: string, from: number): number {
 /** Opens a trace and reads its metadata and header; rows follow from batches(). */
 export async function openTrace(path: string, options: ReadOptions = {}): Promise<TraceReader> {
   if (path === '-') return openStream(options.stdin ?? process.stdin, '<stdin>', options);
-  if (options.thread ?? fileBytes(path) >= THREAD_MIN_BYTES) {
+  if (options.thread ?? (isMainThread && fileBytes(path) >= THREAD_MIN_BYTES)) {
     const { openThreaded } = await import('./worker-reader.js');
     return openThreaded(path, options);
   }
