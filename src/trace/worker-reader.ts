@@ -158,6 +158,7 @@ export class ThreadedTraceReader extends TraceReader {
   }
 
   override async *batches(): AsyncGenerator<EventBatch> {
+    if (this.ended) return; // read once already, or closed
     this.worker.ref();
     try {
       this.worker.postMessage({ type: 'start' } satisfies ToWorker);
