@@ -159,28 +159,63 @@ async function overheadRow(steady: string): Promise<void> {
   }
 }
 
-/** Row 4: end to end from the file, and parsing alone, wall. */
+/**
+ * CPU ms of this (the main) thread alone, user + system, from Linux's per-thread
+ * counters (10 ms ticks): process.cpuUsage() adds the worker threads in. NaN elsewhere.
+ */
+function mainThreadCpuMs(): number {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // After the command name: state is field 3, utime field 14, stime field 15 (1-based, proc(5)).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Linux's USER_HZ, the unit of /proc's CPU times: 100 on every common build. */
+const CLOCK_TICKS_PER_S = 100;
+
+/** Wall ms of reading every batch of a trace and dropping it. */
+async function parseWallMs(path: string, thread: boolean): Promise<number> {
+  const t0 = performance.now();
+  const reader = await openTrace(path, { thread });
+  for await (const b of reader.batches()) void b;
+  return performance.now() - t0;
+}
+
+/**
+ * Row 4: end to end from the file, and parsing alone, wall; each reading in this thread
+ * (thread off) and on a worker thread while this one replays (thread on, the CLI's
+ * default for files of 1 MiB or more), with the ratio of their minimums.
+ */
 async function endToEndRow(steady: string): Promise<void> {
-  console.log('\nR4. End to end, gen steady 1.33M events from a file (replayFile, as the CLI), wall min / median');
-  const parse = await minMedian(async () => {
-    const t0 = performance.now();
-    const reader = await openTrace(steady);
-    for await (const b of reader.batches()) void b;
-    return performance.now() - t0;
-  });
-  let events = 0;
-  console.log(`   parse alone ${mm(parse)}`);
+  console.log('\nR4. End to end, gen steady 1.33M events from a file (replayFile, as the CLI), wall min / median; reading in this thread vs on a worker');
+  const rate = (events: number, ms: number) => `${(events / ms / 1000).toFixed(2)}M ev/s`;
+  const events = (await loadTrace(steady)).stats.events;
+  const parse = [await minMedian(() => parseWallMs(steady, false)), await minMedian(() => parseWallMs(steady, true))];
+  console.log(`   parse alone: this thread ${mm(parse[0])} (${rate(events, parse[0][0])} best); worker ${mm(parse[1])} (${rate(events, parse[1][0])} best)`);
   for (const backend of ['bitmap', 'span-list']) {
     for (const timing of [true, false]) {
-      const t = await minMedian(async () => {
-        const t0 = performance.now();
-        const r = await replayFile(steady, { backend, timing });
-        events = r.trace.events;
-        return performance.now() - t0;
-      });
-      const rate = (ms: number) => `${(events / ms / 1000).toFixed(2)}M ev/s`;
+      const runs: [number, number][] = [];
+      let busy: number[] = [];
+      for (const thread of [false, true]) {
+        busy = [];
+        runs.push(
+          await minMedian(async () => {
+            const t0 = performance.now();
+            const c0 = mainThreadCpuMs();
+            await replayFile(steady, { backend, timing, thread });
+            busy.push(mainThreadCpuMs() - c0);
+            return performance.now() - t0;
+          }),
+        );
+      }
+      const [off, on] = runs;
       console.log(
-        `   ${backend.padEnd(10)} timing ${timing ? 'on ' : 'off'} ${mm(t)}: ${rate(t[0])} best, ${rate(t[1])} median; parse alone is ${((parse[0] / t[0]) * 100).toFixed(0)}% of it`,
+        `   ${backend.padEnd(10)} timing ${timing ? 'on ' : 'off'} this thread ${mm(off)} (${rate(events, off[0])} best, ${rate(events, off[1])} median);` +
+          ` worker ${mm(on)} (${rate(events, on[0])} best, ${rate(events, on[1])} median): ${(off[0] / on[0]).toFixed(2)}x;` +
+          ` with the worker, this thread's CPU ${Math.min(...busy).toFixed(0)} ms (${rate(events, Math.min(...busy))}: the wall rate with a free core)`,
       );
     }
   }
@@ -204,30 +239,34 @@ async function gcShareRow(): Promise<void> {
   }
 }
 
-/** A CPU profile of the CLI replaying the trace: the functions with the most self time. */
+/** A CPU profile of the CLI replaying the trace: per thread (the trace is read on a worker), the functions with the most self time. */
 function profileRow(steady: string, dir: string): void {
-  console.log('\nProfile: node --cpu-prof bin/heapsim.js replay <gen steady 1.33M> --backend bitmap (self time, top 15)');
+  console.log('\nProfile: node --cpu-prof bin/heapsim.js replay <gen steady 1.33M> --backend bitmap (self time, top 15, each thread)');
   const profDir = join(dir, 'prof');
   execFileSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, CLI, 'replay', steady, '--backend', 'bitmap'], { stdio: 'ignore' });
-  const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
-  if (file === undefined) return;
-  const prof = JSON.parse(readFileSync(join(profDir, file), 'utf8')) as {
-    nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
-    samples: number[];
-    timeDeltas: number[];
-  };
-  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
-  const self = new Map<string, number>();
-  let total = 0;
-  prof.samples.forEach((id, i) => {
-    const f = byId.get(id)?.callFrame;
-    const key = f === undefined ? '?' : `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}`;
-    const dt = prof.timeDeltas[i] ?? 0;
-    self.set(key, (self.get(key) ?? 0) + dt);
-    total += dt;
-  });
-  for (const [key, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 15)) {
-    console.log(`   ${((us / total) * 100).toFixed(1).padStart(5)}%  ${key}`);
+  // Node names each profile CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; thread 0 is the main one.
+  for (const file of readdirSync(profDir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .sort()) {
+    const prof = JSON.parse(readFileSync(join(profDir, file), 'utf8')) as {
+      nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+      samples: number[];
+      timeDeltas: number[];
+    };
+    const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+    const self = new Map<string, number>();
+    let total = 0;
+    prof.samples.forEach((id, i) => {
+      const f = byId.get(id)?.callFrame;
+      const key = f === undefined ? '?' : `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}`;
+      const dt = prof.timeDeltas[i] ?? 0;
+      self.set(key, (self.get(key) ?? 0) + dt);
+      total += dt;
+    });
+    console.log(`   ${file} (${(total / 1000).toFixed(0)} ms sampled)`);
+    for (const [key, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 15)) {
+      console.log(`   ${((us / total) * 100).toFixed(1).padStart(5)}%  ${key}`);
+    }
   }
 }
 
@@ -236,12 +275,14 @@ export async function perfRows(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'heapsim-bench-'));
   try {
     const steady = await genTrace(dir, 'steady', 1_330_000);
-    await snapshotRow(dir);
-    hugeAllocRow();
-    await overheadRow(steady);
-    await endToEndRow(steady);
-    await gcShareRow();
-    profileRow(steady, dir);
+    // BENCH_ROWS picks rows by number (e.g. `4,profile`); all by default.
+    const want = (row: string) => process.env.BENCH_ROWS === undefined || process.env.BENCH_ROWS.split(',').includes(row);
+    if (want('1')) await snapshotRow(dir);
+    if (want('2')) hugeAllocRow();
+    if (want('3')) await overheadRow(steady);
+    if (want('4')) await endToEndRow(steady);
+    if (want('6')) await gcShareRow();
+    if (want('profile')) profileRow(steady, dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -6,6 +6,9 @@
 // among live spans and is handed out again after the span is freed, exactly as the
 // format allows ids to be reused. Numbers that are "not given" are stored as -1.
 //
+// A batch's columns share one ArrayBuffer (`buffer`), so a batch parsed on a worker
+// thread (worker.ts) moves to the replaying thread as one transfer, without a copy.
+//
 // Addresses are JavaScript numbers: a 48-bit address space fits in the 53 bits of a
 // double exactly, so no BigInt is needed anywhere on the event path.
 
@@ -22,8 +25,13 @@ export const OP_NAMES = ['alloc', 'free', 'scavenge', 'gc', 'limit', 'rss'] as c
 /** A value that the row did not give (empty cell or absent column). */
 export const NOT_GIVEN = -1;
 
+/** Bytes per event across the columns: six Float64 columns, two Int32 and one Uint8. */
+const BYTES_PER_EVENT = 6 * 8 + 2 * 4 + 1;
+
 export class EventBatch {
   length = 0;
+  /** The one buffer every column views. */
+  readonly buffer: ArrayBuffer;
   readonly time: Float64Array;
   readonly op: Uint8Array;
   /** Interned span id: the same slot from an alloc to its free. */
@@ -40,16 +48,23 @@ export class EventBatch {
   /** The id token as written, for --emit; '' when the row has none (empty unless the reader keeps ids). */
   readonly ids: string[];
 
-  constructor(readonly capacity: number) {
-    this.time = new Float64Array(capacity);
-    this.op = new Uint8Array(capacity);
-    this.slot = new Int32Array(capacity);
-    this.pages = new Float64Array(capacity);
-    this.bytes = new Float64Array(capacity);
-    this.p = new Int32Array(capacity);
-    this.addr = new Float64Array(capacity);
-    this.huge = new Float64Array(capacity);
-    this.line = new Float64Array(capacity);
+  /** A new batch, or (given `buffer`, from another batch of this capacity) a view of that batch's columns. */
+  constructor(
+    readonly capacity: number,
+    buffer?: ArrayBuffer,
+  ) {
+    this.buffer = buffer ?? new ArrayBuffer(capacity * BYTES_PER_EVENT);
+    const f64 = (k: number) => new Float64Array(this.buffer, k * 8 * capacity, capacity);
+    const i32 = (k: number) => new Int32Array(this.buffer, 6 * 8 * capacity + k * 4 * capacity, capacity);
+    this.time = f64(0);
+    this.pages = f64(1);
+    this.bytes = f64(2);
+    this.addr = f64(3);
+    this.huge = f64(4);
+    this.line = f64(5);
+    this.slot = i32(0);
+    this.p = i32(1);
+    this.op = new Uint8Array(this.buffer, (6 * 8 + 2 * 4) * capacity, capacity);
     this.ids = new Array<string>(capacity);
   }
 }

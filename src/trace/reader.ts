@@ -12,14 +12,18 @@
 // - Messages quote at most SHOWN_CHARS characters of a cell, then say how long it was.
 // - Input may be plain or gzip-compressed (recognised by its magic bytes, whatever the
 //   file is called) and may come from standard input (`-`).
+// - A file of THREAD_MIN_BYTES or more opened on the main thread is read by this same
+//   reader on a worker thread (worker-reader.ts), which gives the consumer exactly what
+//   this thread would.
 //
 // The scanner is hand-written: lines.ts hands over blocks of whole lines; here lines are
 // found with indexOf, cells are parsed in place from character codes, and only an id
 // that is not canonical hex becomes a string (it keys the live-span map). `npm run bench`
 // compares it with csv-parse on the same input.
 
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
+import { isMainThread } from 'node:worker_threads';
 import { HeapsimError, TraceError, type TraceErrorKind } from '../errors.js';
 import { IntMap, canonicalHexKey } from './id-map.js';
 import { InputFault, LineFault, LONE_CR, traceLines, type LineItem } from './lines.js';
@@ -35,7 +39,20 @@ export interface ReadOptions {
   stdin?: Readable;
   /** Keep each row's id text in EventBatch.ids (needed by --emit; off saves time). */
   keepIds?: boolean;
+  /**
+   * Read and parse a trace file on a worker thread while this thread consumes the batches
+   * (worker-reader.ts). Default: for files of THREAD_MIN_BYTES or more opened on the main
+   * thread (a pool worker, one per core already, reads in its own thread); never for `-`.
+   */
+  thread?: boolean;
 }
+
+/**
+ * The file size from which a trace is read on a worker thread by default: starting the
+ * worker takes ~70 ms on the 2-core machine, about as long as this thread parses 4-6 MB
+ * of rows in (docs/performance.md), so smaller files are read here.
+ */
+export const THREAD_MIN_BYTES = 4 << 20;
 
 const DEFAULT_PAGE_BYTES = 8192;
 const DEFAULT_GOGC = 100;
@@ -151,7 +168,20 @@ function nextIndex(s: string, ch: string, from: number): number {
 /** Opens a trace and reads its metadata and header; rows follow from batches(). */
 export async function openTrace(path: string, options: ReadOptions = {}): Promise<TraceReader> {
   if (path === '-') return openStream(options.stdin ?? process.stdin, '<stdin>', options);
+  if (options.thread ?? (isMainThread && fileBytes(path) >= THREAD_MIN_BYTES)) {
+    const { openThreaded } = await import('./worker-reader.js');
+    return openThreaded(path, options);
+  }
   return openStream(createReadStream(path, { highWaterMark: 1 << 20 }), path, options);
+}
+
+/** The size of a file, or 0 when it cannot be read (the read itself then reports why). */
+function fileBytes(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
 }
 
 /** Opens a trace held in memory (tests, generated traces). */
