@@ -384,6 +384,7 @@ describe('decoding debug.FreeOSMemory (a hand-made recording, no Go needed)', ()
   test('a call whose ranges do not add up to what it released is an inconsistent recording', () => {
     const bad = [...calls.slice(0, 6), rec(70, OP_SCAV_END, 0, 8192, 2)];
     expect(() => decode(bad)).toThrow(/FreeOSMemory on M 1 ended with 8192 bytes released, but its ranges released 65536/);
+    expect(() => decode([rec(70, OP_SCAV_END, 0, 0, 2)])).toThrow(/FreeOSMemory ended on M 1, which had not started one/);
   });
 });
 

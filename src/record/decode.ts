@@ -230,9 +230,10 @@ export class Recording {
       const addr = u64(b, off + 8);
       return held.range(m, time, addr, n, `${time},scavenge,,,${n},,${hex(addr)},\n`);
     }
-    const ended = held.end(m, n);
-    if (ended === null) throw this.corrupt(off, `FreeOSMemory on M ${m - 1} ended with ${n} bytes released, but its ranges released ${held.ownBytes(m)}`);
-    return ended;
+    const own = held.ownBytes(m);
+    if (own === null) throw this.corrupt(off, `FreeOSMemory ended on M ${m - 1}, which had not started one`);
+    if (own !== n) throw this.corrupt(off, `FreeOSMemory on M ${m - 1} ended with ${n} bytes released, but its ranges released ${own}`);
+    return held.end(m);
   }
 
   /** One record as a trace row (null for meta and exit records), counted in `s`. */
@@ -376,15 +377,15 @@ class FreeOSWindow {
     this.freedBytes.push(bytes);
   }
 
-  /** The bytes M `m`'s running call has released so far. */
-  ownBytes(m: number): number {
-    return this.running.get(m)?.ownBytes ?? 0;
+  /** The bytes M `m`'s running call has released so far (null: none runs there). */
+  ownBytes(m: number): number | null {
+    return this.running.get(m)?.ownBytes ?? null;
   }
 
-  /** The call on M `m` ended, saying it released `releasedBytes`: the rows it releases (null: no such call, or its ranges disagree). */
-  end(m: number, releasedBytes: number): string | null {
+  /** The running call on M `m` ended (the caller has checked its bytes): the rows it lets go. */
+  end(m: number): string {
     const call = this.running.get(m);
-    if (call === undefined || call.ownBytes !== releasedBytes) return null;
+    if (call === undefined) return '';
     call.ended = true;
     this.running.delete(m);
     return this.running.size === 0 ? this.flush() : '';
