@@ -7,12 +7,14 @@
 //
 // What it records, as fixed 32-byte binary records (heapsimRec), in trace order:
 // every span allocation and free of the page heap, every range the scavenger releases,
-// the start and end of each debug.FreeOSMemory's scavenge of everything (mheap.scavengeAll,
-// whose own ranges are recorded between the two), each GC cycle's marked heap, memory-limit changes, the resident bytes of the heap
-// arenas (mincore) after each GC cycle, each scavenger batch and at exit, and a final
+// the start and end of each debug.FreeOSMemory's scavenge of everything
+// (mheap.scavengeAll, whose own ranges are recorded between the two), each GC cycle's
+// marked heap, memory-limit changes, the resident bytes of the heap arenas (mincore)
+// after each GC cycle, each scavenger batch, each FreeOSMemory and at exit, and a final
 // record saying how the process ended (after a count of allocations made while a
-// scavenger release was in flight, the one interleaving a trace cannot replay). heapsim decodes the file into a trace
-// (src/record/decode.ts); the layout there and here must agree.
+// scavenger release was in flight, the one interleaving a trace cannot replay). heapsim
+// decodes the file into a trace (src/record/decode.ts); the layout there and here must
+// agree.
 //
 // What it may do, and why:
 //   - Run inside the allocator: it is called with mheap_.lock held (frees, locked
