@@ -786,12 +786,19 @@ function printRecordSummary(r: RecordResult): void {
   const mib = (s.releasedBytes / 2 ** 20).toFixed(1);
   const lines = [
     `recorded ${r.program}: ${s.events} events in ${(s.durationNs / 1e9).toFixed(2)} s: ${plural(s.allocs, 'span', 'spans')} allocated, ${s.frees} freed, ` +
-      `${plural(s.gcs, 'GC', 'GCs')}, ${mib} MiB released in ${plural(s.scavenges, 'range', 'ranges')}, ${plural(s.rssRows, 'rss sample', 'rss samples')}`,
+      `${plural(s.gcs, 'GC', 'GCs')}, ${mib} MiB released in ${plural(s.scavenges, 'range', 'ranges')}` +
+      `${s.freeOSMemoryCalls > 0 ? ` and ${plural(s.freeOSMemoryCalls, 'FreeOSMemory call', 'FreeOSMemory calls')}` : ''}, ${plural(s.rssRows, 'rss sample', 'rss samples')}`,
     `the program ${describeEnding(s.ending)}; exit status ${r.exitStatus}`,
     ...(s.scavengeRaces > 0
       ? [
           `${plural(s.scavengeRaces, 'allocation', 'allocations')} ran while the scavenger was releasing memory outside the heap lock: ` +
             'a replay may place them, and what follows, elsewhere (if addrMatch is below 1, this is why)',
+        ]
+      : []),
+    ...(s.freeOSMemoryOverlaps > 0
+      ? [
+          `${plural(s.freeOSMemoryOverlaps, 'span was', 'spans were')} allocated or freed while FreeOSMemory ran: ` +
+            'its empty scavenge row releases what was free when it started, which may differ from what Go released',
         ]
       : []),
     ...(s.arenasLost > 0 ? [`the heap outgrew the recorder's arena table: rss rows leave out ${plural(s.arenasLost, 'arena', 'arenas')}`] : []),

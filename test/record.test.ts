@@ -4,7 +4,11 @@
 // spans where the real runtime did (addrMatch >= 0.999: only concurrent P's interleaving
 // between the allocator and the recorder's lock may differ), release exactly the ranges
 // the real scavenger released (releaseMatch, same bound) and exactly as many bytes, and
-// the trace must carry the run's metadata. Programs that exit non-zero, panic, are killed
+// the trace must carry the run's metadata. debug.FreeOSMemory is one empty scavenge row
+// per call, at the time it started; the bytes it released are in the recording's summary
+// (releasedBytes, freeOSMemoryBytes), not in rows, and the trace policy's release of every
+// free page at that row gives them back exactly when nothing else allocated or freed
+// while it ran (freeOSMemoryOverlaps, 0 on the fixtures). Programs that exit non-zero, panic, are killed
 // by a signal the runtime handles, or by SIGKILL still leave a valid trace, and say how
 // they ended.
 //
@@ -26,6 +30,7 @@ import {
   openTraceText,
   readSites,
   record,
+  Recording,
   RecordError,
   replayFile,
   replayReader,
@@ -113,14 +118,23 @@ const RECORD_TIMEOUT_MS = 300_000;
 
 /** The checks every recording must pass. */
 function expectFaithful(r: Recorded): void {
+  const s = r.result.summary;
   expect(r.replay.outcome).toBe('ok');
-  expect(r.replay.summary.addrChecked).toBe(r.result.summary.allocs);
+  expect(r.replay.summary.addrChecked).toBe(s.allocs);
   expect(r.replay.summary.addrMatch).toBeGreaterThanOrEqual(0.999);
-  // The trace policy releases what the trace says, to the byte.
-  expect(r.replay.summary.releasedBytes).toBe(r.result.summary.releasedBytes);
-  expect(r.rows.filter((row) => row[1] === 'scavenge').reduce((n, row) => n + Number(row[4]), 0)).toBe(r.result.summary.releasedBytes);
-  if (r.result.summary.scavenges > 0) {
-    expect(r.replay.summary.releaseChecked).toBe(r.result.summary.scavenges);
+  expect(r.rows.length).toBe(s.events);
+  // Ranges are rows with addr; each FreeOSMemory is one empty row, its bytes in the summary.
+  const scavenges = r.rows.filter((row) => row[1] === 'scavenge');
+  const ranges = scavenges.filter((row) => row[6] !== '');
+  expect(ranges.length).toBe(s.scavenges);
+  expect(scavenges.filter((row) => row[4] === '' && row[6] === '').length).toBe(s.freeOSMemoryCalls);
+  expect(ranges.reduce((n, row) => n + Number(row[4]), 0) + s.freeOSMemoryBytes).toBe(s.releasedBytes);
+  // The trace policy releases what the runtime released, to the byte (FreeOSMemory's
+  // empty rows included: every page free when the call started).
+  expect(s.freeOSMemoryOverlaps).toBe(0);
+  expect(r.replay.summary.releasedBytes).toBe(s.releasedBytes);
+  if (s.scavenges > 0) {
+    expect(r.replay.summary.releaseChecked).toBe(s.scavenges);
     expect(r.replay.summary.releaseMatch).toBeGreaterThanOrEqual(0.999);
   }
 }
@@ -177,6 +191,21 @@ maybe(`heapsim record: fixtures recorded and replayed on bitmap${why}`, () => {
       const limits = r.rows.filter((row) => row[1] === 'limit').map((row) => row[4]);
       expect(limits).toEqual([String(48 << 20), '']);
       expect(r.result.summary.scavenges).toBeGreaterThan(0);
+      // Two FreeOSMemory calls, each an empty scavenge row: the first after the forced GC
+      // that drops the 96 MiB burst and before SetMemoryLimit(48 MiB), the second after
+      // the limit is lifted; no range of theirs is a row.
+      expect(r.result.summary.freeOSMemoryCalls).toBe(2);
+      expect(r.result.summary.freeOSMemoryCut).toBe(0);
+      const ops = r.rows.map((row) => (row[1] === 'scavenge' && row[6] === '' ? 'freeos' : row[1] === 'limit' ? `limit${row[4]}` : row[1]));
+      const calls = ops.flatMap((op, i) => (op === 'freeos' ? [i] : []));
+      expect(calls).toHaveLength(2);
+      expect(calls[0]).toBeLessThan(ops.indexOf(`limit${48 << 20}`));
+      expect(calls[1]).toBeGreaterThan(ops.indexOf('limit'));
+      for (const i of calls) expect(ops.lastIndexOf('gc', i)).toBeGreaterThan(ops.lastIndexOf('alloc', i));
+      // The first call gives back most of the burst; the trace policy releases it at that row.
+      expect(r.result.summary.freeOSMemoryBytes).toBeGreaterThan(64 << 20);
+      expect(r.replay.summary.releases.explicit.calls).toBe(2);
+      expect(r.replay.summary.releases.explicit.bytes).toBeGreaterThan(64 << 20);
     },
     RECORD_TIMEOUT_MS,
   );
@@ -288,6 +317,74 @@ describe('heapsim record: what it refuses', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--gomemlimit takes a size/);
     expect(cli(['record']).stderr).toMatch(/give the program to record after --/);
+  });
+});
+
+describe('decoding debug.FreeOSMemory (a hand-made recording, no Go needed)', () => {
+  const [OP_ALLOC, OP_FREE, OP_SCAVENGE, OP_META, OP_SCAV_ALL, OP_SCAV_END] = [1, 2, 3, 7, 9, 10];
+  const [A, B, C] = [0xc000000000, 0xc000008000, 0xc000010000];
+  /** One 32-byte record (heapsimRec). */
+  const rec = (time: bigint | number, op: number, addr: bigint | number = 0, n: number = 0, p = 0): Buffer => {
+    const b = Buffer.alloc(32);
+    b.writeBigUInt64LE(BigInt(time), 0);
+    b.writeBigUInt64LE(BigInt(addr), 8);
+    b.writeBigUInt64LE(BigInt(n), 16);
+    b.writeUInt32LE(p, 24);
+    b[28] = op;
+    return b;
+  };
+  const head = [rec(0x6d69736170616568n, OP_META, 0x76722d6365722dn, 2), rec(0, OP_META, 1, 2), rec(0, OP_META, 2, 8192)];
+  const decode = (records: Buffer[]) => {
+    const path = join(dir, 'hand.bin');
+    writeFileSync(path, Buffer.concat([...head, ...records]));
+    const recording = Recording.open(path);
+    try {
+      const summary = recording.newSummary();
+      const rows = [...recording.chunks(summary)].join('');
+      return { rows, summary };
+    } finally {
+      recording.close();
+    }
+  };
+  // Spans A and B (32 KiB each, adjacent); A is free when FreeOSMemory starts on M 1,
+  // B is freed on P 1 while it runs, then it releases both in one range and ends.
+  // C is freed and a second call starts, releases C, and the recording ends.
+  const calls = [
+    rec(10, OP_ALLOC, A, 4, 1),
+    rec(20, OP_ALLOC, B, 4, 1),
+    rec(30, OP_FREE, A, 4, 1),
+    rec(40, OP_SCAV_ALL, 0, 0, 2),
+    rec(50, OP_FREE, B, 4, 2),
+    rec(60, OP_SCAVENGE, A, 65536, 2),
+    rec(70, OP_SCAV_END, 0, 65536, 2),
+    rec(75, OP_ALLOC, C, 2, 1),
+    rec(76, OP_FREE, C, 2, 1),
+    rec(80, OP_SCAV_ALL, 0, 0, 2),
+    rec(90, OP_SCAVENGE, C, 16384, 2),
+  ];
+
+  test('an ended call is one empty row at its start; the pages of spans freed meanwhile stay a row; a call cut short is its ranges', () => {
+    const { rows, summary } = decode(calls);
+    expect(rows.split('\n')).toEqual([
+      '10,alloc,0xc000000000,4,,0,0xc000000000,',
+      '20,alloc,0xc000008000,4,,0,0xc000008000,',
+      '30,free,0xc000000000,,,0,,',
+      '40,scavenge,,,,,,',
+      '50,free,0xc000008000,,,1,,',
+      '60,scavenge,,,32768,,0xc000008000,',
+      '75,alloc,0xc000010000,2,,0,0xc000010000,',
+      '76,free,0xc000010000,,,0,,',
+      '90,scavenge,,,16384,,0xc000010000,',
+      '',
+    ]);
+    expect(summary).toMatchObject({ events: 9, scavenges: 2, releasedBytes: 65536 + 16384, freeOSMemoryCalls: 1, freeOSMemoryBytes: 32768 });
+    expect(summary).toMatchObject({ freeOSMemoryOverlaps: 0, freeOSMemoryCut: 1, ending: { how: 'cut', partialBytes: 0 } });
+  });
+
+  test('a call whose ranges do not add up to what it released is an inconsistent recording', () => {
+    const bad = [...calls.slice(0, 6), rec(70, OP_SCAV_END, 0, 8192, 2)];
+    expect(() => decode(bad)).toThrow(/FreeOSMemory on M 1 ended with 8192 bytes released, but its ranges released 65536/);
+    expect(() => decode([rec(70, OP_SCAV_END, 0, 0, 2)])).toThrow(/FreeOSMemory ended on M 1, which had not started one/);
   });
 });
 

@@ -7,11 +7,14 @@
 //
 // What it records, as fixed 32-byte binary records (heapsimRec), in trace order:
 // every span allocation and free of the page heap, every range the scavenger releases,
-// each GC cycle's marked heap, memory-limit changes, the resident bytes of the heap
-// arenas (mincore) after each GC cycle, each scavenger batch and at exit, and a final
+// the start and end of each debug.FreeOSMemory's scavenge of everything
+// (mheap.scavengeAll, whose own ranges are recorded between the two), each GC cycle's
+// marked heap, memory-limit changes, the resident bytes of the heap arenas (mincore)
+// after each GC cycle, each scavenger batch, each FreeOSMemory and at exit, and a final
 // record saying how the process ended (after a count of allocations made while a
-// scavenger release was in flight, the one interleaving a trace cannot replay). heapsim decodes the file into a trace
-// (src/record/decode.ts); the layout there and here must agree.
+// scavenger release was in flight, the one interleaving a trace cannot replay). heapsim
+// decodes the file into a trace (src/record/decode.ts); the layout there and here must
+// agree.
 //
 // What it may do, and why:
 //   - Run inside the allocator: it is called with mheap_.lock held (frees, locked
@@ -61,7 +64,10 @@ import (
 // heapsimRec is one record. Fields by op:
 //
 //	alloc, free: addr = span base, n = pages, p = P id + 1 (0: no P)
-//	scavenge:    addr = base of the released range, n = bytes
+//	scavenge:    addr = base of the released range, n = bytes, p = M id + 1 (the thread
+//	             releasing it: a scavengeAll's own ranges carry its M)
+//	scavall:     mheap.scavengeAll (debug.FreeOSMemory) starts, p = M id + 1
+//	scavallEnd:  it ends, n = the bytes it says it released, p = M id + 1
 //	gc:          n = marked heap bytes
 //	limit:       n = the new memory limit (maxInt64: none)
 //	rss:         n = resident bytes of the heap arenas, addr = AnonHugePages bytes
@@ -86,6 +92,8 @@ const (
 	heapsimOpRSS      = 6
 	heapsimOpMeta     = 7
 	heapsimOpExit     = 8
+	heapsimOpScavAll  = 9
+	heapsimOpScavEnd  = 10
 
 	heapsimMetaVersion      = 1 // record layout version
 	heapsimMetaPageSize     = 2
@@ -104,7 +112,8 @@ const (
 	heapsimExitThrow  = 4 // fatal runtime error
 	heapsimExitSignal = 5 // killed by a signal the runtime handled
 
-	heapsimLayoutVersion = 1
+	// 2: scavenge records carry their M; scavengeAll's start and end records.
+	heapsimLayoutVersion = 2
 	heapsimUnknown       = ^uint64(0)
 
 	// 32768 records of 32 bytes: 1 MiB of BSS, flushed in one write when full. A SIGKILL
@@ -350,9 +359,33 @@ func heapsimFree(base, npages uintptr) {
 
 // heapsimScavenge: the scavenger chose [addr, addr+bytes) and is about to release it
 // (heap lock held); heapsimScavengeDone: it has taken the heap lock back and freed it.
+// The record names the M, so that the decoder can tell a scavengeAll's own ranges.
 func heapsimScavenge(addr, bytes uintptr) {
 	atomic.Xadd(&heapsimInFlight, 1)
-	heapsimEvent(heapsimOpScavenge, uint64(addr), uint64(bytes))
+	heapsimMEvent(heapsimOpScavenge, uint64(addr), uint64(bytes))
+}
+
+// heapsimScavengeAll: mheap.scavengeAll (debug.FreeOSMemory) is about to release every
+// free page, on this M (the system stack: it stays on it until heapsimScavengeAllDone).
+func heapsimScavengeAll() {
+	heapsimMEvent(heapsimOpScavAll, 0, 0)
+}
+
+// heapsimScavengeAllDone: scavengeAll released this many bytes (the sum of its ranges,
+// as pageAlloc.scavenge returns it); then the rss after it. No runtime lock is held.
+func heapsimScavengeAllDone(released uintptr) {
+	heapsimMEvent(heapsimOpScavEnd, 0, uint64(released))
+	heapsimRSS()
+}
+
+// heapsimMEvent appends a record whose p is the calling M (id + 1).
+func heapsimMEvent(op uint8, addr, n uint64) {
+	if heapsimState == heapsimStateOff {
+		return
+	}
+	mp, _ := heapsimLock(false)
+	heapsimAppend(op, addr, n, uint32(getg().m.id)+1)
+	heapsimUnlock(mp)
 }
 
 func heapsimScavengeDone() {
