@@ -15,6 +15,12 @@ export const SHARED_TRACES = join(ROOT, '..', 'shared', 'traces');
 export const haveShared = existsSync(SHARED_TRACES);
 /** Bundled traces recorded from real programs (the gen-* ones are generated: no addr). */
 export const isRecorded = (file: string): boolean => !/(^|\/)gen-[^/]*$/.test(file);
+/**
+ * Loops over every trace, backend or fixture that a representative subset already proves
+ * run in full only when HEAPSIM_CHECK_ALL=1: `npm run test:exhaustive`, a step of .ci/run
+ * after `npm test`. The default run keeps the subset, and its test names say so.
+ */
+export const CHECK_ALL = process.env.HEAPSIM_CHECK_ALL === '1';
 
 export interface CliRun {
   status: number | null;

@@ -9,7 +9,7 @@ import { InvariantError, backends, findBackend, loadTrace, openTraceText, replay
 const TRACES = join(process.cwd(), 'traces');
 /**
  * The default run checks the recorded traces (real programs); `npm run test:invariants`
- * (a step of .ci/run) checks every bundled trace, the generated ones too: minutes of work.
+ * (and `npm run test:exhaustive`, a step of .ci/run) checks every bundled trace, the generated ones too: minutes of work.
  */
 const ALL = process.env.HEAPSIM_CHECK_ALL === '1';
 const RECORDED = /^(go1-|compile-)/;

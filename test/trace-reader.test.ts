@@ -5,7 +5,8 @@ import { gzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { openTrace, openTraceText, replayFile, HeapsimError, TraceError, OP_NAMES, type EventBatch } from '../src/index.js';
 import { OP_RSS } from '../src/trace/events.js';
-import { FIXTURES, cli } from './helpers.js';
+import { describeError } from '../src/cli-errors.js';
+import { CHECK_ALL, FIXTURES, cli } from './helpers.js';
 
 /** The longest line a trace may hold (docs/trace-format.md): 1 MiB. */
 const MAX_LINE_BYTES = 1 << 20;
@@ -46,7 +47,23 @@ describe('malformed corpus', () => {
     expect(te.message.startsWith(`${join(badDir, file)}:${te.line}:${te.column}: `)).toBe(true);
   });
 
-  test.each(files)('%s: the CLI exits 2 with a file:line message and no stack', (file) => {
+  test.each(files)('%s: a replay rejects, and the CLI would print one file:line line and exit 2', async (file) => {
+    // What `heapsim replay` does (openTrace, replayReader) and how it reports the error
+    // (describeError), in process; the built CLI runs below on one fixture per stage.
+    const path = join(badDir, file);
+    const err = await replayFile(path).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    const said = describeError(err, false);
+    expect(said.exitCode).toBe(2);
+    expect(said.text).toMatch(new RegExp(`^heapsim: ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+: [^\\n]+\\n$`));
+  });
+
+  /** The header, a row, the replay's liveness check, gzip, bytes that are not text. */
+  const throughCli = CHECK_ALL ? files : ['missing-header.csv', 'bad-number.csv', 'free-not-live.csv', 'truncated-gzip.csv', 'binary-garbage.csv'];
+  const cliSet = CHECK_ALL ? 'every bad fixture' : 'subset: one bad fixture per stage; HEAPSIM_CHECK_ALL=1 runs every one';
+  test.each(throughCli)(`%s: the built CLI exits 2 with a file:line message and no stack [${cliSet}]`, (file) => {
     const path = join(badDir, file);
     const r = cli(['replay', path]);
     expect(r.status).toBe(2);
@@ -69,6 +86,15 @@ describe('valid variants', () => {
     expect(ops.filter((o) => o === 'alloc').length).toBe(want.allocs);
     expect(ops.filter((o) => o === 'free').length).toBe(want.frees);
     expect(reader.stats.warnings.length).toBe(want.warnings ?? 0);
+    const result = await replayFile(join(goodDir, file));
+    expect(result.summary.ops).toBe(want.events);
+    expect(result.summary.allocs).toBe(want.allocs);
+  });
+
+  const throughCli = CHECK_ALL ? files : ['all-ops.csv.gz', 'bom.csv', 'crlf.csv'];
+  const cliSet = CHECK_ALL ? 'every valid fixture' : 'subset: gzip, a BOM, CRLF; HEAPSIM_CHECK_ALL=1 runs every valid fixture';
+  test.each(throughCli)(`%s replays through the built CLI [${cliSet}]`, (file) => {
+    const want = goodExpected[file];
     const r = cli(['replay', join(goodDir, file), '--json']);
     expect(r.status).toBe(0);
     const result = JSON.parse(r.stdout);
