@@ -175,9 +175,10 @@ describe('PageBits', () => {
     const bits = new PageBits(ppb);
     const plain = new Uint8Array(4 * ppb);
     const next = rng(7);
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0; i < 600; i++) {
       const from = Math.floor(next() * plain.length);
-      const to = Math.min(plain.length, from + 1 + Math.floor(next() * 90));
+      // One range in five long enough to cover whole blocks (shared full bitmaps, copied on change).
+      const to = Math.min(plain.length, from + 1 + Math.floor(next() * (next() < 0.2 ? 700 : 90)));
       const on = next() < 0.6;
       bits.setRange(from, to, on);
       plain.fill(on ? 1 : 0, from, to);

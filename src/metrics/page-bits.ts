@@ -5,7 +5,9 @@
 // with no allocation once its block exists.
 //
 // Page p (an address / page size) lives in block floor(p / pagesPerBlock), word
-// (p % pagesPerBlock) >> 5, bit p & 31. A block with no bitmap reads as all clear.
+// (p % pagesPerBlock) >> 5, bit p & 31. A block with no bitmap reads as all clear; a
+// block set whole shares one read-only all-ones bitmap (`full`), copied on its first
+// partial change, so a span of terabytes costs a map entry per block, not its bits.
 
 import { ctz32, popcount32 } from '../heap/bitmap/bits64.js';
 
@@ -14,10 +16,23 @@ export class PageBits {
   private lastBlock = -1;
   private lastWords: Uint32Array | undefined;
   private readonly wordsPerBlock: number;
+  /** Every block set whole: never written (writable() copies it first). */
+  private readonly full: Uint32Array;
 
   /** pagesPerBlock is a multiple of 32 (64 MiB over a power-of-two page size of at most 2 MiB). */
   constructor(readonly pagesPerBlock: number) {
     this.wordsPerBlock = pagesPerBlock >>> 5;
+    this.full = new Uint32Array(this.wordsPerBlock).fill(0xffffffff);
+  }
+
+  /** The block's words to change, created when `create`, a private copy when it was full. */
+  private writable(block: number, create: boolean): Uint32Array | undefined {
+    const w = this.words(block, create);
+    if (w !== this.full) return w;
+    const copy = this.full.slice();
+    this.blocks.set(block, copy);
+    this.lastWords = copy;
+    return copy;
   }
 
   /** The block's words, created on demand when `create`. */
@@ -39,10 +54,24 @@ export class PageBits {
     const ppb = this.pagesPerBlock;
     for (let p = from; p < to;) {
       const block = Math.floor(p / ppb);
-      const end = Math.min(to, (block + 1) * ppb);
-      const w = this.words(block, on);
-      if (w !== undefined) setBits(w, p - block * ppb, end - block * ppb, on);
+      const base = block * ppb;
+      const end = Math.min(to, base + ppb);
+      if (p === base && end === base + ppb) this.setBlock(block, on);
+      else {
+        const w = this.writable(block, on);
+        if (w !== undefined) setBits(w, p - base, end - base, on);
+      }
       p = end;
+    }
+  }
+
+  /** A whole block set (the shared full bitmap) or cleared (no bitmap). */
+  private setBlock(block: number, on: boolean): void {
+    if (on) this.blocks.set(block, this.full);
+    else this.blocks.delete(block);
+    if (block === this.lastBlock) {
+      this.lastBlock = -1;
+      this.lastWords = undefined;
     }
   }
 
