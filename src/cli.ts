@@ -617,12 +617,22 @@ interface ReportFlags extends Record<string, unknown> {
   policies?: string;
   output: string;
   lenient?: boolean;
+  /** The flags given on the command line other than -o (sweep results take none). */
+  givenFlags?: string[];
 }
 
 async function reportCommand(inputs: string[], flags: ReportFlags): Promise<number> {
   const sweeps = inputs.filter((f) => f.endsWith('.jsonl'));
   if (sweeps.length > 0 && sweeps.length < inputs.length) throw new UsageError('report: give traces or sweep results (.jsonl), not both');
-  if (sweeps.length > 0) return sweepReportCommand(sweeps, flags.output);
+  if (sweeps.length > 0) {
+    // A sweep's runs are already made: nothing here would change them.
+    const given = flags.givenFlags ?? [];
+    if (given.length > 0)
+      throw new UsageError(
+        `report: ${given.join(', ')} ${given.length === 1 ? 'does' : 'do'} not apply to sweep results (their runs are made; the grid decides them)`,
+      );
+    return sweepReportCommand(sweeps, flags.output);
+  }
   checkOutputPlan({ inputs, outputs: [{ flag: '-o', path: flags.output }] });
   const p = progressOn(process.stderr);
   let doc;
@@ -670,10 +680,13 @@ Examples:
 
 Exit codes: 0 done, 1 a run ran the simulated program out of memory, 2 bad input.`,
     )
-    .action(async (inputs: string[], flags: ReportFlags) => {
+    .action(async (inputs: string[], flags: ReportFlags, cmd: Command) => {
+      const givenFlags = cmd.options
+        .filter((o) => o.long !== '--output' && cmd.getOptionValueSource(o.attributeName()) === 'cli')
+        .map((o) => o.long ?? o.flags);
       process.exitCode = await reportCommand(
         inputs.map((i) => (i.endsWith('.jsonl') ? i : resolveTraceArg(i))),
-        flags,
+        { ...flags, givenFlags },
       );
     });
 }

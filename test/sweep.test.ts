@@ -47,6 +47,15 @@ describe('grid', () => {
     expect(() => parseGrid({ params: { gogc: [1.5] } }, 'g')).toThrow(/takes an integer >= 0 or "off"/);
     expect(() => parseGrid({ params: { gogc: [100, 100] } }, 'g')).toThrow(/lists a value twice/);
     expect(() => parseGrid({ versions: ['go1.7'] }, 'g')).toThrow(UsageError);
+    // Go 1.14-1.18 ran the bitmap under scavengers no policy models; later releases are not modelled at all.
+    for (const v of ['go1.14', 'go1.16', 'go1.18', 'go1.20', 'go1.99'])
+      expect(() => parseGrid({ versions: [v] }, 'g')).toThrow(
+        new RegExp(`"${v}" is not a Go release heapsim models \\(releases: go1.8-go1.11, under go1.11's policy, and go1.12, go1.13, go1.19`),
+      );
+    expect(parseGrid({ versions: ['go1.8', 'go1.12'] }, 'g').configs).toEqual([
+      { backend: 'span-list', policy: 'go1.11', version: 'go1.8' },
+      { backend: 'treap-go1.12', policy: 'go1.12', version: 'go1.12' },
+    ]);
     expect(() => parseGrid({ version: ['go1.19'] }, 'g')).toThrow(/unknown key "version"/);
   });
 
@@ -77,6 +86,29 @@ describe('grid', () => {
 });
 
 describe('sweep on the CLI', () => {
+  test("defaults: a run at its backend's own reservation mode is at the defaults, another is not", () => {
+    const dir = tmp();
+    const grid = gridFile(dir, { versions: ['go1.8', 'go1.19'], params: { reserve: ['arenas', 'pretend'] } });
+    const r = cli(['sweep', '--traces', join(TRACES, 'go1-Gob.csv'), '--grid', grid]);
+    expect(r.status).toBe(0);
+    const lines = r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as SweepLine);
+    const at = (backend: string, reserve: string) => lines.find((l) => l.backend === backend && l.params.reserve === reserve);
+    // span-list's first mode is pretend; bitmap models only arenas (pretend is an invalid run).
+    expect([at('span-list', 'pretend')?.defaults, at('span-list', 'arenas')?.defaults, at('bitmap', 'arenas')?.defaults]).toEqual([true, false, true]);
+  });
+
+  test('report on sweep results takes no run flags: the runs are made', () => {
+    const dir = tmp();
+    const out = join(dir, 'r.jsonl');
+    expect(sweep(gridFile(dir), out).status).toBe(0);
+    const r = cli(['report', out, '--policies', 'none', '--thp', 'always', '-o', join(dir, 's.html')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--thp, --policies do not apply to sweep results/);
+  });
+
   test('3 shards merged equal the single-process run', () => {
     const dir = tmp();
     const grid = gridFile(dir);

@@ -143,7 +143,7 @@ export interface BackendInfo {
   aliases: string[];
   /** The Go release whose page heap this models, e.g. "go1.8". */
   goVersion: string;
-  /** Orders backends by era; the newest is the default. */
+  /** The first Go release of its design (Go 1.9: 1.09; a variant of the same release: 1.091); orders backends, the newest is the default, and picks a trace's own era. */
   era: number;
   summary: string;
   /** Reservation strategies this backend can model; the first is its era's. */

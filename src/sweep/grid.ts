@@ -90,12 +90,21 @@ export function versionOf(backend: string, policy: string): string | null {
   return /^go1\.\d+$/.test(policy) && eraBackend(policy) === backend ? policy : null;
 }
 
+/**
+ * A release heapsim models as a whole: a backend of its era and its own policy (go1.11's
+ * rule covers Go 1.8-1.11). Go 1.14-1.18 ran the bitmap allocator under scavengers no
+ * policy models, and releases after the newest policy are not modelled at all.
+ */
 function configOfVersion(version: string, where: string): SweepConfig {
+  const minor = (name: string) => Number(/^go1\.(\d+)$/.exec(name)?.[1]);
   const backend = /^go1\.\d+$/.test(version) ? eraBackend(version) : null;
   const policy = backend !== null ? versionPolicy(version) : null;
-  if (backend === null || policy === null) {
-    const known = [...new Set(backends().map((b) => b.goVersion))].join(', ');
-    throw new UsageError(`${where}: "${version}" is not a Go release heapsim models (releases with their own backend: ${known})`);
+  const own = policy !== null && (minor(policy) === minor(version) || (policy === 'go1.11' && minor(version) < 11));
+  if (backend === null || policy === null || !own) {
+    const modelled = POLICIES.map((p) => p.name).filter((n) => /^go1\.\d+$/.test(n));
+    throw new UsageError(
+      `${where}: "${version}" is not a Go release heapsim models (releases: go1.8-go1.11, under go1.11's policy, and ${modelled.filter((n) => n !== 'go1.11').join(', ')}; for another, name "backends" and "policies")`,
+    );
   }
   return { backend, policy, version };
 }

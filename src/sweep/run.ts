@@ -13,6 +13,7 @@
 // - `defaults` is true when every param equals what the run would use without it, for
 //   this trace (its own gogc, gomaxprocs, memory limit) or by the option's default.
 
+import { findBackend } from '../heap/registry.js';
 import { HeapsimError, TraceError } from '../errors.js';
 import { FIGURES } from '../metrics/index.js';
 import { resolveRunOptions, RUN_OPTIONS, type OptionSpec, type ResolvedRunOptions, type RunOptions } from '../options.js';
@@ -41,11 +42,13 @@ export interface SweepRunOutcome {
 export const SWEEP_FIGURES = FIGURES.filter((f) => f.role !== 'wall');
 
 /** Whether every param is at its default for this trace. */
-export function atDefaults(params: Record<string, ParamValue>, meta: TraceMeta): boolean {
+export function atDefaults(params: Record<string, ParamValue>, meta: TraceMeta, backend: string): boolean {
   const trace = { gogc: meta.gogc, gomaxprocs: meta.gomaxprocs, memoryLimitBytes: meta.memoryLimitBytes };
   const base = resolveRunOptions({}, trace) as unknown as Record<string, unknown>;
   const set = resolveRunOptions(params, trace) as unknown as Record<string, unknown>;
   return Object.entries(params).every(([key, v]) => {
+    // The reservation mode's default is the backend's own (its first mode), not the table's.
+    if (key === 'reserve') return v === findBackend(backend).reserveModes[0];
     if (key in base) return Object.is(base[key as keyof ResolvedRunOptions], set[key]);
     const spec = (RUN_OPTIONS as Record<string, OptionSpec>)[key];
     return spec?.default !== undefined && spec.default === v;
@@ -66,7 +69,7 @@ export async function runSweepTask(
   const trace = await load(task.trace);
   let defaults: boolean;
   try {
-    defaults = atDefaults(task.params, trace.meta);
+    defaults = atDefaults(task.params, trace.meta, task.backend);
   } catch (err) {
     return invalid(err);
   }

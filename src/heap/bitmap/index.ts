@@ -488,7 +488,8 @@ export const bitmapBackend: BackendInfo = {
   name: 'bitmap',
   aliases: ['go1.19', 'go1.14', 'pagealloc'],
   goVersion: 'go1.19',
-  era: 1.19,
+  // The release its design shipped in (Go 1.14 replaced the treap with it); exact for Go 1.19.
+  era: 1.14,
   reserveModes: ['arenas'],
   summary: 'Go 1.14+ page allocator as in Go 1.19: bitmap chunks, a radix tree of summaries, the scavenged bitmap and index, per-P page caches',
   create: (o) => new BitmapHeap(o),
