@@ -109,6 +109,7 @@ function packageArg(target: string): { cwd: string; pkg: string } {
 function goRun(tc: Toolchain, args: string[], cwd: string, what: string): string {
   const r = spawnSync(tc.go, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
   if (r.error) throw new RecordError(`cannot run ${tc.go}: ${r.error.message}`);
+  if (r.signal !== null && BUILD_SIGNALS.some(([s]) => s === r.signal)) throw new BuildInterrupted(what, r.signal);
   if (r.status !== 0) throw new RecordError(`${what} failed (exit ${r.status ?? r.signal}):\n${(r.stderr + r.stdout).trimEnd()}`);
   return r.stdout;
 }
@@ -219,9 +220,14 @@ export async function record(options: RecordOptions): Promise<RecordResult> {
   checkReplaceable(options.output, options.force === true, '-o');
   const tc = detectToolchain(options.go);
   const dir = mkdtempSync(join(tmpdir(), 'heapsim-record-'));
+  // The directory goes whatever ends the process: an exit (a signal handler's included)
+  // removes it too. While building, a signal ends heapsim (go build gets a terminal's too);
+  // while the program runs, signals are the program's (run()).
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  process.on('exit', removeDir);
   try {
     options.onStep?.(`building ${options.test ?? options.target} with ${tc.version} and the recorder`);
-    const { binary, runDir } = build(tc, options, dir);
+    const { binary, runDir } = whileBuilding(() => build(tc, options, dir));
     const rawPath = join(dir, 'recording.bin');
     const env: NodeJS.ProcessEnv = { ...process.env, HEAPSIM_RECORD_FILE: rawPath };
     if (options.gogc !== undefined) env.GOGC = options.gogc;
@@ -238,6 +244,38 @@ export async function record(options: RecordOptions): Promise<RecordResult> {
       recording.close();
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    removeDir();
+    process.off('exit', removeDir);
+  }
+}
+
+/** Exit codes a shell reports for a process killed by these signals (128 + number). */
+const BUILD_SIGNALS: ReadonlyArray<[NodeJS.Signals, number]> = [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+];
+
+/** The build was stopped by a signal (a terminal's Ctrl-C reaches go build too): heapsim exits as a shell reports it. */
+class BuildInterrupted extends RecordError {
+  override readonly exitCode: number;
+  constructor(what: string, signal: NodeJS.Signals) {
+    super(`${what} was interrupted (${signal}); nothing was recorded`);
+    this.exitCode = 128 + (osConstants.signals[signal] ?? 0);
+  }
+}
+
+/**
+ * Runs the (synchronous) build with handlers that end heapsim on a signal sent to it
+ * alone, through its exit listeners (which remove the build directory); one the build got
+ * too ends it, and goRun says so.
+ */
+function whileBuilding<T>(build: () => T): T {
+  const handlers = BUILD_SIGNALS.map(([signal, code]): [NodeJS.Signals, () => void] => [signal, () => process.exit(code)]);
+  for (const [signal, h] of handlers) process.on(signal, h);
+  try {
+    return build();
+  } finally {
+    for (const [signal, h] of handlers) process.off(signal, h);
   }
 }
