@@ -175,7 +175,7 @@ export const RUN_OPTIONS: { [K in Exclude<keyof RunOptions, 'backend' | 'policy'
     kind: 'int',
     min: 1,
     default: DEFAULTS.scavengerCpuPercent,
-    help: "share of GOMAXPROCS CPUs, in percent, the go1.19 background scavenger's controller aims at (Go's scavengePercent)",
+    help: "CPU share, in percent, of the background scavenger (Go's scavengePercent): go1.19's controller aims at it of GOMAXPROCS CPUs, go1.13 paces at it of one CPU",
   },
   check: { flag: 'check', kind: 'flag', help: "verify the backend's and the OS's invariants after every operation and stop at the first violation (slow)" },
   timing: {

@@ -21,5 +21,7 @@ describe('go1.13 gcPaceScavenger', () => {
     expect(go113BytesPerNs(16 * MIB + 8192, 100, 4096)).toBeCloseTo((16 * MIB + 8192) / 10e6, 12);
     // Fewer free huge pages than the work: 2 huge (2 ms) + 12 MiB regular (3,072 ms).
     expect(go113BytesPerNs(16 * MIB, 2, 4096)).toBeCloseTo((16 * MIB) / 3074e6, 12);
+    // --scavenger-cpu 10: ten times the CPU, a tenth of the time per page.
+    expect(go113BytesPerNs(16 * MIB, 0, 4096, 10)).toBeCloseTo((16 * MIB) / 409.6e6, 12);
   });
 });

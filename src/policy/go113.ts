@@ -39,10 +39,13 @@
 import { BackgroundScavenger, heapGoalBytes, type PolicyContext } from './types.js';
 import { HUGE_PAGE_BYTES } from '../heap/platform.js';
 
-/** scavengePageLatency / scavengePercent: 10 us per page at 1% of one CPU. */
-export const SCAVENGE_PAGE_PERIOD_NS = 10e3 / (1 / 100);
-/** scavengeHugePageLatency / scavengePercent: the same 10 us per huge page. */
-export const SCAVENGE_HUGE_PAGE_PERIOD_NS = 10e3 / (1 / 100);
+/**
+ * scavengePageLatency and scavengeHugePageLatency: Go 1.13 assumes 10 us of work per page
+ * and per huge page; divided by scavengePercent (1%: `--scavenger-cpu`) it is the time the
+ * scavenger takes per page, 1 ms.
+ */
+const SCAVENGE_PAGE_LATENCY_NS = 10e3;
+const SCAVENGE_HUGE_PAGE_LATENCY_NS = 10e3;
 /** defaultHeapMinimum: next_gc before the first cycle at GOGC=100 (scaled by GOGC/100). */
 export const DEFAULT_HEAP_MINIMUM_BYTES = 4 << 20;
 
@@ -53,15 +56,17 @@ export function go113RetainedGoalBytes(nextGcBytes: number, retainExtraPercent: 
   return Math.ceil(goal / physPageBytes) * physPageBytes;
 }
 
-/** gcPaceScavenger's rate: totalWork over its time, huge pages and regular pages charged alike. */
-export function go113BytesPerNs(totalWork: number, freeHugePages: number, physPageBytes: number): number {
+/** gcPaceScavenger's rate: totalWork over its time, huge pages and regular pages charged alike, at cpuPercent of one CPU. */
+export function go113BytesPerNs(totalWork: number, freeHugePages: number, physPageBytes: number, cpuPercent = 1): number {
+  const pagePeriodNs = SCAVENGE_PAGE_LATENCY_NS / (cpuPercent / 100);
+  const hugePagePeriodNs = SCAVENGE_HUGE_PAGE_LATENCY_NS / (cpuPercent / 100);
   let hugeWork = freeHugePages * HUGE_PAGE_BYTES;
   if (hugeWork >= totalWork) hugeWork = Math.floor(totalWork / HUGE_PAGE_BYTES) * HUGE_PAGE_BYTES;
   const regularWork = totalWork - hugeWork;
-  const hugeTimeNs = (hugeWork / HUGE_PAGE_BYTES) * SCAVENGE_HUGE_PAGE_PERIOD_NS;
-  const regularTimeNs = Math.floor(regularWork / physPageBytes) * SCAVENGE_PAGE_PERIOD_NS;
+  const hugeTimeNs = (hugeWork / HUGE_PAGE_BYTES) * hugePagePeriodNs;
+  const regularTimeNs = Math.floor(regularWork / physPageBytes) * pagePeriodNs;
   const totalTimeNs = hugeTimeNs + regularTimeNs;
-  return totalTimeNs > 0 ? totalWork / totalTimeNs : physPageBytes / SCAVENGE_PAGE_PERIOD_NS;
+  return totalTimeNs > 0 ? totalWork / totalTimeNs : physPageBytes / pagePeriodNs;
 }
 
 export class Go113Policy extends BackgroundScavenger {
@@ -97,7 +102,7 @@ export class Go113Policy extends BackgroundScavenger {
     }
     this.basis = retained;
     this.timeBasis = t;
-    this.bytesPerNs = go113BytesPerNs(retained - goal, ctx.unscavengedHugePages(), ctx.physPageBytes);
+    this.bytesPerNs = go113BytesPerNs(retained - goal, ctx.unscavengedHugePages(), ctx.physPageBytes, ctx.scavengerCpuPercent);
     this.parked = false;
   }
 
