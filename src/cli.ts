@@ -74,7 +74,7 @@ import { renderCheckJunit } from './report/junit.js';
 import { HeapsimError } from './errors.js';
 import { addRunOptions, parseDuration, parseInteger, runOptionsFrom } from './cli-args.js';
 import { progressOn } from './cli-progress.js';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Writable } from 'node:stream';
 
@@ -431,6 +431,9 @@ async function sweepCommand(flags: SweepFlags): Promise<number> {
   const shard = parseShard(flags.shard, flags.shards);
   const plan = planSweep(sweepTraces(traces), readGrid(flags.grid));
   const { done, keepBytes } = resumeFrom(out, plan);
+  // A results file this sweep creates and writes nothing to (it stopped at its first run) is removed again.
+  const created = out !== '-' && !existsSync(out);
+  let written = 0;
   const journal = openJournal(out, keepBytes);
   let runsFraction = 0;
   const p = progressOn(process.stderr, { fraction: () => runsFraction });
@@ -445,6 +448,7 @@ async function sweepCommand(flags: SweepFlags): Promise<number> {
       done,
       onLine: (line) => {
         journal.writeLine(lineText(line));
+        written++;
         if (line.error !== undefined) invalid.add(line.error);
       },
       onProgress: (q) => {
@@ -455,6 +459,7 @@ async function sweepCommand(flags: SweepFlags): Promise<number> {
   } finally {
     p.done();
     journal.close();
+    if (created && written === 0 && done.size === 0) rmSync(out, { force: true });
   }
   const where = shard ? `shard ${shard.index}/${shard.count}: ` : '';
   const outcomes = [summary.oom > 0 ? `${summary.oom} out of memory` : '', summary.invalid > 0 ? `${summary.invalid} invalid` : ''].filter(Boolean).join(', ');
