@@ -4,12 +4,11 @@
 // Fresh mode (the default): a re-recording passes, 4x larger allocations fail (exit 1),
 // a malformed recording is exit 2, and every report file is written in each case.
 
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { WORKLOADS, backends, compareLoaded, generate, loadTrace, type BaselineFile, type CheckReport } from '../src/index.js';
-import { TRACES, cli } from './helpers.js';
+import { TRACES, cli, tempDir } from './helpers.js';
 import { formatBytes } from '../src/report/format.js';
 import { formatRowChange } from '../src/report/tables.js';
 
@@ -102,7 +101,7 @@ describe('heapsim check --same-trace (frozen traces)', () => {
     e.metrics['summary.peakRssBytes'] = Math.round(e.metrics['summary.peakRssBytes'] * 0.9);
     e.metrics['latency.alloc.p99Work'] = e.metrics['latency.alloc.p99Work'] / 2;
     e.metrics['summary.madviseCalls'] = e.metrics['summary.madviseCalls'] * 2;
-    const dir = mkdtempSync(join(tmpdir(), 'heapsim-check-'));
+    const dir = tempDir('heapsim-check-');
     const worse = join(dir, 'baseline.json');
     writeFileSync(worse, JSON.stringify(base));
     const args = ['check', join(TRACES, 'go1-Revcomp.csv'), '--baseline', worse, '--backends', 'bitmap', '--same-trace'];
@@ -129,7 +128,7 @@ describe('heapsim check --same-trace (frozen traces)', () => {
     const base = JSON.parse(readFileSync(baselinePath, 'utf8')) as BaselineFile;
     const e = base.entries.find((x) => x.trace === 'go1-Gob.csv' && x.backend === 'bitmap')!;
     e.metrics['summary.allocs'] += 1;
-    const dir = mkdtempSync(join(tmpdir(), 'heapsim-check-'));
+    const dir = tempDir('heapsim-check-');
     const other = join(dir, 'baseline.json');
     writeFileSync(other, JSON.stringify(base));
     const args = ['check', join(TRACES, 'go1-Gob.csv'), '--baseline', other, '--backends', 'bitmap'];
@@ -170,7 +169,7 @@ describe('heapsim check --same-trace (frozen traces)', () => {
   test('a release trigger that starts firing is compared: never-fired triggers are kept as zeros', () => {
     const base = JSON.parse(readFileSync(baselinePath, 'utf8')) as BaselineFile;
     const e = base.entries.find((x) => x.trace === 'go1-Revcomp.csv' && x.backend === 'bitmap')!;
-    const dir = mkdtempSync(join(tmpdir(), 'heapsim-check-'));
+    const dir = tempDir('heapsim-check-');
     const file = join(dir, 'baseline.json');
     // A baseline in which the trace's scavenge rows released nothing, in no calls.
     for (const k of ['bytes', 'calls', 'modelNs']) e.metrics[`releases.trace.${k}`] = 0;
@@ -187,7 +186,7 @@ describe('heapsim check --same-trace (frozen traces)', () => {
   });
 
   test('--update-baseline keeps each trace file sha256; --same-trace refuses another file with the same figures', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'heapsim-check-'));
+    const dir = tempDir('heapsim-check-');
     const file = join(dir, 'b.json');
     const trace = join(dir, 'go1-Gob.csv');
     const text = readFileSync(join(TRACES, 'go1-Gob.csv'), 'utf8');
@@ -207,7 +206,7 @@ describe('heapsim check --same-trace (frozen traces)', () => {
   });
 
   test('an unknown metric in --tolerance is an error (exit 2), reported in the files too', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'heapsim-check-'));
+    const dir = tempDir('heapsim-check-');
     const args = ['check', join(TRACES, 'go1-Gob.csv'), '--baseline', baselinePath, '--backends', 'bitmap'];
     const r = cli([...args, '--tolerance', 'peakRsBytes=2%', '--json-file', join(dir, 'r.json'), '--junit', join(dir, 'j.xml')]);
     expect(r.status).toBe(2);
@@ -225,7 +224,7 @@ describe('heapsim check --same-trace (frozen traces)', () => {
  * allocation four times larger stands for a real memory regression.
  */
 describe('heapsim check on fresh recordings (the default)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'heapsim-fresh-'));
+  const dir = tempDir('heapsim-fresh-');
   const trace = join(dir, 'trace.csv');
   const baseline = join(dir, 'baseline.json');
   const backendsArgs = ['--backends', 'list,treap-aoff,bitmap'];

@@ -3,9 +3,9 @@
 // half-way leaves no partial --emit file.
 
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, linkSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, linkSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from './helpers.js';
 
 const BIN = join(process.cwd(), 'bin', 'heapsim.js');
 const GOB = join(process.cwd(), 'traces', 'go1-Gob.csv');
@@ -17,7 +17,7 @@ function cli(args: string[], cwd: string, stdoutFile?: string) {
 }
 
 function sandbox(): { dir: string; trace: string; original: Buffer } {
-  const dir = mkdtempSync(join(tmpdir(), 'heapsim-cli-out-'));
+  const dir = tempDir('heapsim-cli-out-');
   const trace = join(dir, 't.csv');
   copyFileSync(GOB, trace);
   return { dir, trace, original: readFileSync(trace) };

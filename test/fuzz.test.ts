@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fuzz, mutate } from '../bench/fuzz.js';
 import { mulberry32u } from '../src/util/rng.js';
-import { CHECK_ALL } from './helpers.js';
+import { CHECK_ALL, tempDir } from './helpers.js';
 
 const TRACES = ['traces/go1-Gob.csv', 'traces/go1-Revcomp.csv', 'traces/go1-Template.csv'];
 
@@ -33,7 +33,7 @@ test('mutations are reproducible from their seed', () => {
 const CLI_CASES = CHECK_ALL ? 30 : 10;
 
 test(`${CLI_CASES} mutated traces through the CLI${CHECK_ALL ? '' : ' [subset; HEAPSIM_CHECK_ALL=1 runs 30]'}: exit 0, 1 or 2 with a short message, never an internal error`, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'heapsim-fuzz-cli-'));
+  const dir = tempDir('heapsim-fuzz-cli-');
   const base = readFileSync(TRACES[1], 'utf8');
   const bad: string[] = [];
   for (let seed = 1000; seed < 1000 + CLI_CASES; seed++) {

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
@@ -41,3 +42,16 @@ export function cli(args: string[], input?: string | Buffer): CliRun {
 
 /** A deterministic PRNG (mulberry32) for property tests. */
 export { mulberry32 as rng } from '../src/util/rng.js';
+
+const madeDirs: string[] = [];
+/** A fresh directory under the system's temporary directory, removed when the test file ends. */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
+}
+if (typeof afterAll === 'function') {
+  afterAll(() => {
+    for (const dir of madeDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+}

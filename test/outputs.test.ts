@@ -6,7 +6,6 @@ import {
   linkSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   openSync,
   readFileSync,
   readdirSync,
@@ -14,13 +13,12 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { CsvEmitter, generate, openTraceText, replayReader, TraceError, UsageError } from '../src/index.js';
 import { checkOutputPlan, checkReplaceable, OutputError, openOutput, writeOutputFile } from '../src/io/outputs.js';
-import { ROOT, TRACES } from './helpers.js';
+import { ROOT, TRACES, tempDir } from './helpers.js';
 
 const TRACE_TEXT = ['# heapsim-trace v1', 'time,op,id,pages,bytes', '0,alloc,a,10,', '100,free,a,,'].join('\n') + '\n';
 /** The compiled module, for the child processes (npm test builds dist/ first). */
@@ -28,7 +26,7 @@ const DIST_OUTPUTS = join(ROOT, 'dist', 'src', 'io', 'outputs.js');
 
 let dir: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'heapsim-outputs-'));
+  dir = tempDir('heapsim-outputs-');
 });
 
 /** Names in `dir` other than the ones given: leftover temporary files show up here. */

@@ -1,8 +1,7 @@
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openTraceText, replayReader, type ReplayResult } from '../src/index.js';
-import { CHECK_ALL, TRACES, cli, isRecorded } from './helpers.js';
+import { CHECK_ALL, TRACES, cli, isRecorded, tempDir } from './helpers.js';
 
 const PAGE = 8192;
 const SMALL = ['time,op,id,pages,bytes', '0,alloc,a,10,', '100,alloc,b,20,', '200,free,a,,', '300,scavenge,,,', '400,alloc,c,5,', '1000,gc,,,81920'].join('\n');
@@ -105,7 +104,7 @@ describe('replay CLI', () => {
   });
 
   test('--emit writes one CSV row per op and one per policy release', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'heapsim-'));
+    const dir = tempDir('heapsim-');
     const file = join(dir, 'ops.csv');
     const r = cli(['replay', '-', '--backend', 'list', '--emit', file], SMALL);
     expect(r.status).toBe(0);
@@ -120,7 +119,7 @@ describe('replay CLI', () => {
   });
 
   test('--timeline writes memory against trace time', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'heapsim-'));
+    const dir = tempDir('heapsim-');
     const file = join(dir, 'tl.csv');
     expect(cli(['replay', '-', '--backend', 'list', '--timeline', file], SMALL).status).toBe(0);
     const lines = readFileSync(file, 'utf8').trim().split('\n');

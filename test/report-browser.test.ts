@@ -8,11 +8,10 @@
 // Without /usr/bin/chromium (or HEAPSIM_CHROMIUM) the test is skipped, saying why,
 // except under HEAPSIM_REQUIRE_BROWSER=1 (CI), where a missing browser fails.
 
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { ROOT, cli } from './helpers.js';
+import { ROOT, cli, tempDir } from './helpers.js';
 
 const CHROMIUM = process.env.HEAPSIM_CHROMIUM ?? '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
@@ -70,7 +69,7 @@ maybe(`the HTML report in headless Chromium${available ? '' : ` (skipped: ${skip
   }
 
   test('spike-gogc100-768 under none, go1.13, go1.19: every chart drew, offline, no error', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'heapsim-report-'));
+    const dir = tempDir('heapsim-report-');
     const file = join(dir, 'r.html');
     // A path relative to the checkout, as a user would type it: the report shows it.
     const made = cli(['report', 'traces/spike-gogc100-768.csv.gz', '--policies', 'none,go1.13,go1.19', '-o', file]);
@@ -122,7 +121,7 @@ maybe(`the HTML report in headless Chromium${available ? '' : ` (skipped: ${skip
   });
 
   test('a recording with rss rows: the recorded and simulated heap RSS are drawn, with the error table', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'heapsim-report-'));
+    const dir = tempDir('heapsim-report-');
     const file = join(dir, 'r.html');
     const made = cli(['report', join(ROOT, 'test/fixtures/recorded/spike-thp-madvise.csv.gz'), '--thp', 'madvise', '--policies', 'trace,go1.19', '-o', file]);
     expect(made.status).toBe(0);

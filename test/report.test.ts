@@ -4,13 +4,12 @@
 // the heap map and the series are bounded; the HTML is offline. Generated traces are
 // still drawn with options below (gen-fragmenter) and for page caches (gen-multi-p).
 
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backends, buildReport, GAP_PARTS, gapSum, loadTrace, renderHtml, reportReplay, type GapBreakdown, type LoadedTrace } from '../src/index.js';
 import { PageTracker } from '../src/metrics/gap.js';
 import { SimOS } from '../src/os/sim-os.js';
-import { CHECK_ALL, TRACES, cli, isRecorded } from './helpers.js';
+import { CHECK_ALL, TRACES, cli, isRecorded, tempDir } from './helpers.js';
 
 const bundled = readdirSync(TRACES).filter((f) => /\.csv(\.gz)?$/.test(f) && (CHECK_ALL || isRecorded(f)));
 const traceSet = CHECK_ALL ? 'every bundled trace' : 'subset: the recorded traces; HEAPSIM_CHECK_ALL=1 runs every bundled trace';
@@ -123,7 +122,7 @@ describe('page sizes', () => {
     const rows = ['# heapsim-trace v1', `# page_size=${pageBytes}`, 'time,op,id,pages,bytes,p,addr,huge'];
     for (let i = 0; i < 40; i++) rows.push(`${i * 1000},alloc,a${i},${1 + (i % 3)},,,,`);
     for (let i = 0; i < 40; i += 2) rows.push(`${40000 + i * 1000},free,a${i},${1 + (i % 3)},,,,`);
-    const dir = mkdtempSync(join(tmpdir(), 'heapsim-pages-'));
+    const dir = tempDir('heapsim-pages-');
     writeFileSync(join(dir, 't.csv'), rows.join('\n') + '\n');
     const run = reportReplay(await loadTrace(join(dir, 't.csv')), { backend: 'list', policy: 'none' }, 'list');
     for (const g of [run.result.gap.atPeak as GapBreakdown, ...run.series.gap]) expectExact(g);
@@ -142,7 +141,7 @@ describe('the HTML', () => {
   });
 
   test('replay --html and compare --html write the report beside their tables', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'heapsim-html-'));
+    const dir = tempDir('heapsim-html-');
     const r = cli(['replay', join(TRACES, 'go1-Gob.csv'), '--html', join(dir, 'r.html')]);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('peak RSS');

@@ -4,17 +4,16 @@
 // a file that is not results), invalid corners of a cross product, and compare on the
 // worker pool giving what the in-process compare gives.
 
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareFile, compareLoaded, loadTrace, parseGrid, planSweep, parseShard, shardRuns, sweepTraces, UsageError, type SweepLine } from '../src/index.js';
-import { cli, TRACES } from './helpers.js';
+import { cli, TRACES, tempDir } from './helpers.js';
 
 const GO1 = ['go1-Gob.csv', 'go1-Revcomp.csv', 'go1-Template.csv'].map((f) => join(TRACES, f));
 const GRID = { versions: ['go1.13', 'go1.19'], params: { physPageBytes: [4096, 65536], gogc: [100, 'off'] } };
 
 function tmp(): string {
-  return mkdtempSync(join(tmpdir(), 'heapsim-sweep-'));
+  return tempDir('heapsim-sweep-');
 }
 
 function gridFile(dir: string, grid: unknown = GRID): string {

@@ -1,12 +1,11 @@
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { openTrace, openTraceText, replayFile, HeapsimError, TraceError, OP_NAMES, type EventBatch } from '../src/index.js';
 import { OP_RSS } from '../src/trace/events.js';
 import { describeError } from '../src/cli-errors.js';
-import { CHECK_ALL, FIXTURES, cli } from './helpers.js';
+import { CHECK_ALL, FIXTURES, cli, tempDir } from './helpers.js';
 
 /** The longest line a trace may hold (docs/trace-format.md): 1 MiB. */
 const MAX_LINE_BYTES = 1 << 20;
@@ -420,7 +419,7 @@ describe('hostile input', () => {
 
 describe('file descriptors', () => {
   test('a trace that fails in its header, at a row, or is stopped early leaves no file open', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'heapsim-fds-'));
+    const dir = tempDir('heapsim-fds-');
     const badRow = join(dir, 'bad-row.csv');
     const badHeader = join(dir, 'bad-header.csv');
     writeFileSync(badRow, 'time,op,id,pages\n1,alloc,a,1\n2,alloc,b,-4\n');
