@@ -6,7 +6,19 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compareFile, compareLoaded, loadTrace, parseGrid, planSweep, parseShard, shardRuns, sweepTraces, UsageError, type SweepLine } from '../src/index.js';
+import {
+  compareFile,
+  compareLoaded,
+  expandTraces,
+  loadTrace,
+  parseGrid,
+  planSweep,
+  parseShard,
+  shardRuns,
+  sweepTraces,
+  UsageError,
+  type SweepLine,
+} from '../src/index.js';
 import { cli, TRACES, tempDir } from './helpers.js';
 
 const GO1 = ['go1-Gob.csv', 'go1-Revcomp.csv', 'go1-Template.csv'].map((f) => join(TRACES, f));
@@ -37,6 +49,12 @@ describe('grid', () => {
       ['physPageBytes', [4096, 65536]],
     ]);
     expect(parseGrid({ backends: ['list', 'bitmap'], policies: ['none', 'go1.19'] }, 'g').configs.map((c) => c.version)).toEqual([null, null, null, 'go1.19']);
+  });
+
+  test('a trace given twice, spelled two ways, is one trace', () => {
+    const gob = join(TRACES, 'go1-Gob.csv');
+    // Template strings, not join(): join would normalise the spellings itself.
+    expect(expandTraces([gob, `${TRACES}/./go1-Gob.csv`, `${TRACES}/../traces/go1-Gob.csv`])).toEqual([gob]);
   });
 
   test('refuses what is not a run option or not a value the option takes', () => {

@@ -6,7 +6,7 @@
 // order); each run is run once; the first error that is not the run's own (a bad trace,
 // a bug) stops the sweep: the pool is closed and the error thrown.
 
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { WorkerPool, defaultWorkers } from '../pool/pool.js';
@@ -130,7 +130,17 @@ export function expandTraces(patterns: string[], resolve: (name: string) => stri
   for (const pattern of patterns) {
     const found = /[*?]/.test(pattern) ? globOne(pattern) : [resolve(pattern)];
     if (found.length === 0) throw new UsageError(`--traces ${pattern}: matches no file (in ${dirname(pattern)})`);
-    for (const f of found) if (!out.includes(f)) out.push(f);
+    for (const f of found) if (!out.some((o) => sameFile(o, f))) out.push(f);
   }
   return out;
+}
+
+/** Two spellings of one file (./t.csv and t.csv, a symlink): compared by real path when both exist. */
+function sameFile(a: string, b: string): boolean {
+  if (a === b) return true;
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
 }
