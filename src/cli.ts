@@ -475,10 +475,28 @@ function mergedInputs(files: string[]): Merged {
   return mergeResults(files.map((f) => readResults(f, 'refuse')));
 }
 
-function mergeCommand(files: string[], flags: { output?: string }): number {
+/** merge -o onto existing sweep results: refused when it would drop runs the merge does not hold, unless --force. */
+function checkMergeTarget(out: string, merged: Merged, force: boolean): void {
+  if (force || out === '-' || !existsSync(out) || !statSync(out).isFile() || statSync(out).size === 0) return;
+  let existing;
+  try {
+    existing = readResults(out, 'drop');
+  } catch {
+    return; // not sweep results: writeOutputFile's own rules apply
+  }
+  const keys = new Set(merged.lines.map((l) => l.key));
+  const lost = existing.lines.filter((l) => !keys.has(l.key)).length;
+  if (lost > 0)
+    throw new UsageError(
+      `merge -o ${out}: it holds ${plural(lost, 'run', 'runs')} the merged files do not: merge into another file, or give --force to replace it`,
+    );
+}
+
+function mergeCommand(files: string[], flags: { output?: string; force?: boolean }): number {
   const out = flags.output ?? '-';
   checkOutputPlan({ inputs: files, outputs: [{ flag: '-o', path: out }] });
   const merged = mergedInputs(files);
+  checkMergeTarget(out, merged, flags.force === true);
   const text = merged.texts.map((t) => t + '\n').join('');
   if (out === '-') process.stdout.write(text);
   else writeOutputFile(out, text);
@@ -537,8 +555,9 @@ Examples:
     .description('combine the results of a sweep run as shards (refuses shards of different grids, traces or heapsim versions)')
     .argument('<results...>', 'results files (JSON lines) of heapsim sweep')
     .option('-o, --output <file>', 'write here (default: standard output)')
+    .option('--force', 'replace an -o file of sweep results that holds runs the inputs do not')
     .addHelpText('after', '\nExample:\n  heapsim merge results-*.jsonl -o results.jsonl')
-    .action((files: string[], flags: { output?: string }) => {
+    .action((files: string[], flags: { output?: string; force?: boolean }) => {
       process.exitCode = mergeCommand(files, flags);
     });
 }

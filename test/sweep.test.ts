@@ -117,6 +117,20 @@ describe('sweep on the CLI', () => {
     expect([at('span-list', 'pretend')?.defaults, at('span-list', 'arenas')?.defaults, at('bitmap', 'arenas')?.defaults]).toEqual([true, false, true]);
   });
 
+  test('merge -o does not drop runs of an existing results file unless --force', () => {
+    const dir = tmp();
+    const grid = gridFile(dir);
+    const [a, b] = [join(dir, 'a.jsonl'), join(dir, 'b.jsonl')];
+    expect(sweep(grid, a, '--shard', '0/2').status).toBe(0);
+    expect(sweep(grid, b, '--shard', '1/2').status).toBe(0);
+    const before = readFileSync(b, 'utf8');
+    const r = cli(['merge', a, '-o', b]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/b.jsonl: it holds \d+ runs the merged files do not/);
+    expect(readFileSync(b, 'utf8')).toBe(before);
+    expect(cli(['merge', a, '-o', b, '--force']).status).toBe(0);
+  });
+
   test('report on sweep results takes no run flags: the runs are made', () => {
     const dir = tmp();
     const out = join(dir, 'r.jsonl');
