@@ -20,6 +20,7 @@ export {
   type Trigger,
 } from './policy/index.js';
 export { Replayer, type ReplayOptions, type EmitSink } from './replay/engine.js';
+export { fitTouch, FIT_COARSE_STEP, type TouchFit, type FitOptions } from './replay/touch-fit.js';
 export { InvariantError } from './replay/invariants.js';
 export { DEFAULTS, RUN_OPTIONS, OptionError, resolveRunOptions, type RunOptions, type ResolvedRunOptions, type OptionSpec } from './options.js';
 export { METERS, FIGURES, findFigure, type Figure, type Meter, type ReplayState, type EventRecord, type ReleaseRecord } from './metrics/index.js';
@@ -33,6 +34,7 @@ export {
   eraBackend,
   planComparison,
   loadTrace,
+  loadReader,
   type CompareRun,
   type ComparePlan,
   type CompareOptions,

@@ -14,11 +14,13 @@ export type MadviseMode = 'dontneed' | 'free';
 export type ThpMode = 'never' | 'madvise' | 'always';
 export type ReserveMode = 'upfront' | 'pretend' | 'arenas';
 /**
- * What the program is assumed to write into a span it allocates (src/os/touch.ts): `all`
- * every page at allocation (heapsim's first model); `needzero` what Go 1.19's runtime
- * writes, plus small spans whole: memory fresh from the OS stays untouched in large spans.
+ * What the program is assumed to write into a span it allocates (src/os/touch.ts):
+ * `needzero` what Go 1.19's runtime writes (allocNeedsZero), small spans whole, and the
+ * first writtenPercent of each large span fresh from the OS; `fit` the same, with
+ * writtenPercent fitted to the trace's rss rows (src/replay/touch-fit.ts); `all` every
+ * page of every span at allocation (heapsim's first model, kept to show its error).
  */
-export type TouchMode = 'all' | 'needzero';
+export type TouchMode = 'all' | 'needzero' | 'fit';
 
 /** Everything a replay can be told besides the trace. */
 export interface RunOptions {
@@ -40,6 +42,8 @@ export interface RunOptions {
   reserve?: ReserveMode;
   /** What the program writes into the spans it allocates (src/os/touch.ts). */
   touch?: TouchMode;
+  /** Under touch `needzero`: the share, in percent, of a large span fresh from the OS the program writes (from its start). */
+  writtenPercent?: number;
   /** Measure wall time around each backend call. */
   timing?: boolean;
   /** GOGC for the heap goal; negative: off (default: the trace's gogc metadata, else 100). */
@@ -63,7 +67,8 @@ export const DEFAULTS = {
   physPageBytes: 4096,
   madvise: 'dontneed' as MadviseMode,
   thp: 'never' as ThpMode,
-  touch: 'all' as TouchMode,
+  touch: 'needzero' as TouchMode,
+  writtenPercent: 100,
   timing: true,
   gogc: 100,
   gomaxprocs: 1,
@@ -135,9 +140,17 @@ export const RUN_OPTIONS: { [K in Exclude<keyof RunOptions, 'backend' | 'policy'
     flag: 'touch',
     arg: 'model',
     kind: 'choice',
-    choices: ['all', 'needzero'],
+    choices: ['needzero', 'fit', 'all'],
     default: DEFAULTS.touch,
-    help: 'what the program writes into a span it allocates: all (every page, at once) or needzero (what Go zeroes, and small spans; large spans fresh from the OS stay untouched)',
+    help: "what is written into a span when it is allocated: needzero (what Go 1.19 zeroes, small spans whole, and --written of each large span fresh from the OS), fit (needzero with --written fitted to the trace's rss rows), all (every page: heapsim's first model)",
+  },
+  writtenPercent: {
+    flag: 'written',
+    arg: 'pct',
+    kind: 'int',
+    min: 0,
+    default: DEFAULTS.writtenPercent,
+    help: 'under --touch needzero: the share, in percent (0-100), of each large span fresh from the OS that the program writes, from its start',
   },
   seed: { flag: 'seed', arg: 'n', kind: 'int', min: 0, default: DEFAULTS.seed, help: 'seed for backends with random choices' },
   gogc: {
@@ -212,6 +225,7 @@ export interface ResolvedRunOptions {
   madvise: MadviseMode;
   thp: ThpMode;
   touch: TouchMode;
+  writtenPercent: number;
   timing: boolean;
   gogc: number;
   gomaxprocs: number;
@@ -235,6 +249,10 @@ export function resolveRunOptions(options: Omit<RunOptions, 'backend'>, trace: T
     );
   }
   const limit = options.memoryLimitBytes ?? trace.memoryLimitBytes;
+  const writtenPercent = options.writtenPercent ?? DEFAULTS.writtenPercent;
+  if (!Number.isInteger(writtenPercent) || writtenPercent < 0 || writtenPercent > 100) {
+    throw new OptionError('writtenPercent', `the written share is a whole percentage from 0 to 100, got ${writtenPercent}`);
+  }
   return {
     seed: options.seed ?? DEFAULTS.seed,
     physPageBytes,
@@ -242,6 +260,7 @@ export function resolveRunOptions(options: Omit<RunOptions, 'backend'>, trace: T
     madvise: options.madvise ?? DEFAULTS.madvise,
     thp,
     touch: options.touch ?? DEFAULTS.touch,
+    writtenPercent,
     timing: options.timing ?? DEFAULTS.timing,
     gogc: options.gogc ?? trace.gogc,
     gomaxprocs: options.gomaxprocs ?? trace.gomaxprocs ?? DEFAULTS.gomaxprocs,

@@ -11,9 +11,10 @@ const PAGE = 8192;
 const ARENA = 0xc000000000;
 const ARENA_BYTES = 64 << 20;
 
-async function replay(rows: string[], touch: TouchMode, header = 'time,op,id,pages,bytes') {
+/** Replays hand-made rows; under needzero the program is taken to write none of a large fresh span unless told. */
+async function replay(rows: string[], touch: TouchMode, header = 'time,op,id,pages,bytes', writtenPercent = 0) {
   const text = ['# page_size=8192', header, ...rows].join('\n') + '\n';
-  return replayReader(await openTraceText(text, 'rss.csv'), { backend: 'bitmap', timing: false, touch });
+  return replayReader(await openTraceText(text, 'rss.csv'), { backend: 'bitmap', timing: false, touch, writtenPercent });
 }
 
 // a: 4 pages (a small span) at the arena base; b: 100 pages fresh from the OS; b freed
@@ -90,7 +91,7 @@ describe('touch model', () => {
 
   test('needzero: small spans fresh from the OS are written, large ones are not', () => {
     const os = mapped();
-    const t = new TouchModel(os, 'needzero', PAGE);
+    const t = new TouchModel(os, 'needzero', PAGE, 0);
     t.allocated(ARENA, SMALL_SPAN_MAX_PAGES);
     expect(os.rssBytes).toBe(SMALL_SPAN_MAX_PAGES * PAGE);
     t.allocated(ARENA + SMALL_SPAN_MAX_PAGES * PAGE, SMALL_SPAN_MAX_PAGES + 1);
@@ -99,7 +100,7 @@ describe('touch model', () => {
 
   test('needzero: a large span reaching below the zeroed base is written whole', () => {
     const os = mapped();
-    const t = new TouchModel(os, 'needzero', PAGE);
+    const t = new TouchModel(os, 'needzero', PAGE, 0);
     t.allocated(ARENA, 100);
     expect(os.rssBytes).toBe(0);
     // Overlaps the first span's last page: the runtime clears all 100 pages.
@@ -109,7 +110,7 @@ describe('touch model', () => {
   });
 
   test('needzero: the zeroed base is per 64 MiB arena, and a span crossing arenas raises both', () => {
-    const t = new TouchModel(mapped(), 'needzero', PAGE);
+    const t = new TouchModel(mapped(), 'needzero', PAGE, 0);
     expect(t.needsZero(ARENA + ARENA_BYTES - PAGE, 2 * PAGE)).toBe(false);
     // The second arena's base was raised by one page: its first page is reused, its second fresh.
     expect(t.needsZero(ARENA + ARENA_BYTES, PAGE)).toBe(true);
@@ -121,12 +122,43 @@ describe('touch model', () => {
   test('needzero under THP always: a small span written into an empty huge page faults all 2 MiB', () => {
     const os = new SimOS({ thp: 'always' });
     os.map(ARENA, ARENA_BYTES);
-    const t = new TouchModel(os, 'needzero', PAGE);
+    const t = new TouchModel(os, 'needzero', PAGE, 0);
     t.allocated(ARENA, 1);
     expect(os.rssBytes).toBe(2 << 20);
     expect(os.hugeFaults).toBe(1);
     // A fresh large span elsewhere is not written, so nothing faults there.
     t.allocated(ARENA + (4 << 20), 512);
     expect(os.rssBytes).toBe(2 << 20);
+  });
+
+  test('needzero with a written share: a large fresh span is written from its start, rounded up to a heap page', () => {
+    const os = mapped();
+    const t = new TouchModel(os, 'needzero', PAGE, 25);
+    t.allocated(ARENA, 101);
+    // ceil(101 * 25 / 100) = 26 pages, from the span's base.
+    expect(os.rssBytes).toBe(26 * PAGE);
+    expect(os.residentBytesIn(ARENA, 26 * PAGE)).toBe(26 * PAGE);
+    // Its reuse is zeroed by the runtime: written whole, whatever the share.
+    t.allocated(ARENA + 100 * PAGE, 100);
+    expect(os.rssBytes).toBe(26 * PAGE + 100 * PAGE);
+  });
+
+  test('needzero at 100% makes resident what all does, span for span', () => {
+    const spans: [number, number][] = [
+      [0, 3],
+      [3, 200],
+      [1000, 11],
+      [100, 50],
+    ];
+    const a = mapped();
+    const n = mapped();
+    const all = new TouchModel(a, 'all', PAGE);
+    const needzero = new TouchModel(n, 'needzero', PAGE);
+    expect(needzero.writtenPercent).toBe(100);
+    for (const [at, npages] of spans) {
+      all.allocated(ARENA + at * PAGE, npages);
+      needzero.allocated(ARENA + at * PAGE, npages);
+      expect(n.rssBytes).toBe(a.rssBytes);
+    }
   });
 });

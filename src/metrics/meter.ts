@@ -37,6 +37,8 @@ export interface ReplayState {
   readonly limitBytes: number;
   /** Events applied so far (the current event's 1-based number inside event()). */
   readonly seq: number;
+  /** The touch model's assumption: the share of each large fresh span written (1 under `all`), and whether rss rows chose it. */
+  readonly touchAssumption: { writtenShare: number; fitted: boolean };
 }
 
 /** One trace event as the engine applied it. Fields not meaningful for the op are -1 / ''. */

@@ -60,6 +60,24 @@ export const RSS_FIGURES: readonly Figure[] = [
     { shown },
   ),
   figure('Summary', 'summary.rssMatch.worst.time', 'worst row: trace time', 'ns', null, (r) => r.summary.rssMatch?.worst.time ?? null, { shown }),
+  figure(
+    'Summary',
+    'summary.rssMatch.writtenShare',
+    'touch model: share of each large fresh span written',
+    'ratio',
+    null,
+    (r) => r.summary.rssMatch?.writtenShare ?? null,
+    { shown },
+  ),
+  figure(
+    'Summary',
+    'summary.rssMatch.inSample',
+    'rss rows that chose the share (errors in-sample)',
+    'count',
+    null,
+    (r) => (r.summary.rssMatch?.inSample === true ? r.summary.rssMatch.rows : null),
+    { shown: (r) => r.summary.rssMatch?.inSample === true },
+  ),
   figure('Summary', 'summary.rssMatch.rows', 'rss rows compared', 'count', null, (r) => r.summary.rssMatch?.rows ?? null, { role: 'identity', hidden: true }),
   figure(
     'Summary',
@@ -140,6 +158,8 @@ export class RssMeter implements Meter {
       worst: { ...this.worst },
       peakRecordedHugeBytes: this.peakHuge >= 0 ? this.peakHuge : null,
       curve,
+      writtenShare: this.state.touchAssumption.writtenShare,
+      inSample: this.state.touchAssumption.fitted,
     };
   }
 }

@@ -1,10 +1,10 @@
 // The touch model: which pages of a span the program (and its runtime) write when the
 // span is allocated. A trace records spans, not stores, so this is an assumption, and
-// the run option `touch` (src/options.ts) names which one a replay makes:
+// the run options `touch` and `writtenPercent` (src/options.ts) name which one a replay
+// makes:
 //
-// - `all`: every page of a span is written when it is allocated. heapsim's first model;
-//   kept so its error against recorded residency can be shown.
-// - `needzero`: what Go 1.19's runtime writes, and no more for large spans:
+// - `needzero` (the default): what Go 1.19's runtime writes, and what the program is
+//   assumed to write besides:
 //   - mheap.allocSpan asks allocNeedsZero whether the span reaches below its heap
 //     arena's zeroedBase, the high-water mark of memory ever handed out in that 64 MiB
 //     arena (memory above it is fresh from the kernel, hence zero). Such a span gets
@@ -14,15 +14,22 @@
 //     touched whole.
 //   - A span of fresh memory is not cleared by the runtime. A small-object span (at most
 //     SMALL_SPAN_MAX_PAGES pages, the most any Go 1.19 size class uses) is written whole:
-//     the program fills its objects one after another. A larger span of fresh memory is
-//     left untouched: the pages the program writes into a large object are not in the
-//     trace, and the kernel maps none it does not write (its pages stay out of RSS until
-//     the span is freed and reused, when needzero writes them).
+//     the program fills its objects one after another. Of a larger span of fresh memory
+//     the program writes the first writtenPercent (100 by default: a program writes the
+//     large objects it makes); the kernel maps none of the rest until it is written, so
+//     it stays out of RSS until the span is freed and reused, when needzero writes it.
+//     How much a program writes into a large object is not in the trace: the share is
+//     the model's one free parameter, and `fit` (src/replay/touch-fit.ts) sets it from
+//     the recorded residency of a trace with rss rows.
 //   zeroedBase is kept per 64 MiB-aligned arena (HEAP_ARENA_BYTES) of the span's
 //   address, for every backend: older runtimes tracked needzero per span instead (set on
 //   free), which marks the same memory as reused.
+// - `all`: every page of a span is written when it is allocated. heapsim's first model;
+//   kept so its error against recorded residency can be shown. It places exactly what
+//   `needzero` at 100% does (every span ends up written whole), without the arena table.
 //
-// Invariants: zeroedBase only grows; a span is either written whole or not at all; no
+// Invariants: zeroedBase only grows; a span is written whole, or (large and fresh) from its
+// base up to writtenPercent of its bytes rounded up to a heap page; no
 // allocation per call (the arena table is a Map from arena index to offset, touched
 // once per arena the span crosses).
 
@@ -41,21 +48,36 @@ export class TouchModel {
   /** Arena index -> offset of its zeroedBase within the arena (bytes). */
   private readonly zeroedBase = new Map<number, number>();
 
+  /** Every span is written whole (`all`, or a program that writes all it allocates): no arena table needed. */
+  readonly writesWholeSpans: boolean;
+
+  /**
+   * @param mode `all`, or `needzero` (a fitted run passes `needzero` with its fitted share).
+   * @param writtenPercent under `needzero`, the share of a large fresh span the program writes.
+   */
   constructor(
     private readonly os: OsMemory,
-    readonly mode: TouchMode,
+    readonly mode: Exclude<TouchMode, 'fit'>,
     private readonly pageBytes: number,
-  ) {}
+    readonly writtenPercent = 100,
+  ) {
+    this.writesWholeSpans = mode === 'all' || writtenPercent >= 100;
+  }
 
   /** The program allocated the span [base, base + npages*pageBytes): write what the model says. */
   allocated(base: number, npages: number): void {
     const bytes = npages * this.pageBytes;
-    if (this.mode === 'all') {
+    if (this.writesWholeSpans) {
       this.os.touch(base, bytes);
       return;
     }
     // needsZero runs first: it must see every allocation to keep zeroedBase.
-    if (this.needsZero(base, bytes) || npages <= SMALL_SPAN_MAX_PAGES) this.os.touch(base, bytes);
+    if (this.needsZero(base, bytes) || npages <= SMALL_SPAN_MAX_PAGES) {
+      this.os.touch(base, bytes);
+      return;
+    }
+    const written = Math.ceil((npages * this.writtenPercent) / 100) * this.pageBytes;
+    if (written > 0) this.os.touch(base, written);
   }
 
   /** allocNeedsZero: whether [base, base+bytes) reaches below a zeroedBase; raises them past it. */

@@ -23,6 +23,7 @@
 import { performance } from 'node:perf_hooks';
 import { SimulatedOomError, SimOS } from '../os/sim-os.js';
 import { TouchModel } from '../os/touch.js';
+import type { TouchFit } from './touch-fit.js';
 import { defaultBackend, findBackend } from '../heap/registry.js';
 import type { BackendInfo, PageHeap, ReserveMode } from '../heap/types.js';
 import { createPolicy, type PolicyContext, type ReleasePolicy, type Trigger } from '../policy/index.js';
@@ -59,6 +60,8 @@ export interface ReplayOptions extends Omit<RunOptions, 'backend'> {
   recordAddrs?: boolean;
   /** Further meters, run after the built-in ones. */
   meters?: ((state: ReplayState) => Meter)[];
+  /** Under touch `fit`: the fit (fitTouch) whose share this run uses. */
+  touchFit?: TouchFit;
 }
 
 export type { EmitSink };
@@ -73,6 +76,10 @@ export class Replayer implements ReplayState {
   readonly reserve: ReserveMode;
   /** What the program writes into the spans it allocates. */
   private readonly writes: TouchModel;
+  /** The large-span written share the touch model uses (fitted, under touch `fit`). */
+  private readonly writtenPercent: number;
+  private readonly touchFit: TouchFit | null;
+  readonly touchAssumption: ReplayState['touchAssumption'];
   /** Trace time the heap reads (HeapOptions.clock); set before each event. */
   private readonly clock = { now: 0 };
 
@@ -126,7 +133,16 @@ export class Replayer implements ReplayState {
     const o = this.options;
     this.os = new SimOS({ physPageBytes: o.physPageBytes, ulimitVBytes: o.ulimitVBytes, madvise: o.madvise, thp: o.thp });
     this.heap = this.createHeap();
-    this.writes = new TouchModel(this.os, o.touch, this.pageBytes);
+    this.touchFit = options.touchFit ?? null;
+    if (o.touch === 'fit' && this.touchFit === null) {
+      throw new OptionError(
+        'touch',
+        'touch fit needs the trace loaded and fitted before the run (fitTouch, src/replay/touch-fit.ts; the replay functions do it)',
+      );
+    }
+    this.writtenPercent = o.touch === 'fit' ? this.touchFit!.writtenPercent : o.writtenPercent;
+    this.writes = new TouchModel(this.os, o.touch === 'all' ? 'all' : 'needzero', this.pageBytes, this.writtenPercent);
+    this.touchAssumption = { writtenShare: o.touch === 'all' ? 1 : this.writtenPercent / 100, fitted: this.touchFit !== null };
     this.policy = createPolicy(options.policy ?? 'trace', this.policyContext(), {
       memoryLimitBytes: Number.isNaN(o.memoryLimitBytes) ? undefined : o.memoryLimitBytes,
     });
@@ -139,7 +155,7 @@ export class Replayer implements ReplayState {
     if (options.timeline !== undefined) this.meters.push(new TimelineMeter(this, options.timeline));
     if (options.emit !== undefined) this.meters.push(new EmitMeter(this, options.emit));
     for (const make of options.meters ?? []) this.meters.push(make(this));
-    if (options.check === true) this.meters.push(new InvariantChecker(this, this.options.touch === 'all'));
+    if (options.check === true) this.meters.push(new InvariantChecker(this, this.writes.writesWholeSpans));
     this.advanceMeters = dispatcher(this.meters, 'advance');
     this.beforeEvent = dispatcher(this.meters, 'before');
     this.afterEvent = dispatcher(this.meters, 'event');
@@ -371,6 +387,8 @@ export class Replayer implements ReplayState {
         timing: o.timing,
         thp: os.thp,
         touch: o.touch,
+        writtenPercent: o.touch === 'all' ? null : this.writtenPercent,
+        touchFit: this.touchFit,
         gogc: o.gogc,
         gomaxprocs: o.gomaxprocs,
         memoryLimitBytes: Number.isNaN(o.memoryLimitBytes) ? null : o.memoryLimitBytes,

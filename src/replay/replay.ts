@@ -6,6 +6,7 @@
 import type { EventBatch, ReadStats, TraceMeta } from '../trace/events.js';
 import { openTrace, TraceReader, type ReadOptions } from '../trace/reader.js';
 import { Replayer, type ReplayOptions } from './engine.js';
+import { fitTouch, type FitOptions } from './touch-fit.js';
 import type { ReplayResult } from './result.js';
 import { Timeline } from '../metrics/timeline.js';
 import { availableParallelism } from 'node:os';
@@ -44,10 +45,16 @@ function feedLoaded(r: Replayer, batches: EventBatch[], options: ProgressOptions
   return r;
 }
 
-/** Streams a trace through one backend; memory stays flat whatever the trace size. */
+/** Streams a trace through one backend; memory stays flat whatever the trace size (touch `fit` loads it: it replays it several times). */
 export async function replayReader(reader: TraceReader, options: ReplayOptions & ProgressOptions = {}): Promise<ReplayResult> {
+  if (options.touch === 'fit') return replayLoaded(await loadReader(reader), options);
   const r = await feed(new Replayer(reader.meta, options), reader.batches(), options);
   return r.result(reader.stats);
+}
+
+/** Under touch `fit`, the options with the trace's fit (computed once per trace and OS setting). */
+function fitted<T extends FitOptions & Pick<ReplayOptions, 'touch' | 'touchFit'>>(trace: LoadedTrace, options: T): T {
+  return options.touch === 'fit' && options.touchFit === undefined ? { ...options, touchFit: fitTouch(trace, options) } : options;
 }
 
 /** Opens and replays a trace file (`-` for standard input). */
@@ -63,7 +70,11 @@ export interface LoadedTrace {
 }
 
 export async function loadTrace(path: string, options: ReadOptions = {}): Promise<LoadedTrace> {
-  const reader = await openTrace(path, options);
+  return loadReader(await openTrace(path, options));
+}
+
+/** Reads the rest of an opened trace into memory. */
+export async function loadReader(reader: TraceReader): Promise<LoadedTrace> {
   const batches: EventBatch[] = [];
   for await (const b of reader.batches()) batches.push(b);
   return { meta: reader.meta, stats: reader.stats, batches };
@@ -71,7 +82,7 @@ export async function loadTrace(path: string, options: ReadOptions = {}): Promis
 
 /** Replays a loaded trace through one backend. */
 export function replayLoaded(trace: LoadedTrace, options: ReplayOptions & ProgressOptions = {}): ReplayResult {
-  const r = feedLoaded(new Replayer(trace.meta, options), trace.batches, options);
+  const r = feedLoaded(new Replayer(trace.meta, fitted(trace, options)), trace.batches, options);
   return r.result(trace.stats);
 }
 
@@ -164,7 +175,8 @@ export interface ReplayWithOptions extends Omit<ReplayOptions, 'timeline'>, Prog
 /** Replays a streamed or loaded trace through one backend, keeping addresses and a timeline if asked. */
 export async function replayWith(source: TraceReader | LoadedTrace, options: ReplayWithOptions): Promise<ReplayRunOutput> {
   const timeline = options.timeline ? new Timeline() : undefined;
-  const r = new Replayer(source.meta, { ...options, timeline });
+  if (source instanceof TraceReader && options.touch === 'fit') source = await loadReader(source);
+  const r = new Replayer(source.meta, { ...(source instanceof TraceReader ? options : fitted(source, options)), timeline });
   if (source instanceof TraceReader) await feed(r, source.batches(), options);
   else feedLoaded(r, source.batches, options);
   return {
@@ -179,7 +191,8 @@ export async function replayWith(source: TraceReader | LoadedTrace, options: Rep
  * result's placementMatch: the share of allocations that landed at the same address as
  * on the first run, comparing the allocations both replays reached.
  */
-export function compareLoaded(trace: LoadedTrace, runs: (string | CompareRun)[], options: CompareOptions = {}): ReplayResult[] {
+export function compareLoaded(trace: LoadedTrace, runs: (string | CompareRun)[], given: CompareOptions = {}): ReplayResult[] {
+  const options = fitted(trace, given);
   let first: Float64Array | null = null;
   const results: ReplayResult[] = [];
   for (const run of runs) {

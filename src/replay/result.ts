@@ -1,6 +1,7 @@
 // The one result type that `replay`, `compare` and the library API share
 // (docs/metrics.md defines every figure). Sizes are bytes, times nanoseconds.
 
+import type { TouchFit } from './touch-fit.js';
 import type { GapBreakdown } from '../metrics/gap.js';
 
 export interface LatencyStats {
@@ -34,6 +35,10 @@ export interface RssMatch {
   peakRecordedHugeBytes: number | null;
   /** Every row: [trace time, recorded bytes, simulated bytes], for charts. */
   curve: [number, number, number][];
+  /** The touch model's share of each large fresh span written (1 under `all`): the assumption the simulated bytes rest on. */
+  writtenShare: number;
+  /** Whether these rows chose that share (touch `fit`): the errors are then in-sample. */
+  inSample: boolean;
 }
 
 export interface ReplayResult {
@@ -58,7 +63,11 @@ export interface ReplayResult {
     seed: number;
     timing: boolean;
     thp: 'never' | 'madvise' | 'always';
-    touch: 'all' | 'needzero';
+    touch: 'all' | 'needzero' | 'fit';
+    /** The share of a large fresh span the program is taken to write (null under `all`). */
+    writtenPercent: number | null;
+    /** Under touch `fit`: the share the trace's rss rows chose, and how (in-sample). */
+    touchFit: TouchFit | null;
     gogc: number;
     gomaxprocs: number;
     memoryLimitBytes: number | null;

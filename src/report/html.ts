@@ -17,6 +17,7 @@ import { fmt, oomMessage } from './tables.js';
 import { formatBytes } from './format.js';
 import { CLIENT_JS, GAP_COLORS, REPORT_CSS } from './html-client.js';
 import type { ReportDocument, ReportSection, TraceSection } from './report-data.js';
+import type { ReplayResult } from '../replay/result.js';
 
 const require = createRequire(import.meta.url);
 
@@ -106,8 +107,19 @@ function rssMatchTable(s: TraceSection): string {
       return `<tr><th>${escapeHtml(r.label)}</th><td>${m.rows}</td><td>${pct(m.meanError)}</td><td>${pct(m.maxError)}</td><td>${escapeHtml(worst)}</td></tr>`;
     })
     .join('');
-  return `<p class="note">Heap RSS: the resident bytes of the heap's address range (allocator metadata left out, as the recorder's mincore over the heap arenas leaves it out), at each rss row; touch model: ${escapeHtml(rows[0].result.options.touch)}.</p>
+  return `<p class="note">Heap RSS: the resident bytes of the heap's address range (allocator metadata left out, as the recorder's mincore over the heap arenas leaves it out), at each rss row; touch model: ${escapeHtml(touchModelText(rows[0].result))}.</p>
 <table class="rssmatch-table"><tr><th>run</th><th>rss rows</th><th>mean error</th><th>max error</th><th>worst row</th></tr>${body}</table>`;
+}
+
+/** The touch model a run assumed, in words: which, the written share, and whether it was fitted. */
+export function touchModelText(r: ReplayResult): string {
+  const o = r.options;
+  if (o.touch === 'all') return 'all (every page of every span written at allocation)';
+  const share = `${o.writtenPercent ?? 100}% of each large span fresh from the OS written`;
+  const fit = o.touchFit;
+  return fit === null
+    ? `needzero, ${share}`
+    : `needzero, ${share}: fitted to these ${fit.rows} rss rows on ${fit.fittedOn.backend} under the ${fit.fittedOn.policy} policy, so its errors are in-sample`;
 }
 
 /** A line per run the simulated program ran out of memory in: where, and why. */
