@@ -76,6 +76,14 @@ describe('grid', () => {
     expect(() => parseGrid({ version: ['go1.19'] }, 'g')).toThrow(/unknown key "version"/);
   });
 
+  test('releases one model covers are one setting with one label, however the grid names them', () => {
+    // Go 1.9, 1.10 and 1.11 ran the treap under go1.11's rules: one run per trace, labelled as the range.
+    const treap = { backend: 'treap', policy: 'go1.11', version: 'go1.9-go1.11' };
+    expect(parseGrid({ versions: ['go1.10', 'go1.9'] }, 'g').configs).toEqual([treap]);
+    expect(parseGrid({ backends: ['treap'], policies: ['go1.11'] }, 'g').configs).toEqual([treap]);
+    expect(parseGrid({ versions: ['go1.9'], backends: ['treap'], policies: ['go1.11'] }, 'g').configs).toEqual([treap]);
+  });
+
   test('runs: traces x configs x params in one order, keys by what a run is, shards partition them', () => {
     const plan = planSweep(sweepTraces(GO1), parseGrid(GRID, 'g'));
     expect(plan.runs).toHaveLength(3 * 2 * 4);

@@ -85,9 +85,36 @@ function versionPolicy(version: string): string | null {
   return fits.length > 0 ? fits[fits.length - 1] : (goPolicies[0] ?? null);
 }
 
-/** The release a (backend, policy) pair is, if it is one: the policy's own release, on that release's backend. */
+/** Go releases from the oldest backend's to the newest policy's, as "go1.N". */
+function releasesModelled(): string[] {
+  const minors = POLICIES.map((p) => Number(/^go1\.(\d+)$/.exec(p.name)?.[1])).filter(Number.isInteger);
+  const out: string[] = [];
+  for (let m = 8; m <= Math.max(...minors); m++) out.push(`go1.${m}`);
+  return out;
+}
+
+/** The (backend, policy) a Go release is modelled by, or null: its era's backend under its own policy (go1.11's rule covers Go 1.8-1.11). */
+function modelOfRelease(version: string): { backend: string; policy: string } | null {
+  const minor = (name: string) => Number(/^go1\.(\d+)$/.exec(name)?.[1]);
+  const backend = /^go1\.\d+$/.test(version) ? eraBackend(version) : null;
+  const policy = backend !== null ? versionPolicy(version) : null;
+  const own = policy !== null && (minor(policy) === minor(version) || (policy === 'go1.11' && minor(version) < 11));
+  return backend !== null && policy !== null && own ? { backend, policy } : null;
+}
+
+/**
+ * The releases a (backend, policy) pair models, if any, as one label: "go1.13", or a
+ * range such as "go1.9-go1.11" when several releases ran the same backend under the same
+ * policy. One pair has one label, however the grid named it (versions or backends and
+ * policies).
+ */
 export function versionOf(backend: string, policy: string): string | null {
-  return /^go1\.\d+$/.test(policy) && eraBackend(policy) === backend ? policy : null;
+  const releases = releasesModelled().filter((v) => {
+    const m = modelOfRelease(v);
+    return m !== null && m.backend === backend && m.policy === policy;
+  });
+  if (releases.length === 0) return null;
+  return releases.length === 1 ? releases[0] : `${releases[0]}-${releases[releases.length - 1]}`;
 }
 
 /**
@@ -96,17 +123,14 @@ export function versionOf(backend: string, policy: string): string | null {
  * policy models, and releases after the newest policy are not modelled at all.
  */
 function configOfVersion(version: string, where: string): SweepConfig {
-  const minor = (name: string) => Number(/^go1\.(\d+)$/.exec(name)?.[1]);
-  const backend = /^go1\.\d+$/.test(version) ? eraBackend(version) : null;
-  const policy = backend !== null ? versionPolicy(version) : null;
-  const own = policy !== null && (minor(policy) === minor(version) || (policy === 'go1.11' && minor(version) < 11));
-  if (backend === null || policy === null || !own) {
+  const model = modelOfRelease(version);
+  if (model === null) {
     const modelled = POLICIES.map((p) => p.name).filter((n) => /^go1\.\d+$/.test(n));
     throw new UsageError(
       `${where}: "${version}" is not a Go release heapsim models (releases: go1.8-go1.11, under go1.11's policy, and ${modelled.filter((n) => n !== 'go1.11').join(', ')}; for another, name "backends" and "policies")`,
     );
   }
-  return { backend, policy, version };
+  return { ...model, version: versionOf(model.backend, model.policy) };
 }
 
 function stringList(value: unknown, where: string): string[] | undefined {
