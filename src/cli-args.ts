@@ -42,8 +42,9 @@ export function parseDuration(text: string, flag = '--duration'): number {
   return Math.round(Number(m[1]) * unit[m[2] ?? 's']);
 }
 
-export function parseInteger(value: string, flag: string, min = 0): number {
-  if (!/^\d+$/.test(value) || Number(value) < min) throw new UsageError(`${flag} takes an integer >= ${min}, got "${value}"`);
+export function parseInteger(value: string, flag: string, min = 0, max = Infinity): number {
+  const range = max === Infinity ? `>= ${min}` : `from ${min} to ${max}`;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new UsageError(`${flag} takes an integer ${range}, got "${value}"`);
   return Number(value);
 }
 
@@ -58,7 +59,7 @@ function parserOf(spec: OptionSpec): ((value: string) => unknown) | undefined {
         return n;
       };
     case 'int':
-      return (v) => (spec.word !== undefined && v === spec.word.text ? spec.word.value : parseInteger(v, flag, spec.min));
+      return (v) => (spec.word !== undefined && v === spec.word.text ? spec.word.value : parseInteger(v, flag, spec.min, spec.max));
     default:
       return undefined;
   }

@@ -92,6 +92,8 @@ export interface OptionSpec {
   choices?: readonly string[];
   /** For 'int': the smallest value accepted. */
   min?: number;
+  /** For 'int': the largest value accepted, if any. */
+  max?: number;
   /** For 'int': a word accepted besides numbers, and the value it stands for. */
   word?: { text: string; value: number };
   /** The default shown in help (undefined: "the trace's own" or "none"). */
@@ -149,8 +151,8 @@ export const RUN_OPTIONS: { [K in Exclude<keyof RunOptions, 'backend' | 'policy'
     arg: 'pct',
     kind: 'int',
     min: 0,
-    default: DEFAULTS.writtenPercent,
-    help: 'under --touch needzero: the share, in percent (0-100), of each large span fresh from the OS that the program writes, from its start',
+    max: 100,
+    help: `under --touch needzero only: the share, in percent (0-100), of each large span fresh from the OS that the program writes, from its start (default: ${DEFAULTS.writtenPercent})`,
   },
   seed: { flag: 'seed', arg: 'n', kind: 'int', min: 0, default: DEFAULTS.seed, help: 'seed for backends with random choices' },
   gogc: {
@@ -249,9 +251,16 @@ export function resolveRunOptions(options: Omit<RunOptions, 'backend'>, trace: T
     );
   }
   const limit = options.memoryLimitBytes ?? trace.memoryLimitBytes;
+  const touch = options.touch ?? DEFAULTS.touch;
   const writtenPercent = options.writtenPercent ?? DEFAULTS.writtenPercent;
   if (!Number.isInteger(writtenPercent) || writtenPercent < 0 || writtenPercent > 100) {
     throw new OptionError('writtenPercent', `the written share is a whole percentage from 0 to 100, got ${writtenPercent}`);
+  }
+  if (options.writtenPercent !== undefined && touch !== 'needzero') {
+    throw new OptionError(
+      'writtenPercent',
+      `the written share applies to touch needzero only (touch ${touch}: ${touch === 'fit' ? "the trace's rss rows choose it" : 'every page is written'})`,
+    );
   }
   return {
     seed: options.seed ?? DEFAULTS.seed,
@@ -259,7 +268,7 @@ export function resolveRunOptions(options: Omit<RunOptions, 'backend'>, trace: T
     ulimitVBytes: options.ulimitVBytes ?? Infinity,
     madvise: options.madvise ?? DEFAULTS.madvise,
     thp,
-    touch: options.touch ?? DEFAULTS.touch,
+    touch,
     writtenPercent,
     timing: options.timing ?? DEFAULTS.timing,
     gogc: options.gogc ?? trace.gogc,

@@ -14,7 +14,12 @@ const ARENA_BYTES = 64 << 20;
 /** Replays hand-made rows; under needzero the program is taken to write none of a large fresh span unless told. */
 async function replay(rows: string[], touch: TouchMode, header = 'time,op,id,pages,bytes', writtenPercent = 0) {
   const text = ['# page_size=8192', header, ...rows].join('\n') + '\n';
-  return replayReader(await openTraceText(text, 'rss.csv'), { backend: 'bitmap', timing: false, touch, writtenPercent });
+  return replayReader(await openTraceText(text, 'rss.csv'), {
+    backend: 'bitmap',
+    timing: false,
+    touch,
+    writtenPercent: touch === 'needzero' ? writtenPercent : undefined,
+  });
 }
 
 // a: 4 pages (a small span) at the arena base; b: 100 pages fresh from the OS; b freed
@@ -143,22 +148,32 @@ describe('touch model', () => {
     expect(os.rssBytes).toBe(26 * PAGE + 100 * PAGE);
   });
 
-  test('needzero at 100% makes resident what all does, span for span', () => {
+  test('needzero at 100% and all write every span whole: resident is the union of the spans, counted by hand', () => {
+    // Pages [0, 3), [3, 203), [1000, 1011), [100, 150): their union is [0, 203) and [1000, 1011).
     const spans: [number, number][] = [
       [0, 3],
       [3, 200],
       [1000, 11],
       [100, 50],
     ];
-    const a = mapped();
-    const n = mapped();
-    const all = new TouchModel(a, 'all', PAGE);
-    const needzero = new TouchModel(n, 'needzero', PAGE);
-    expect(needzero.writtenPercent).toBe(100);
-    for (const [at, npages] of spans) {
-      all.allocated(ARENA + at * PAGE, npages);
-      needzero.allocated(ARENA + at * PAGE, npages);
-      expect(n.rssBytes).toBe(a.rssBytes);
+    for (const make of [(os: SimOS) => new TouchModel(os, 'all', PAGE), (os: SimOS) => new TouchModel(os, 'needzero', PAGE)]) {
+      const os = mapped();
+      const t = make(os);
+      for (const [at, npages] of spans) t.allocated(ARENA + at * PAGE, npages);
+      expect(os.rssBytes).toBe((203 + 11) * PAGE);
     }
+    expect(new TouchModel(mapped(), 'needzero', PAGE).writtenPercent).toBe(100);
+  });
+
+  test('needzero just below 100%: a fresh large span loses its tail, a small one and a reused one do not', () => {
+    const os = mapped();
+    const t = new TouchModel(os, 'needzero', PAGE, 99);
+    t.allocated(ARENA, 100);
+    expect(os.rssBytes).toBe(99 * PAGE);
+    t.allocated(ARENA + 100 * PAGE, SMALL_SPAN_MAX_PAGES);
+    expect(os.rssBytes).toBe((99 + SMALL_SPAN_MAX_PAGES) * PAGE);
+    // Below the arena's zeroed base: cleared whole by the runtime.
+    t.allocated(ARENA + 50 * PAGE, 50);
+    expect(os.residentBytesIn(ARENA, 100 * PAGE)).toBe(100 * PAGE);
   });
 });

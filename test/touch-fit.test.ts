@@ -5,7 +5,18 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { compareLoaded, fitTouch, loadReader, openTraceText, OptionError, Replayer, replayLoaded, replayReader, type LoadedTrace } from '../src/index.js';
+import {
+  compareFile,
+  compareLoaded,
+  fitTouch,
+  loadReader,
+  openTraceText,
+  OptionError,
+  Replayer,
+  replayLoaded,
+  replayReader,
+  type LoadedTrace,
+} from '../src/index.js';
 import type { ThpMode } from '../src/options.js';
 import { FIXTURES } from './helpers.js';
 
@@ -48,7 +59,7 @@ describe('fitTouch', () => {
     expect(fit.writtenPercent).toBe(pct);
     expect(fit.meanAbsErrorBytes).toBe(0);
     expect(fit.rows).toBe(truth.length);
-    expect(fit.fittedOn).toEqual({ backend: 'bitmap', policy: 'trace' });
+    expect(fit.fittedOn).toMatchObject({ backend: 'bitmap', policy: 'trace', thp: 'never' });
   });
 
   test('under THP a share within the truth 2 MiB plateau is as good: the fit still reaches zero error', async () => {
@@ -101,5 +112,35 @@ describe('replays under touch fit', () => {
   test('a Replayer given touch fit without a fit refuses to guess', async () => {
     const trace = await load(recorded);
     expect(() => new Replayer(trace.meta, { touch: 'fit' })).toThrow(/fitted before the run/);
+  });
+
+  test('a fit handed to a run that does not fit is neither used nor reported', async () => {
+    const trace = await load(recorded);
+    const fit = fitTouch(trace, { thp: 'never' });
+    const r = replayLoaded(trace, { touch: 'needzero', touchFit: fit, timing: false });
+    expect(r.options.touchFit).toBeNull();
+    expect(r.options.writtenPercent).toBe(100);
+    expect(r.summary.rssMatch?.inSample).toBe(false);
+  });
+
+  test('compare through the worker pool fits once, in the caller, and every run uses that fit', async () => {
+    const outputs = await compareFile(
+      PARTIAL,
+      ['bitmap', 'treap-aoff'].map((backend) => ({ backend, policy: 'trace' })),
+      { touch: 'fit', thp: 'never', timing: false, workers: 2 },
+    );
+    const fits = outputs.map((o) => o.result.options.touchFit);
+    expect(fits[0]?.writtenPercent).toBe(31);
+    expect(fits[1]).toEqual(fits[0]);
+    expect(fits[0]?.fittedOn).toEqual({ backend: 'bitmap', policy: 'trace', thp: 'never', madvise: 'dontneed', physPageBytes: 4096 });
+  });
+
+  test('the written share belongs to needzero: given with all or fit it is an error, not silently dropped', async () => {
+    const trace = await load(recorded);
+    for (const touch of ['all', 'fit'] as const) {
+      expect(() => replayLoaded(trace, { touch, writtenPercent: 30 })).toThrow(OptionError);
+      expect(() => replayLoaded(trace, { touch, writtenPercent: 30 })).toThrow(/applies to touch needzero only/);
+    }
+    expect(() => replayLoaded(trace, { writtenPercent: 101 })).toThrow(/from 0 to 100/);
   });
 });

@@ -69,15 +69,9 @@ export const RSS_FIGURES: readonly Figure[] = [
     (r) => r.summary.rssMatch?.writtenShare ?? null,
     { shown },
   ),
-  figure(
-    'Summary',
-    'summary.rssMatch.inSample',
-    'rss rows that chose the share (errors in-sample)',
-    'count',
-    null,
-    (r) => (r.summary.rssMatch?.inSample === true ? r.summary.rssMatch.rows : null),
-    { shown: (r) => r.summary.rssMatch?.inSample === true },
-  ),
+  figure('Summary', 'options.touchFit.rows', 'rss rows that chose the share (errors in-sample)', 'count', null, (r) => r.options.touchFit?.rows ?? null, {
+    shown: (r) => r.summary.rssMatch?.inSample === true,
+  }),
   figure('Summary', 'summary.rssMatch.rows', 'rss rows compared', 'count', null, (r) => r.summary.rssMatch?.rows ?? null, { role: 'identity', hidden: true }),
   figure(
     'Summary',

@@ -33,7 +33,7 @@
 // allocation per call (the arena table is a Map from arena index to offset, touched
 // once per arena the span crosses).
 
-import type { TouchMode } from '../options.js';
+import { DEFAULTS, type TouchMode } from '../options.js';
 import { HEAP_ARENA_BYTES } from '../heap/platform.js';
 import type { OsMemory } from './sim-os.js';
 
@@ -59,7 +59,7 @@ export class TouchModel {
     private readonly os: OsMemory,
     readonly mode: Exclude<TouchMode, 'fit'>,
     private readonly pageBytes: number,
-    readonly writtenPercent = 100,
+    readonly writtenPercent: number = DEFAULTS.writtenPercent,
   ) {
     this.writesWholeSpans = mode === 'all' || writtenPercent >= 100;
   }

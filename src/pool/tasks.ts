@@ -4,6 +4,8 @@
 // - 'replay' (compare): one trace through one backend and policy. Read 'stream': the
 //   worker streams the file, so memory stays flat whatever the trace's size and however
 //   many backends are compared (each run re-reads the file; the runs read in parallel).
+//   Under touch `fit` the pool's owner fits the trace once and sends the fit with every
+//   run (src/replay/touch-fit.ts), so no worker loads the trace to fit it again.
 // - 'sweep': one run of a sweep (src/sweep/run.ts). The trace is parsed once per worker
 //   and kept, since a sweep replays each trace many times (the pool sends a worker the
 //   runs of the trace it already holds).
@@ -15,6 +17,7 @@
 import { loadTrace, replayWith, type LoadedTrace, type ReplayRunOutput } from '../replay/replay.js';
 import { openTrace } from '../trace/reader.js';
 import type { RunOptions } from '../options.js';
+import type { TouchFit } from '../replay/touch-fit.js';
 import { runSweepTask, type SweepTask } from '../sweep/run.js';
 
 export interface ReplayTask {
@@ -22,6 +25,8 @@ export interface ReplayTask {
   trace: string;
   lenient?: boolean;
   options: RunOptions;
+  /** Under touch `fit`: the fit every run of the comparison uses. */
+  touchFit?: TouchFit;
   /** Keep every allocation's address (compare's placementMatch). */
   recordAddrs?: boolean;
   /** Keep the RSS timeline (compare --chart). */
@@ -56,7 +61,7 @@ export async function heldTrace(path: string, lenient: boolean): Promise<LoadedT
 
 async function runReplayTask(task: ReplayTask, onProgress: (events: number) => void): Promise<ReplayRunOutput> {
   const reader = await openTrace(task.trace, { lenient: task.lenient });
-  return replayWith(reader, { ...task.options, recordAddrs: task.recordAddrs, timeline: task.timeline, onProgress });
+  return replayWith(reader, { ...task.options, touchFit: task.touchFit, recordAddrs: task.recordAddrs, timeline: task.timeline, onProgress });
 }
 
 /** Runs one task in this thread; what the worker posts back as 'done'. */

@@ -133,7 +133,8 @@ export class Replayer implements ReplayState {
     const o = this.options;
     this.os = new SimOS({ physPageBytes: o.physPageBytes, ulimitVBytes: o.ulimitVBytes, madvise: o.madvise, thp: o.thp });
     this.heap = this.createHeap();
-    this.touchFit = options.touchFit ?? null;
+    // A fit given to a run that does not fit is not its assumption: only touch `fit` uses and reports it.
+    this.touchFit = o.touch === 'fit' ? (options.touchFit ?? null) : null;
     if (o.touch === 'fit' && this.touchFit === null) {
       throw new OptionError(
         'touch',

@@ -14,9 +14,9 @@
 // 5. pages the runtime believes released are at most its free pages;
 // 6. RSS <= committed <= VSIZE (bytes: resident memory is mapped, mapped memory is
 //    reserved address space);
-// 7. under touch model `all`, RSS >= in-use bytes (the program wrote every page of its
-//    live spans, and nothing releases a live page); other touch models leave pages of
-//    live spans unwritten.
+// 7. when the touch model writes spans whole (`all`, or `needzero` with 100% written),
+//    RSS >= in-use bytes (the program wrote every page of its live spans, and nothing
+//    releases a live page); a smaller written share leaves pages of live spans unwritten.
 
 import type { EventRecord, Meter, ReplayState } from '../metrics/meter.js';
 import { OP_ALLOC, OP_FREE, OP_NAMES } from '../trace/events.js';

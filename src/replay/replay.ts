@@ -45,9 +45,9 @@ function feedLoaded(r: Replayer, batches: EventBatch[], options: ProgressOptions
   return r;
 }
 
-/** Streams a trace through one backend; memory stays flat whatever the trace size (touch `fit` loads it: it replays it several times). */
+/** Streams a trace through one backend; memory stays flat whatever the trace size (touch `fit` without a fit loads it: a fit replays it several times). */
 export async function replayReader(reader: TraceReader, options: ReplayOptions & ProgressOptions = {}): Promise<ReplayResult> {
-  if (options.touch === 'fit') return replayLoaded(await loadReader(reader), options);
+  if (options.touch === 'fit' && options.touchFit === undefined) return replayLoaded(await loadReader(reader), options);
   const r = await feed(new Replayer(reader.meta, options), reader.batches(), options);
   return r.result(reader.stats);
 }
@@ -175,7 +175,7 @@ export interface ReplayWithOptions extends Omit<ReplayOptions, 'timeline'>, Prog
 /** Replays a streamed or loaded trace through one backend, keeping addresses and a timeline if asked. */
 export async function replayWith(source: TraceReader | LoadedTrace, options: ReplayWithOptions): Promise<ReplayRunOutput> {
   const timeline = options.timeline ? new Timeline() : undefined;
-  if (source instanceof TraceReader && options.touch === 'fit') source = await loadReader(source);
+  if (source instanceof TraceReader && options.touch === 'fit' && options.touchFit === undefined) source = await loadReader(source);
   const r = new Replayer(source.meta, { ...(source instanceof TraceReader ? options : fitted(source, options)), timeline });
   if (source instanceof TraceReader) await feed(r, source.batches(), options);
   else feedLoaded(r, source.batches, options);
@@ -226,6 +226,8 @@ export interface CompareFileOptions extends Omit<RunOptions, 'backend' | 'policy
  */
 export async function compareFile(path: string, runs: Required<CompareRun>[], options: CompareFileOptions = {}): Promise<ReplayRunOutput[]> {
   const { workers, lenient, timelines, onProgress, ...runOptions } = options;
+  // Fitted once here, not once per run in each worker (each would load the trace to fit it).
+  const touchFit = runOptions.touch === 'fit' ? fitTouch(await loadTrace(path, { lenient }), runOptions) : undefined;
   const pool = new WorkerPool(Math.max(1, Math.min(workers ?? availableParallelism(), runs.length)));
   const events = runs.map(() => 0);
   const report = (i: number) => (n: number) => {
@@ -235,7 +237,7 @@ export async function compareFile(path: string, runs: Required<CompareRun>[], op
   try {
     const outputs = await Promise.all(
       runs.map((run, i) => {
-        const task: ReplayTask = { kind: 'replay', trace: path, lenient, options: { ...runOptions, ...run }, recordAddrs: true, timeline: timelines };
+        const task: ReplayTask = { kind: 'replay', trace: path, lenient, options: { ...runOptions, ...run }, touchFit, recordAddrs: true, timeline: timelines };
         return pool.run<ReplayRunOutput>(task, { onProgress: report(i) });
       }),
     );

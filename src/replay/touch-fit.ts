@@ -19,16 +19,19 @@
 //   in principle dip twice, and then the fit is the better dip the coarse pass saw.
 // - The fit uses the run's OS options (page size, THP, madvise) and nothing else of it: a
 //   what-if run (another backend or policy) is then replayed with the share the recorded
-//   run's residency implies. A fit is computed once per loaded trace and OS setting.
+//   run's residency implies. The OS options must be the recording's for the share to be
+//   the program's: a trace does not say its machine's THP mode, and a fit under another
+//   one finds another share (touchFit.fittedOn names the OS it was fitted on). A fit is
+//   computed once per loaded trace and OS setting; compare fits once for all its runs.
 // - The figures it reports are in-sample: the same rows chose the share and measure the
 //   error (result.options.touchFit says so, with the share and the rows).
 
-import type { EventBatch, ReadStats, TraceMeta } from '../trace/events.js';
-import { OptionError, type RunOptions } from '../options.js';
+import { OP_RSS, type EventBatch, type ReadStats, type TraceMeta } from '../trace/events.js';
+import { DEFAULTS, OptionError, type MadviseMode, type RunOptions, type ThpMode } from '../options.js';
+import { Replayer } from './engine.js';
 
 /** The run options a fit uses: the OS's. */
 export type FitOptions = Pick<RunOptions, 'physPageBytes' | 'thp' | 'madvise'>;
-import { Replayer } from './engine.js';
 
 /** What the fit found: result.options.touchFit. */
 export interface TouchFit {
@@ -38,8 +41,8 @@ export interface TouchFit {
   rows: number;
   /** Mean absolute difference between simulated and recorded heap residency at the share, in bytes. */
   meanAbsErrorBytes: number;
-  /** The run the fit replayed (the recorded runtime's own decisions). */
-  fittedOn: { backend: string; policy: string };
+  /** The run the fit replayed: the recorded runtime's own decisions, on the run's simulated OS. */
+  fittedOn: { backend: string; policy: string; thp: ThpMode; madvise: MadviseMode; physPageBytes: number };
 }
 
 /** The parts of a loaded trace a fit replays. */
@@ -57,13 +60,11 @@ const FIT_POLICY = 'trace';
 const fits = new WeakMap<FitSource, Map<string, TouchFit>>();
 
 /** Mean absolute byte error over the rss rows at one share; null when the trace has none. */
-function errorAt(trace: FitSource, options: FitOptions, writtenPercent: number): { error: number; rows: number } | null {
+function errorAt(trace: FitSource, os: Required<FitOptions>, writtenPercent: number): { error: number; rows: number } | null {
   const r = new Replayer(trace.meta, {
     backend: FIT_BACKEND,
     policy: FIT_POLICY,
-    physPageBytes: options.physPageBytes,
-    thp: options.thp,
-    madvise: options.madvise,
+    ...os,
     touch: 'needzero',
     writtenPercent,
     timing: false,
@@ -77,19 +78,28 @@ function errorAt(trace: FitSource, options: FitOptions, writtenPercent: number):
   return { error: sum / match.rows, rows: match.rows };
 }
 
+/** Whether any row of the trace is an rss row. */
+function hasRssRows(trace: FitSource): boolean {
+  for (const b of trace.batches) for (let i = 0; i < b.length; i++) if (b.op[i] === OP_RSS) return true;
+  return false;
+}
+
 /** Fits writtenPercent to the trace's rss rows (see the header); an OptionError when it has none. */
 export function fitTouch(trace: FitSource, options: FitOptions = {}): TouchFit {
-  const key = `${options.physPageBytes ?? ''}/${options.thp ?? ''}/${options.madvise ?? ''}`;
+  const os = { physPageBytes: options.physPageBytes ?? DEFAULTS.physPageBytes, thp: options.thp ?? DEFAULTS.thp, madvise: options.madvise ?? DEFAULTS.madvise };
+  const key = `${os.physPageBytes}/${os.thp}/${os.madvise}`;
   let byKey = fits.get(trace);
   const known = byKey?.get(key);
   if (known !== undefined) return known;
+  if (!hasRssRows(trace)) {
+    throw new OptionError('touch', 'touch fit needs rss rows, the recorded residency that a trace written by heapsim record carries; this trace has none');
+  }
   const tried = new Map<number, number>();
   let rows = 0;
   const tryShare = (pct: number): void => {
     if (tried.has(pct)) return;
-    const e = errorAt(trace, options, pct);
-    if (e === null)
-      throw new OptionError('touch', 'touch fit needs rss rows, the recorded residency that a trace written by heapsim record carries; this trace has none');
+    // Not null: the trace has rss rows, and a replay under the trace's own releases reaches them all.
+    const e = errorAt(trace, os, pct)!;
     rows = e.rows;
     tried.set(pct, e.error);
   };
@@ -102,7 +112,7 @@ export function fitTouch(trace: FitSource, options: FitOptions = {}): TouchFit {
   const coarse = best();
   for (let pct = Math.max(0, coarse - FIT_COARSE_STEP + 1); pct <= Math.min(100, coarse + FIT_COARSE_STEP - 1); pct++) tryShare(pct);
   const writtenPercent = best();
-  const fit: TouchFit = { writtenPercent, rows, meanAbsErrorBytes: tried.get(writtenPercent)!, fittedOn: { backend: FIT_BACKEND, policy: FIT_POLICY } };
+  const fit: TouchFit = { writtenPercent, rows, meanAbsErrorBytes: tried.get(writtenPercent)!, fittedOn: { backend: FIT_BACKEND, policy: FIT_POLICY, ...os } };
   if (byKey === undefined) fits.set(trace, (byKey = new Map<string, TouchFit>()));
   byKey.set(key, fit);
   return fit;

@@ -112,7 +112,7 @@ function rssMatchTable(s: TraceSection): string {
 }
 
 /** The touch model a run assumed, in words: which, the written share, and whether it was fitted. */
-export function touchModelText(r: ReplayResult): string {
+function touchModelText(r: ReplayResult): string {
   const o = r.options;
   if (o.touch === 'all') return 'all (every page of every span written at allocation)';
   const share = `${o.writtenPercent ?? 100}% of each large span fresh from the OS written`;

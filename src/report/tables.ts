@@ -155,10 +155,22 @@ function latencyTable(r: ReplayResult, c: ChalkInstance, cells: Cells): string {
   return lt.toString();
 }
 
+/** The touch model a run assumed, in a few words: `needzero 100%`, `fit 31% (8 rss rows)`, `all`. */
+export function touchWords(r: ReplayResult): string {
+  const o = r.options;
+  if (o.touch === 'all') return 'all';
+  const share = `${o.writtenPercent ?? 100}% of large fresh spans written`;
+  return o.touchFit === null ? `needzero, ${share}` : `fit, ${share} (chosen by ${o.touchFit.rows} rss rows)`;
+}
+
 /** One result: summary, fragmentation and latency tables. */
 export function renderReplay(r: ReplayResult, options: RenderOptions): string {
   const c = new Chalk({ level: options.color ? 1 : 0 });
-  const parts: string[] = [...oomLines([r], c), header(r, c), `${c.bold('backend')} ${r.backend} (${r.goVersion})  ${c.bold('policy')} ${r.policy}`];
+  const parts: string[] = [
+    ...oomLines([r], c),
+    header(r, c),
+    `${c.bold('backend')} ${r.backend} (${r.goVersion})  ${c.bold('policy')} ${r.policy}  ${c.bold('touch')} ${touchWords(r)}`,
+  ];
   const cells = new Cells();
   for (const name of ['Summary', 'Fragmentation', 'Releases'] as const) {
     const t = makeTable([title(name, r), ''], c);
@@ -202,7 +214,7 @@ export function renderCompare(results: ReplayResult[], options: RenderOptions, c
   const parts: string[] = [
     ...oomLines(results, c),
     header(first, c),
-    `${c.bold('reference')} ${options.reference ?? columnLabel(first)}: the other columns' changes are against it`,
+    `${c.bold('reference')} ${options.reference ?? columnLabel(first)}: the other columns' changes are against it  ${c.bold('touch')} ${touchWords(first)}`,
   ];
   const cells = new Cells();
   const t = makeTable(['metric', ...results.map((r) => (r.oom ? `${columnLabel(r)} (stopped: out of memory)` : columnLabel(r)))], c);

@@ -40,7 +40,7 @@ export type ParamValue = number | string | boolean;
 export interface SweepConfig {
   backend: string;
   policy: string;
-  /** 'go1.19' when this pair is what that release shipped; null otherwise. */
+  /** The releases that shipped this pair: 'go1.19', or a range ('go1.9-go1.11') when several did; null when none. */
   version: string | null;
 }
 
@@ -75,9 +75,11 @@ export interface SweepPlan {
 
 const shortHash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
 
+/** The minor release of a "go1.N" name (NaN for any other name). */
+const minor = (name: string) => Number(/^go1\.(\d+)$/.exec(name)?.[1]);
+
 /** The Go release's policy: the newest goX.Y policy not after it; older releases take the oldest (go1.11's covers 1.8-1.11). */
 function versionPolicy(version: string): string | null {
-  const minor = (name: string) => Number(/^go1\.(\d+)$/.exec(name)?.[1]);
   const goPolicies = POLICIES.map((p) => p.name)
     .filter((n) => Number.isInteger(minor(n)))
     .sort((a, b) => minor(a) - minor(b));
@@ -85,17 +87,17 @@ function versionPolicy(version: string): string | null {
   return fits.length > 0 ? fits[fits.length - 1] : (goPolicies[0] ?? null);
 }
 
-/** Go releases from the oldest backend's to the newest policy's, as "go1.N". */
+/** Go releases from the oldest backend's era to the newest policy's, as "go1.N". */
 function releasesModelled(): string[] {
-  const minors = POLICIES.map((p) => Number(/^go1\.(\d+)$/.exec(p.name)?.[1])).filter(Number.isInteger);
+  const first = Math.min(...backends().map((b) => Math.floor(b.era * 100 + 1e-9) - 100));
+  const last = Math.max(...POLICIES.map((p) => minor(p.name)).filter(Number.isInteger));
   const out: string[] = [];
-  for (let m = 8; m <= Math.max(...minors); m++) out.push(`go1.${m}`);
+  for (let m = first; m <= last; m++) out.push(`go1.${m}`);
   return out;
 }
 
 /** The (backend, policy) a Go release is modelled by, or null: its era's backend under its own policy (go1.11's rule covers Go 1.8-1.11). */
 function modelOfRelease(version: string): { backend: string; policy: string } | null {
-  const minor = (name: string) => Number(/^go1\.(\d+)$/.exec(name)?.[1]);
   const backend = /^go1\.\d+$/.test(version) ? eraBackend(version) : null;
   const policy = backend !== null ? versionPolicy(version) : null;
   const own = policy !== null && (minor(policy) === minor(version) || (policy === 'go1.11' && minor(version) < 11));
@@ -164,9 +166,10 @@ function checkValue(spec: OptionSpec, v: unknown, where: string): ParamValue {
       return v;
     case 'int':
       if (spec.word !== undefined && (v === spec.word.text || v === spec.word.value)) return spec.word.value;
-      if (!isInt || v < (spec.min ?? 0)) {
+      if (!isInt || v < (spec.min ?? 0) || v > (spec.max ?? Infinity)) {
         const word = spec.word !== undefined ? ` or "${spec.word.text}"` : '';
-        throw new UsageError(`${where}: takes an integer >= ${spec.min ?? 0}${word}, got ${JSON.stringify(v)}`);
+        const range = spec.max === undefined ? `>= ${spec.min ?? 0}` : `from ${spec.min ?? 0} to ${spec.max}`;
+        throw new UsageError(`${where}: takes an integer ${range}${word}, got ${JSON.stringify(v)}`);
       }
       return v;
     case 'choice':
