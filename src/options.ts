@@ -36,7 +36,7 @@ export interface RunOptions {
   ulimitVBytes?: number;
   /** How released pages leave RSS: MADV_DONTNEED at once, MADV_FREE lazily. */
   madvise?: MadviseMode;
-  /** Transparent huge pages, as /sys/kernel/mm/transparent_hugepage/enabled says. */
+  /** Transparent huge pages, as /sys/kernel/mm/transparent_hugepage/enabled says (default: the trace's `thp` metadata, else never). */
   thp?: ThpMode;
   /** Address-space strategy (default: the backend's era). */
   reserve?: ReserveMode;
@@ -135,8 +135,7 @@ export const RUN_OPTIONS: { [K in Exclude<keyof RunOptions, 'backend' | 'policy'
     arg: 'mode',
     kind: 'choice',
     choices: ['never', 'madvise', 'always'],
-    default: DEFAULTS.thp,
-    help: "transparent huge pages (2 MiB, 4 KiB pages only): never, madvise (what Debian 12 and Ubuntu report), always (commonly RHEL's)",
+    help: `transparent huge pages (2 MiB, 4 KiB pages only): never, madvise (what Debian 12 and Ubuntu report), always (commonly RHEL's); default: the trace's thp metadata (heapsim record writes it), else ${DEFAULTS.thp}`,
   },
   touch: {
     flag: 'touch',
@@ -214,6 +213,8 @@ export class OptionError extends HeapsimError {
 /** What a trace says about the run it came from (its typed metadata: TraceMeta). */
 export interface TraceRunDefaults {
   gogc: number;
+  /** The THP mode the recorded process ran under (`# thp=`, written by heapsim record), or null. */
+  thp: ThpMode | null;
   gomaxprocs: number | null;
   /** Infinity: the trace says there was no limit. */
   memoryLimitBytes: number | null;
@@ -240,7 +241,7 @@ export interface ResolvedRunOptions {
 /** Applies the trace's metadata, then DEFAULTS, to what the caller left undefined. */
 export function resolveRunOptions(options: Omit<RunOptions, 'backend'>, trace: TraceRunDefaults): ResolvedRunOptions {
   const physPageBytes = options.physPageBytes ?? DEFAULTS.physPageBytes;
-  const thp = options.thp ?? DEFAULTS.thp;
+  const thp = options.thp ?? trace.thp ?? DEFAULTS.thp;
   if (!(PHYS_PAGE_SIZES as readonly number[]).includes(physPageBytes)) {
     throw new OptionError('physPageBytes', `physical page size must be one of ${PHYS_PAGE_SIZES.join(', ')}, got ${physPageBytes}`);
   }

@@ -18,6 +18,7 @@
 // The refusals (unsupported toolchain, a moved runtime) and the release-match meter, on a
 // hand-made trace, need no Go.
 
+import { hostThpMode } from '../src/record/record.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -168,6 +169,10 @@ function expectMetadata(r: Recorded, want: { gogc: string; memoryLimit: string; 
   expect(r.meta.memory_limit).toBe(want.memoryLimit);
   expect(r.meta.program).toBe(want.program);
   expect(r.meta.recorded_on).toMatch(/^\d{4}-\d\d-\d\d linux\/\w+, \d+ CPUs$/);
+  // The machine's THP mode as this process (and so the program, which inherits it) has it.
+  const thp = hostThpMode();
+  if (thp === null) expect(r.meta.thp).toBeUndefined();
+  else expect(r.meta.thp).toBe(thp);
 }
 
 maybe(`heapsim record: fixtures recorded and replayed on bitmap${why}`, () => {

@@ -3,6 +3,7 @@
 // no page caches), 8 KiB runtime pages and 4 KiB physical pages.
 
 import { openTraceText, replayReader, SimOS } from '../src/index.js';
+import { hostThpMode } from '../src/record/record.js';
 import { relativeError } from '../src/metrics/rss-meter.js';
 import { SMALL_SPAN_MAX_PAGES, TouchModel } from '../src/os/touch.js';
 import type { TouchMode } from '../src/options.js';
@@ -175,5 +176,28 @@ describe('touch model', () => {
     // Below the arena's zeroed base: cleared whole by the runtime.
     t.allocated(ARENA + 50 * PAGE, 50);
     expect(os.residentBytesIn(ARENA, 100 * PAGE)).toBe(100 * PAGE);
+  });
+});
+
+describe('the THP mode of a recording', () => {
+  const files = (enabled: string | null, status: string | null) => (path: string) => {
+    const text = path.endsWith('/enabled') ? enabled : status;
+    if (text === null) throw new Error(`ENOENT: ${path}`);
+    return text;
+  };
+
+  test("heapsim record writes the system's mode, or never when the process has THP disabled", () => {
+    expect(hostThpMode(files('always [madvise] never\n', 'Name:\tnode\nTHP_enabled:\t1\n'))).toBe('madvise');
+    expect(hostThpMode(files('[always] madvise never\n', 'THP_enabled:\t1\n'))).toBe('always');
+    expect(hostThpMode(files('always [madvise] never\n', 'Name:\tpython3\nTHP_enabled:\t0\nThreads:\t1\n'))).toBe('never');
+    expect(hostThpMode(files('always [madvise] never\n', null))).toBe('madvise');
+    expect(hostThpMode(files(null, 'THP_enabled:\t1\n'))).toBeNull();
+  });
+
+  test("a replay takes the trace's thp unless told otherwise", async () => {
+    const text = '# page_size=8192\n# thp=always\ntime,op,id,pages,bytes\n1,alloc,a,1,\n2,rss,,,8192\n';
+    expect((await replayReader(await openTraceText(text), { timing: false })).options.thp).toBe('always');
+    expect((await replayReader(await openTraceText(text), { timing: false, thp: 'never' })).options.thp).toBe('never');
+    expect((await replayReader(await openTraceText(text.replace('# thp=always\n', '')), { timing: false })).options.thp).toBe('never');
   });
 });

@@ -69,6 +69,14 @@ describe('fitTouch', () => {
     expect(Math.abs(fit.writtenPercent - 63)).toBeLessThanOrEqual(7);
   });
 
+  test("fits under the trace's own THP mode unless told another", async () => {
+    const madvise = await load(gunzipSync(readFileSync(join(FIXTURES, 'recorded', 'partial-thp-madvise.csv.gz'))).toString('utf8'));
+    expect(madvise.meta.thp).toBe('madvise');
+    expect(fitTouch(madvise).fittedOn.thp).toBe('madvise');
+    expect(fitTouch(madvise).writtenPercent).toBe(31);
+    expect(fitTouch(madvise, { thp: 'never' }).fittedOn.thp).toBe('never');
+  });
+
   test('is computed once per loaded trace and OS setting', async () => {
     const trace = await load(recorded);
     const a = fitTouch(trace, { thp: 'never' });

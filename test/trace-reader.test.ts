@@ -242,6 +242,15 @@ describe('trace format v1 metadata, ops and columns', () => {
     }
   });
 
+  test('thp (written by heapsim record) is typed; another value is a warning, not an error, as an unknown key would be', async () => {
+    for (const v of ['never', 'madvise', 'always'] as const) expect((await openTraceText(`# thp=${v}\ntime,op\n`)).meta.thp).toBe(v);
+    const odd = await openTraceText('# thp=[madvise]\ntime,op\n');
+    expect(odd.meta.thp).toBeNull();
+    expect(odd.meta.metadata.thp).toBe('[madvise]');
+    expect(odd.stats.warnings).toEqual(['<memory>:1: thp metadata "[madvise]" is not never, madvise or always: ignored']);
+    expect((await openTraceText('time,op\n')).meta.thp).toBeNull();
+  });
+
   test("rss rows carry bytes and huge; scavenge rows keep the released range's addr", async () => {
     const { batches, ops } = await readAll(join(goodDir, 'recorded-v1.csv'));
     const b = batches[0];

@@ -17,7 +17,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir, constants as osConstants } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createGzip } from 'node:zlib';
@@ -164,8 +164,32 @@ async function run(
   }
 }
 
+/**
+ * The transparent-huge-page mode the recorded program runs under: the system's (the
+ * bracketed word of /sys/kernel/mm/transparent_hugepage/enabled), or never when this
+ * process has THP disabled (prctl PR_SET_THP_DISABLE, /proc/self/status `THP_enabled: 0`),
+ * which the program inherits across fork and execve. Null when the files cannot be read
+ * (not Linux, or a kernel without THP).
+ */
+export function hostThpMode(read: (path: string) => string = (path) => readFileSync(path, 'utf8')): 'never' | 'madvise' | 'always' | null {
+  let system: string | undefined;
+  try {
+    system = /\[(never|madvise|always)\]/.exec(read('/sys/kernel/mm/transparent_hugepage/enabled'))?.[1];
+  } catch {
+    return null;
+  }
+  if (system === undefined) return null;
+  try {
+    if (/^THP_enabled:\s*0\s*$/m.test(read('/proc/self/status'))) return 'never';
+  } catch {
+    // No status file: the system's mode stands.
+  }
+  return system as 'never' | 'madvise' | 'always';
+}
+
 /** The trace's metadata block and header. */
 function traceHead(tc: Toolchain, meta: RecordingMeta, program: string): string {
+  const thp = hostThpMode();
   const lines = [
     '# heapsim-trace v1',
     `# source=heapsim record (${tc.version} runtime recorder)`,
@@ -174,6 +198,7 @@ function traceHead(tc: Toolchain, meta: RecordingMeta, program: string): string 
     `# gomaxprocs=${meta.gomaxprocs}`,
     `# go_version=${tc.version}`,
     `# memory_limit=${meta.memoryLimitBytes === null ? 'off' : meta.memoryLimitBytes}`,
+    ...(thp === null ? [] : [`# thp=${thp}`]),
     `# program=${program.replace(/[\r\n]+/g, ' ')}`,
     `# recorded_on=${new Date().toISOString().slice(0, 10)} ${tc.goos}/${tc.goarch}, ${cpus().length} CPUs`,
     'time,op,id,pages,bytes,p,addr,huge',

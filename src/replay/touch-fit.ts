@@ -27,7 +27,7 @@
 //   error (result.options.touchFit says so, with the share and the rows).
 
 import { OP_RSS, type EventBatch, type ReadStats, type TraceMeta } from '../trace/events.js';
-import { DEFAULTS, OptionError, type MadviseMode, type RunOptions, type ThpMode } from '../options.js';
+import { OptionError, resolveRunOptions, type MadviseMode, type RunOptions, type ThpMode } from '../options.js';
 import { Replayer } from './engine.js';
 
 /** The run options a fit uses: the OS's. */
@@ -86,7 +86,10 @@ function hasRssRows(trace: FitSource): boolean {
 
 /** Fits writtenPercent to the trace's rss rows (see the header); an OptionError when it has none. */
 export function fitTouch(trace: FitSource, options: FitOptions = {}): TouchFit {
-  const os = { physPageBytes: options.physPageBytes ?? DEFAULTS.physPageBytes, thp: options.thp ?? DEFAULTS.thp, madvise: options.madvise ?? DEFAULTS.madvise };
+  // As the run resolves them: the trace's own THP mode unless the options say another.
+  const given = { physPageBytes: options.physPageBytes, thp: options.thp, madvise: options.madvise };
+  const { physPageBytes, thp, madvise } = resolveRunOptions(given, trace.meta);
+  const os = { physPageBytes, thp, madvise };
   const key = `${os.physPageBytes}/${os.thp}/${os.madvise}`;
   let byKey = fits.get(trace);
   const known = byKey?.get(key);

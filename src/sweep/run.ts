@@ -43,9 +43,8 @@ export const SWEEP_FIGURES = FIGURES.filter((f) => f.role !== 'wall');
 
 /** Whether every param is at its default for this trace. */
 export function atDefaults(params: Record<string, ParamValue>, meta: TraceMeta, backend: string): boolean {
-  const trace = { gogc: meta.gogc, gomaxprocs: meta.gomaxprocs, memoryLimitBytes: meta.memoryLimitBytes };
-  const base = resolveRunOptions({}, trace) as unknown as Record<string, unknown>;
-  const set = resolveRunOptions(params, trace) as unknown as Record<string, unknown>;
+  const base = resolveRunOptions({}, meta) as unknown as Record<string, unknown>;
+  const set = resolveRunOptions(params, meta) as unknown as Record<string, unknown>;
   return Object.entries(params).every(([key, v]) => {
     // The reservation mode's default is the backend's own (its first mode), not the table's.
     if (key === 'reserve') return v === findBackend(backend).reserveModes[0];

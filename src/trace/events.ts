@@ -86,6 +86,12 @@ export interface TraceMeta {
    * no limit (`off`, or Go's default 9223372036854775807); null when not given.
    */
   memoryLimitBytes: number | null;
+  /**
+   * The transparent-huge-page mode the recorded process ran under (`# thp=never|madvise|always`),
+   * or null. Not a key of the normative format: heapsim record writes it, and a value other
+   * than the three is a warning, as an unknown key would be no error.
+   */
+  thp: 'never' | 'madvise' | 'always' | null;
   /** Every `# key=value` before the header, as written. */
   metadata: Record<string, string>;
   columns: string[];

@@ -245,6 +245,7 @@ export class TraceReader {
       gomaxprocs: null,
       goVersion: null,
       memoryLimitBytes: null,
+      thp: null,
       metadata: {},
       columns: [],
       unknownColumns: [],
@@ -376,6 +377,10 @@ export class TraceReader {
         meta.memoryLimitBytes = v;
         break;
       }
+      case 'thp':
+        if (value === 'never' || value === 'madvise' || value === 'always') meta.thp = value;
+        else this.stats.warnings.push(`${this.file}:${this.lineNo}: thp metadata ${shown(value)} is not never, madvise or always: ignored`);
+        break;
     }
   }
 
