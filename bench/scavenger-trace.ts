@@ -1,13 +1,16 @@
 // The real Go 1.19 scavenger's decisions beside the go1.19 policy's (issue 13). Two
 // commands:
 //
-//   node dist/bench/scavenger-trace.js record -o OUT.csv.gz -- PROGRAM [ARGS...]
+//   node dist/bench/scavenger-trace.js record [--no-batch-rss] -o OUT.csv.gz -- PROGRAM [ARGS...]
 //   node dist/bench/scavenger-trace.js compare OUT.csv.gz [LOG]
 //
 // record builds PROGRAM (a main package directory) as `heapsim record` does, with heapsim's
 // recorder overlaid on the runtime, plus debug output at the scavenger's decision points
 // (bench/scavenger-debug/sites.json, calls in heapsim_debug.go); runs it with its
-// standard error going to OUT.csv.gz.log; writes the trace to OUT.csv.gz. The debug lines
+// standard error going to OUT.csv.gz.log; writes the trace to OUT.csv.gz. --no-batch-rss
+// leaves out the recorder's rss sample after each background batch (taken on the
+// scavenger's goroutine, it holds the scavenger 3-6 ms when it reads AnonHugePages: a
+// wake-up meanwhile finds it running); the trace then has no rss row after a batch. The debug lines
 // share the trace's clock. They are, "SCV <ns> <event> <a> <b> <c> <d>":
 //   wake P          scavengerState.wake (P: it was parked or asleep)
 //   timer           the sleep's timer fired (wake follows)
@@ -46,15 +49,22 @@ import { RECORDING_THP } from './release-fidelity.js';
 
 const DEBUG_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'scavenger-debug');
 
+/** The recorder's call after each background batch, as src/record/overlay.ts places it. */
+const BATCH_RSS_CALL = '; if released > 0 { heapsimRSS() }';
+
 /** The recorder's overlay, then the debug sites on top of it (on the recorder's copies where it made one). */
-function debugOverlay(tc: Toolchain, dir: string): string {
+function debugOverlay(tc: Toolchain, dir: string, batchRss: boolean): string {
   const overlayPath = writeOverlay(tc, dir);
   const overlay = JSON.parse(readFileSync(overlayPath, 'utf8')) as { Replace: Record<string, string> };
   const spec = readSites(DEBUG_DIR);
   const runtimeDir = join(tc.goroot, 'src', 'runtime');
   for (const file of new Set(spec.sites.map((s) => s.file))) {
     const original = join(runtimeDir, file);
-    const text = readFileSync(overlay.Replace[original] ?? original, 'utf8');
+    let text = readFileSync(overlay.Replace[original] ?? original, 'utf8');
+    if (!batchRss && file === 'mgcscavenge.go') {
+      if (text.split(BATCH_RSS_CALL).length !== 2) throw new Error(`the recorder's batch rss call is not in its ${file}`);
+      text = text.replace(BATCH_RSS_CALL, '');
+    }
     const out = join(dir, `debug-${file}`);
     writeFileSync(
       out,
@@ -71,11 +81,11 @@ function debugOverlay(tc: Toolchain, dir: string): string {
   return overlayPath;
 }
 
-function record(out: string, program: string, args: string[]): void {
+function record(out: string, program: string, args: string[], batchRss: boolean): void {
   const tc = detectToolchain();
   const dir = mkdtempSync(join(tmpdir(), 'heapsim-scavenger-trace-'));
   try {
-    const overlay = debugOverlay(tc, dir);
+    const overlay = debugOverlay(tc, dir, batchRss);
     const binary = join(dir, 'program');
     const b = spawnSync(tc.go, ['build', '-overlay', overlay, '-o', binary, '.'], { cwd: resolve(program), encoding: 'utf8' });
     if (b.status !== 0) throw new Error(`go build ${program} failed:\n${b.stderr}`);
@@ -98,7 +108,7 @@ function record(out: string, program: string, args: string[]): void {
         `# gomaxprocs=${m.gomaxprocs}`,
         `# go_version=${tc.version}`,
         `# memory_limit=${m.memoryLimitBytes === null ? 'off' : m.memoryLimitBytes}`,
-        `# program=${[program, ...args].join(' ')}`,
+        `# program=${[program, ...args].join(' ')}${batchRss ? '' : ' (no rss sample after background batches)'}`,
         'time,op,id,pages,bytes,p,addr,huge',
       ];
       const summary = recording.newSummary();
@@ -182,12 +192,12 @@ async function main(argv: string[]): Promise<void> {
   if (cmd === 'record') {
     const o = rest.indexOf('-o');
     const dash = rest.indexOf('--');
-    if (o < 0 || dash < 0 || dash + 1 >= rest.length) throw new Error('usage: scavenger-trace.js record -o OUT.csv.gz -- PROGRAM [ARGS...]');
-    record(rest[o + 1], rest[dash + 1], rest.slice(dash + 2));
+    if (o < 0 || dash < 0 || dash + 1 >= rest.length) throw new Error('usage: scavenger-trace.js record [--no-batch-rss] -o OUT.csv.gz -- PROGRAM [ARGS...]');
+    record(rest[o + 1], rest[dash + 1], rest.slice(dash + 2), !rest.slice(0, dash).includes('--no-batch-rss'));
   } else if (cmd === 'compare' && rest.length >= 1) {
     await compare(rest[0], rest[1] ?? `${rest[0]}.log`);
   } else {
-    throw new Error('usage: scavenger-trace.js record -o OUT.csv.gz -- PROGRAM [ARGS...] | compare TRACE [LOG]');
+    throw new Error('usage: scavenger-trace.js record [--no-batch-rss] -o OUT.csv.gz -- PROGRAM [ARGS...] | compare TRACE [LOG]');
   }
 }
 
