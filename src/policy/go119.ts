@@ -39,8 +39,8 @@
 // (runtime.GC, or small-object spans the trace does not show) starts its cycle at the row,
 // under the goal before it. Measured with bench/scavenger-trace.ts (the runtime's own
 // decisions beside the model's): 16 of the 32 batches of the test/fixtures/scavenger
-// recordings were started so, 14 of them matched within 3 ms now, 7 before. Then it runs batches
-// of scavengeQuantum (64 KiB) calls into the backend, each at trace time batch start +
+// recordings were started so, 14 of them matched within 3 ms now, 7 before. Then it runs
+// batches of scavengeQuantum (64 KiB) calls into the backend, each at trace time batch start +
 // work so far, each call's work its modelled cost (one madvise per sysUnused call, the
 // page allocator's calls: a whole 2 MiB huge page is one call), until the batch has
 // worked 1 ms, a call came back short, or shouldStop (heapRetained <= gcPercentGoal and
@@ -67,9 +67,9 @@
 // wake-up delay is one measured constant; the runtime's logs give, from the sweep's end,
 // median 5.95 ms on spike and fragmenter, 0.12 ms on freeos, where world restarts keep
 // resetting sysmon's backoff to 20 us polls), the recorder's own rss samples holding the
-// scavenger after a
-// batch (a wake-up then finds it running), a CPU shared with other processes (timers and
-// scheduling late by tens of ms, sysmon not seeing the program idle), timers
+// scavenger after a batch (a wake-up then finds it running), a CPU shared with other
+// processes (timers and scheduling late by tens of ms, sysmon not seeing the program
+// idle), timers
 // fired sooner by a busy P than by epoll_wait or later by a P busy with a goroutine,
 // non-heap memory in mappedReady beyond the allocator's own metadata, and a program idle
 // without a timer (sysmon's deep sleep is taken to end at the program's next allocation;
