@@ -10,7 +10,8 @@
 //
 // Usage: node dist/bench/release-fidelity.js [--policy P] [--svg FILE] [--markdown] TRACE...
 // (default traces: the recorded ones bundled in traces/, then heapsim record's fixtures in
-// test/fixtures/recorded). Prints one line per trace, or a
+// test/fixtures/recorded, then the idle-machine recordings of test/fixtures/scavenger).
+// Prints one line per trace, or a
 // Markdown table; --svg writes a chart of both curves per trace.
 
 import { join } from 'node:path';
@@ -31,6 +32,15 @@ export const RECORDED_TRACES = ['spike-gogc100-768.csv.gz', 'compile-go-types.cs
  * bench's single --thp does not fit.
  */
 export const RECORDER_TRACES = ['spike', 'fragmenter', 'freeos', 'partial'].map((p) => join(ROOT, 'test', 'fixtures', 'recorded', `${p}-thp-madvise.csv.gz`));
+
+/**
+ * Traces bench/scavenger-trace.ts recorded on an idle machine (test/fixtures/scavenger: the
+ * same programs, Go 1.19.8, THP `madvise`), each with the runtime's own log of its
+ * scavenger's wake-ups and batches beside it.
+ */
+export const SCAVENGER_TRACES = ['spike-1', 'spike-2', 'spike-3', 'fragmenter-1', 'fragmenter-2', 'freeos-1', 'freeos-2'].map((p) =>
+  join(ROOT, 'test', 'fixtures', 'scavenger', `${p}.csv.gz`),
+);
 
 /**
  * The recording machine's transparent huge pages: `madvise` (Debian's default, as on this
@@ -260,7 +270,7 @@ async function main(argv: string[]): Promise<void> {
     else paths.push(argv[i]);
   }
   const rows: Fidelity[] = [];
-  for (const p of paths.length > 0 ? paths : [...RECORDED_TRACES, ...RECORDER_TRACES]) rows.push(await fidelity(p, policy, thp));
+  for (const p of paths.length > 0 ? paths : [...RECORDED_TRACES, ...RECORDER_TRACES, ...SCAVENGER_TRACES]) rows.push(await fidelity(p, policy, thp));
   if (markdown) process.stdout.write(markdownTable(rows));
   else
     for (const f of rows)

@@ -30,8 +30,17 @@
 // the program's last allocation or free came within one sysmon poll (SYSMON_MAX_POLL_NS)
 // before the wake-up was due and nothing follows for longer than a poll, every P is idle,
 // sysmon sleeps until the next timer, and the wake-up waits for the program's next
-// allocation (the program's own timer firing). Then it runs batches
-// of scavengeQuantum (64 KiB) calls into the backend, each at trace time batch start +
+// allocation (the program's own timer firing). A cycle's start wakes it too, directly
+// (gcStart's sweep termination, finishsweep_m, mgcsweep.go 266): the allocation that takes
+// heapLive (the marked heap of the last gc row plus every span allocated since) to the
+// heap trigger starts the cycle (mallocgc), the trigger being Go's upper bound, 61/64 of
+// the way from the marked heap to the goal (the runway that can lower it, the cons/mark
+// ratio times the scan work, is not in a trace); a gc row that comes with no start seen
+// (runtime.GC, or small-object spans the trace does not show) starts its cycle at the row,
+// under the goal before it. Measured with bench/scavenger-trace.ts (the runtime's own
+// decisions beside the model's): 16 of the 32 batches of the test/fixtures/scavenger
+// recordings were started so, 14 of them matched within 3 ms now, 7 before. Then it runs
+// batches of scavengeQuantum (64 KiB) calls into the backend, each at trace time batch start +
 // work so far, each call's work its modelled cost (one madvise per sysUnused call, the
 // page allocator's calls: a whole 2 MiB huge page is one call), until the batch has
 // worked 1 ms, a call came back short, or shouldStop (heapRetained <= gcPercentGoal and
@@ -52,8 +61,15 @@
 // Not modelled: the GC CPU limiter (it suspends limit scavenging while the GC is over its
 // CPU limit), the stacks and globals in the heap goal and its minimum-runway adjustment
 // (the trace has neither), the memory limit's effect on when the GC runs (the trace's gc
-// rows say when it ran), the wake-up at the start of a GC (the row marks one wake-up per
-// cycle), sweeps of varying length (the wake-up delay is one measured constant), timers
+// rows say when it ran), the trigger's runway (a start is modelled at the latest trigger),
+// small-object spans reused from the mcentral lists in heapLive (the trace shows only
+// spans from the page heap), sweeps of varying length and sysmon's phase and backoff (the
+// wake-up delay is one measured constant; the runtime's logs give, from the sweep's end,
+// median 5.95 ms on spike and fragmenter, 0.12 ms on freeos, where world restarts keep
+// resetting sysmon's backoff to 20 us polls), the recorder's own rss samples holding the
+// scavenger after a batch (a wake-up then finds it running), a CPU shared with other
+// processes (timers and scheduling late by tens of ms, sysmon not seeing the program
+// idle), timers
 // fired sooner by a busy P than by epoll_wait or later by a P busy with a goroutine,
 // non-heap memory in mappedReady beyond the allocator's own metadata, and a program idle
 // without a timer (sysmon's deep sleep is taken to end at the program's next allocation;
@@ -117,6 +133,13 @@ export const SYSMON_MAX_POLL_NS = 10e6;
 export const SWEEP_FREE_GAP_NS = 1e6;
 
 export const REDUCE_EXTRA_PERCENT = 5;
+/**
+ * The heap trigger's bounds (mgcpacer.go trigger, 1158): at least 45/64 (minTriggerRatioNum
+ * / triggerRatioDen) and at most 61/64 of the way from the marked heap to the goal.
+ */
+export const TRIGGER_RATIO_DEN = 64;
+export const MIN_TRIGGER_RATIO_NUM = 45;
+export const MAX_TRIGGER_RATIO_NUM = 61;
 /** defaultHeapMinimum: the smallest heap goal at GOGC=100 (scaled by GOGC/100). */
 export const DEFAULT_HEAP_MINIMUM_BYTES = 4 << 20;
 /** sweepMinHeapDistance: the goal leaves the sweeper at least this much runway. */
@@ -160,12 +183,19 @@ export class Go119Policy extends PolicyBase {
   private lastActivityNs = -Infinity;
   private prevEventNs = -Infinity;
   private inUseSeen = 0;
+  /** The GOGC heap goal of the last commit (gcPercentHeapGoal), before the memory limit's. */
+  private gcPercentHeapGoal: number;
+  /** gcController.heapLive as the trace shows it: the last gc row's marked heap plus every span allocated since. */
+  private heapLiveBytes = 0;
+  /** Whether the next cycle has started (its gcStart woke the scavenger): false until heapLive crosses the trigger. */
+  private cycleStarted = false;
 
   constructor(ctx: PolicyContext, memoryLimitBytes = Infinity) {
     super(ctx);
     this.memoryLimit = memoryLimitBytes;
     this.pacer = new ScavengerPacer(ctx.scavengerCpuPercent);
-    this.heapGoal = this.currentHeapGoal(this.heapMinimum());
+    this.gcPercentHeapGoal = this.heapMinimum();
+    this.heapGoal = this.currentHeapGoal(this.gcPercentHeapGoal);
   }
 
   private heapMinimum(): number {
@@ -174,7 +204,13 @@ export class Go119Policy extends PolicyBase {
 
   /** heapGoal(): the GOGC goal, or the memory-limit goal when that is smaller. */
   private currentHeapGoal(gcPercentGoal: number): number {
-    if (!Number.isFinite(this.memoryLimit)) return Math.max(gcPercentGoal, this.marked + SWEEP_MIN_HEAP_DISTANCE_BYTES);
+    const limitGoal = this.memoryLimitHeapGoal();
+    return limitGoal < gcPercentGoal ? limitGoal : Math.max(gcPercentGoal, this.marked + SWEEP_MIN_HEAP_DISTANCE_BYTES);
+  }
+
+  /** memoryLimitHeapGoal (Infinity without a limit). */
+  private memoryLimitHeapGoal(): number {
+    if (!Number.isFinite(this.memoryLimit)) return Infinity;
     const ctx = this.ctx;
     const mappedReady = ctx.mappedReadyBytes();
     const nonHeap = mappedReady - ctx.retainedBytes();
@@ -186,17 +222,69 @@ export class Go119Policy extends PolicyBase {
       limitGoal = goal - MEMORY_LIMIT_HEADROOM_BYTES < MEMORY_LIMIT_HEADROOM_BYTES ? MEMORY_LIMIT_HEADROOM_BYTES : goal - MEMORY_LIMIT_HEADROOM_BYTES;
       limitGoal = Math.max(limitGoal, this.marked);
     }
-    return limitGoal < gcPercentGoal ? limitGoal : Math.max(gcPercentGoal, this.marked + SWEEP_MIN_HEAP_DISTANCE_BYTES);
+    return limitGoal;
+  }
+
+  /**
+   * gcControllerState.trigger, with no runway: the heap trigger the next cycle starts at,
+   * from the goal in force now (the memory-limit goal moves with mappedReady, as Go
+   * recomputes it at each test). Go's trigger is goal - runway clamped to [45/64, 61/64]
+   * of the way from the marked heap to the goal (the upper bound goal - 4 MiB when that is
+   * higher; the lower bound at least the sweep distance, marked + 1 MiB, outside the
+   * memory-limit regime). The runway, the cons/mark ratio times the last cycle's scan work,
+   * is not in a trace: taken as 0, the trigger is the upper bound, the latest a cycle can
+   * start (test/fixtures/scavenger's spike logs: runways of 0-51 MiB, median 0.75 MiB).
+   */
+  private heapTrigger(): number {
+    const limitGoal = this.memoryLimitHeapGoal();
+    const limited = limitGoal < this.gcPercentHeapGoal;
+    const goal = limited ? limitGoal : Math.max(this.gcPercentHeapGoal, this.marked + SWEEP_MIN_HEAP_DISTANCE_BYTES);
+    const marked = this.marked;
+    if (!Number.isFinite(goal)) return Infinity;
+    if (marked >= goal) return goal;
+    const step = Math.floor((goal - marked) / TRIGGER_RATIO_DEN);
+    // The sweep distance applies after a cycle (commit with the sweep not done), not at gcinit.
+    const sweepDist = limited || this.lastHeapGoal === 0 ? 0 : marked + SWEEP_MIN_HEAP_DISTANCE_BYTES;
+    const minTrigger = Math.max(sweepDist, marked + step * MIN_TRIGGER_RATIO_NUM);
+    let maxTrigger = marked + step * MAX_TRIGGER_RATIO_NUM;
+    if (goal > DEFAULT_HEAP_MINIMUM_BYTES && goal - DEFAULT_HEAP_MINIMUM_BYTES > maxTrigger) maxTrigger = goal - DEFAULT_HEAP_MINIMUM_BYTES;
+    return Math.max(maxTrigger, minTrigger);
+  }
+
+  /**
+   * gcStart: sweep termination (finishsweep_m, mgcsweep.go 266) wakes the scavenger itself,
+   * not through sysmon. `atRow`: the trace's gc row came with no start seen before it (a
+   * runtime.GC, or a trigger the trace's spans did not reach): the cycle started before the
+   * row, under the goal before it, which decides whether the woken scavenger works or
+   * parks at once.
+   */
+  private gcStart(t: number, atRow: boolean): void {
+    this.cycleStarted = true;
+    // Running, or inside the batch whose last call ends after t: not parked, nothing to do.
+    if (this.state === 'running' || (this.state === 'sleeping' && t < this.sleepStartNs)) return;
+    // wake() takes the scavenger out of park: sysmon's flag is cleared with it.
+    this.pendingWakeNs = Infinity;
+    this.heldWake = false;
+    if (atRow && this.shouldStop()) {
+      if (this.state === 'sleeping') this.pacer.slept(t - this.sleepStartNs, this.ctx.gomaxprocs);
+      this.state = 'parked';
+      return;
+    }
+    this.wake(t);
   }
 
   override onGc(t: number, markedBytes: number): void {
     this.advance(t);
+    if (!this.cycleStarted) this.gcStart(t, true);
     const gogc = this.ctx.gogc;
     // endCycle: the goal in force during the cycle; then commit with the new marked heap.
     this.lastHeapGoal = this.heapGoal;
     this.marked = markedBytes;
-    const gcPercentGoal = gogc < 0 ? Infinity : Math.max(markedBytes + Math.floor((markedBytes * gogc) / 100), this.heapMinimum());
-    this.heapGoal = this.currentHeapGoal(gcPercentGoal);
+    this.gcPercentHeapGoal = gogc < 0 ? Infinity : Math.max(markedBytes + Math.floor((markedBytes * gogc) / 100), this.heapMinimum());
+    this.heapGoal = this.currentHeapGoal(this.gcPercentHeapGoal);
+    // resetLive: heapLive restarts from the marked heap; the next cycle has not started.
+    this.heapLiveBytes = markedBytes;
+    this.cycleStarted = false;
     // lastHeapInUse is the in-use heap at mark termination, before the sweep frees a span.
     // Where a trace's gc row comes after the sweep's first frees (the shared recordings
     // do: docs/policies.md), a run of frees right before the row, with no allocation
@@ -352,7 +440,7 @@ export class Go119Policy extends PolicyBase {
     return true;
   }
 
-  override afterAlloc(t: number, _npages: number, scavengedBytes: number, grownBytes: number): void {
+  override afterAlloc(t: number, npages: number, scavengedBytes: number, grownBytes: number): void {
     const ctx = this.ctx;
     this.inUseBeforeFrees = ctx.inUseBytes();
     this.inUseBeforeFreesNs = t;
@@ -376,5 +464,8 @@ export class Go119Policy extends PolicyBase {
       }
     }
     if (bytes > 0) ctx.release(t, bytes, trigger);
+    // mallocgc after the span: heapLive grew by it; crossing the trigger starts a cycle.
+    this.heapLiveBytes += npages * ctx.pageBytes;
+    if (!this.cycleStarted && this.heapLiveBytes >= this.heapTrigger()) this.gcStart(t, false);
   }
 }
