@@ -50,7 +50,7 @@ import { RECORDING_THP } from './release-fidelity.js';
 const DEBUG_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'scavenger-debug');
 
 /** The recorder's call after each background batch, as src/record/overlay.ts places it. */
-const BATCH_RSS_CALL = '; if released > 0 { heapsimRSS() }';
+const BATCH_RSS_CALL = '; if released > 0 { heapsimRSS(false) }';
 
 /** The recorder's overlay, then the debug sites on top of it (on the recorder's copies where it made one). */
 function debugOverlay(tc: Toolchain, dir: string, batchRss: boolean): string {

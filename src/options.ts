@@ -16,7 +16,7 @@ export type ReserveMode = 'upfront' | 'pretend' | 'arenas';
 /**
  * What the program is assumed to write into a span it allocates (src/os/touch.ts):
  * `needzero` what Go 1.19's runtime writes (allocNeedsZero), small spans whole, and the
- * first writtenPercent of each large span fresh from the OS; `fit` the same, with
+ * first writtenPercent of each span fresh from the OS; `fit` the same, with
  * writtenPercent fitted to the trace's rss rows (src/replay/touch-fit.ts); `all` every
  * page of every span at allocation (heapsim's first model, kept to show its error).
  */
@@ -42,7 +42,7 @@ export interface RunOptions {
   reserve?: ReserveMode;
   /** What the program writes into the spans it allocates (src/os/touch.ts). */
   touch?: TouchMode;
-  /** Under touch `needzero`: the share, in percent, of a large span fresh from the OS the program writes (from its start). */
+  /** Under touch `needzero`: the share, in percent, of a span fresh from the OS the program writes (from its start). */
   writtenPercent?: number;
   /** Measure wall time around each backend call. */
   timing?: boolean;
@@ -143,7 +143,7 @@ export const RUN_OPTIONS: { [K in Exclude<keyof RunOptions, 'backend' | 'policy'
     kind: 'choice',
     choices: ['needzero', 'fit', 'all'],
     default: DEFAULTS.touch,
-    help: "what is written into a span when it is allocated: needzero (what Go 1.19 zeroes, small spans whole, and --written of each large span fresh from the OS), fit (needzero with --written fitted to the trace's rss rows), all (every page: heapsim's first model)",
+    help: "what is written into a span when it is allocated: needzero (what Go 1.19 zeroes, and --written of each span fresh from the OS), fit (needzero with --written fitted to the trace's rss rows), all (every page: heapsim's first model)",
   },
   writtenPercent: {
     flag: 'written',
@@ -151,7 +151,7 @@ export const RUN_OPTIONS: { [K in Exclude<keyof RunOptions, 'backend' | 'policy'
     kind: 'int',
     min: 0,
     max: 100,
-    help: `under --touch needzero only: the share, in percent (0-100), of each large span fresh from the OS that the program writes, from its start (default: ${DEFAULTS.writtenPercent})`,
+    help: `under --touch needzero only: the share, in percent (0-100), of each span fresh from the OS that the program writes, from its start (default: ${DEFAULTS.writtenPercent})`,
   },
   seed: { flag: 'seed', arg: 'n', kind: 'int', min: 0, default: DEFAULTS.seed, help: 'seed for backends with random choices' },
   gogc: {

@@ -5,14 +5,14 @@
 import { openTraceText, replayReader, SimOS } from '../src/index.js';
 import { hostThpMode } from '../src/record/record.js';
 import { relativeError } from '../src/metrics/rss-meter.js';
-import { SMALL_SPAN_MAX_PAGES, TouchModel } from '../src/os/touch.js';
+import { TouchModel } from '../src/os/touch.js';
 import type { TouchMode } from '../src/options.js';
 
 const PAGE = 8192;
 const ARENA = 0xc000000000;
 const ARENA_BYTES = 64 << 20;
 
-/** Replays hand-made rows; under needzero the program is taken to write none of a large fresh span unless told. */
+/** Replays hand-made rows; under needzero the program is taken to write none of a fresh span unless told. */
 async function replay(rows: string[], touch: TouchMode, header = 'time,op,id,pages,bytes', writtenPercent = 0) {
   const text = ['# page_size=8192', header, ...rows].join('\n') + '\n';
   return replayReader(await openTraceText(text, 'rss.csv'), {
@@ -49,12 +49,19 @@ describe('rssMatch', () => {
     ]);
   });
 
-  test('touch needzero: the fresh large span stays out of RSS until its reuse is zeroed', async () => {
-    const r = await replay(TRACE, 'needzero');
+  test('touch needzero, nothing written: fresh spans stay out of RSS until their reuse is zeroed', async () => {
+    // a and b are fresh and unwritten; c takes b's pages again, below the zeroed base: cleared whole.
+    const rows = ['1,alloc,a,4,', '2,rss,,,0', '3,alloc,b,100,', '4,rss,,,0', '5,free,b,100,', '6,alloc,c,100,', `7,rss,,,${100 * PAGE}`];
+    const r = await replay(rows, 'needzero');
     const m = r.summary.rssMatch;
+    expect(m?.curve).toEqual([
+      [2, 0, 0],
+      [4, 0, 0],
+      [7, 100 * PAGE, 100 * PAGE],
+    ]);
     expect(m?.meanError).toBe(0);
     expect(m?.maxError).toBe(0);
-    expect(m?.worst).toEqual({ time: 2, line: 4, recordedBytes: 32768, simulatedBytes: 32768 });
+    expect(m?.worst).toEqual({ time: 2, line: 4, recordedBytes: 0, simulatedBytes: 0 });
     expect(r.options.touch).toBe('needzero');
   });
 
@@ -95,13 +102,13 @@ describe('touch model', () => {
     expect(os.rssBytes).toBe(1000 * PAGE);
   });
 
-  test('needzero: small spans fresh from the OS are written, large ones are not', () => {
+  test('needzero, nothing written: spans fresh from the OS stay out of RSS, small or large (the runtime does not clear them)', () => {
     const os = mapped();
     const t = new TouchModel(os, 'needzero', PAGE, 0);
-    t.allocated(ARENA, SMALL_SPAN_MAX_PAGES);
-    expect(os.rssBytes).toBe(SMALL_SPAN_MAX_PAGES * PAGE);
-    t.allocated(ARENA + SMALL_SPAN_MAX_PAGES * PAGE, SMALL_SPAN_MAX_PAGES + 1);
-    expect(os.rssBytes).toBe(SMALL_SPAN_MAX_PAGES * PAGE);
+    t.allocated(ARENA, 1);
+    t.allocated(ARENA + PAGE, 10);
+    t.allocated(ARENA + 11 * PAGE, 11);
+    expect(os.rssBytes).toBe(0);
   });
 
   test('needzero: a large span reaching below the zeroed base is written whole', () => {
@@ -125,16 +132,19 @@ describe('touch model', () => {
     expect(t.needsZero(ARENA, PAGE)).toBe(true);
   });
 
-  test('needzero under THP always: a small span written into an empty huge page faults all 2 MiB', () => {
+  test('needzero under THP always: a write into an empty huge page faults all 2 MiB', () => {
     const os = new SimOS({ thp: 'always' });
     os.map(ARENA, ARENA_BYTES);
-    const t = new TouchModel(os, 'needzero', PAGE, 0);
+    const t = new TouchModel(os, 'needzero', PAGE, 50);
+    // Half of a one-page span: ceil(0.5) = 1 page written, in an empty huge page.
     t.allocated(ARENA, 1);
     expect(os.rssBytes).toBe(2 << 20);
     expect(os.hugeFaults).toBe(1);
-    // A fresh large span elsewhere is not written, so nothing faults there.
+    // Half of a fresh 4 MiB span at a huge-page boundary: its first 2 MiB, one huge page; the rest unwritten.
     t.allocated(ARENA + (4 << 20), 512);
-    expect(os.rssBytes).toBe(2 << 20);
+    expect(os.rssBytes).toBe(4 << 20);
+    expect(os.hugeFaults).toBe(2);
+    expect(os.residentBytesIn(ARENA + (6 << 20), 2 << 20)).toBe(0);
   });
 
   test('needzero with a written share: a large fresh span is written from its start, rounded up to a heap page', () => {
@@ -166,13 +176,14 @@ describe('touch model', () => {
     expect(new TouchModel(mapped(), 'needzero', PAGE).writtenPercent).toBe(100);
   });
 
-  test('needzero just below 100%: a fresh large span loses its tail, a small one and a reused one do not', () => {
+  test('needzero just below 100%: a fresh span loses its tail, rounded up to a heap page; a reused one does not', () => {
     const os = mapped();
     const t = new TouchModel(os, 'needzero', PAGE, 99);
     t.allocated(ARENA, 100);
     expect(os.rssBytes).toBe(99 * PAGE);
-    t.allocated(ARENA + 100 * PAGE, SMALL_SPAN_MAX_PAGES);
-    expect(os.rssBytes).toBe((99 + SMALL_SPAN_MAX_PAGES) * PAGE);
+    // ceil(10 * 0.99) = 10: a small span is written whole at any share above 90%.
+    t.allocated(ARENA + 100 * PAGE, 10);
+    expect(os.rssBytes).toBe((99 + 10) * PAGE);
     // Below the arena's zeroed base: cleared whole by the runtime.
     t.allocated(ARENA + 50 * PAGE, 50);
     expect(os.residentBytesIn(ARENA, 100 * PAGE)).toBe(100 * PAGE);

@@ -1,4 +1,4 @@
-// touch `fit`: the written share of large fresh spans chosen by a trace's rss rows
+// touch `fit`: the written share of fresh spans chosen by a trace's rss rows
 // (src/replay/touch-fit.ts). The truth is made known by writing the rss rows from a replay
 // at a chosen share: the fit must find that share, at zero error.
 

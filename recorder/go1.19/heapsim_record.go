@@ -372,10 +372,12 @@ func heapsimScavengeAll() {
 }
 
 // heapsimScavengeAllDone: scavengeAll released this many bytes (the sum of its ranges,
-// as pageAlloc.scavenge returns it); then the rss after it. No runtime lock is held.
+// as pageAlloc.scavenge returns it); then the rss after it, with the huge pages the call
+// broke up (it runs on the program's goroutine, inside a call that is slow anyway). No
+// runtime lock is held.
 func heapsimScavengeAllDone(released uintptr) {
 	heapsimMEvent(heapsimOpScavEnd, 0, uint64(released))
-	heapsimRSS()
+	heapsimRSS(true)
 }
 
 // heapsimMEvent appends a record whose p is the calling M (id + 1).
@@ -411,31 +413,40 @@ func heapsimEvent(op uint8, addr, n uint64) {
 	heapsimUnlock(mp)
 }
 
-// heapsimRSS records the resident bytes of the heap arenas (and, when THP may be in use,
-// the process's AnonHugePages). Called where no runtime lock is held: after a GC cycle
-// with the world restarted, after a scavenger batch. It measures under heapsimRSSMu
-// only; the record is appended under heapsimMu, stamped when appended.
-func heapsimRSS() {
+// heapsimRSS records the resident bytes of the heap arenas (and, with withHuge when THP
+// may be in use, the process's AnonHugePages). Called where no runtime lock is held: after
+// a GC cycle with the world restarted, after a scavenger batch, after scavenging on the
+// allocation path. Only the GC's end (and FreeOSMemory, and the exit) read AnonHugePages:
+// the kernel walks every page table for it, 3-6 ms for a few hundred MiB, and on the
+// scavenger's goroutine that held the scavenger through wake-ups the runtime would
+// otherwise have acted on (measured: bench/scavenger-trace.ts, docs/policies.md), on an
+// allocating goroutine it would hold the program. mincore alone costs microseconds per
+// arena. It measures under heapsimRSSMu only; the record is appended under heapsimMu,
+// stamped when appended.
+func heapsimRSS(withHuge bool) {
 	if heapsimState != heapsimStateOn {
 		return
 	}
 	mp, _ := heapsimSpin(&heapsimRSSMu, false)
-	resident, huge := heapsimMeasure()
+	resident, huge := heapsimMeasure(withHuge)
 	heapsimRelease(&heapsimRSSMu, mp)
 	heapsimEvent(heapsimOpRSS, huge, resident)
 }
 
 // heapsimMeasure is the measurement; heapsimRSSMu is held. The kernel computes
 // smaps_rollup by walking the whole process's page tables (milliseconds for a heap of a
-// few hundred MiB), so AnonHugePages is read only when the last read's cost is under
-// 1/heapsimHugeGap of the time since; otherwise it is unknown.
-func heapsimMeasure() (resident, huge uint64) {
+// few hundred MiB), so AnonHugePages is read only when asked (withHuge) and when the last
+// read's cost is under 1/heapsimHugeGap of the time since; otherwise it is unknown.
+func heapsimMeasure(withHuge bool) (resident, huge uint64) {
 	n := atomic.Load(&heapsimArenaCount)
 	for i := uint32(0); i < n; i++ {
 		resident += heapsimResident(heapsimArenaList[i])
 	}
 	if !heapsimReadHuge {
 		return resident, 0
+	}
+	if !withHuge {
+		return resident, heapsimUnknown
 	}
 	start := nanotime()
 	if start-heapsimHugeLast < heapsimHugeGap*heapsimHugeCost {
@@ -592,7 +603,7 @@ func heapsimExit(how uint64, code int64) {
 	rmp, measured := heapsimSpin(&heapsimRSSMu, true)
 	var resident, huge uint64
 	if measured {
-		resident, huge = heapsimMeasure()
+		resident, huge = heapsimMeasure(true)
 	}
 	mp, ok := heapsimLock(true)
 	if ok && heapsimState == heapsimStateOn {

@@ -37,7 +37,7 @@ export interface ReplayState {
   readonly limitBytes: number;
   /** Events applied so far (the current event's 1-based number inside event()). */
   readonly seq: number;
-  /** The touch model's assumption: the share of each large fresh span written (1 under `all`), and whether rss rows chose it. */
+  /** The touch model's assumption: the share of each fresh span written (1 under `all`), and whether rss rows chose it. */
   readonly touchAssumption: { writtenShare: number; fitted: boolean };
 }
 

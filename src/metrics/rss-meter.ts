@@ -63,7 +63,7 @@ export const RSS_FIGURES: readonly Figure[] = [
   figure(
     'Summary',
     'summary.rssMatch.writtenShare',
-    'touch model: share of each large fresh span written',
+    'touch model: share of each fresh span written',
     'ratio',
     null,
     (r) => r.summary.rssMatch?.writtenShare ?? null,

@@ -12,37 +12,31 @@
 //     as they are allocated, a large object whole (at once, or in chunks for noscan
 //     objects with delayed zeroing). Either way every page of it is written: the span is
 //     touched whole.
-//   - A span of fresh memory is not cleared by the runtime. A small-object span (at most
-//     SMALL_SPAN_MAX_PAGES pages, the most any Go 1.19 size class uses) is written whole:
-//     the program fills its objects one after another. Of a larger span of fresh memory
-//     the program writes the first writtenPercent (100 by default: a program writes the
-//     large objects it makes); the kernel maps none of the rest until it is written, so
-//     it stays out of RSS until the span is freed and reused, when needzero writes it.
-//     How much a program writes into a large object is not in the trace: the share is
-//     the model's one free parameter, and `fit` (src/replay/touch-fit.ts) sets it from
-//     the recorded residency of a trace with rss rows.
+//   - A span of fresh memory is not cleared by the runtime, and the kernel maps none of
+//     its pages until they are written: the program writes the first writtenPercent of
+//     it (100 by default: a program writes the objects it makes), as it fills a
+//     small-object span's objects one after another or a large object from its start.
+//     Object contents are all a fresh span holds (the heap bitmap, mark bits and span
+//     structures live in the arena's metadata), so what the program leaves unwritten
+//     stays out of RSS until the span is freed and reused, when needzero writes it.
+//     How much a program writes is not in the trace: the share is the model's one free
+//     parameter, and `fit` (src/replay/touch-fit.ts) sets it from the recorded
+//     residency of a trace with rss rows.
 //   zeroedBase is kept per 64 MiB-aligned arena (HEAP_ARENA_BYTES) of the span's
 //   address, for every backend: older runtimes tracked needzero per span instead (set on
 //   free), which marks the same memory as reused.
 // - `all`: every page of a span is written when it is allocated. heapsim's first model;
-//   kept so its error against recorded residency can be shown. It places exactly what
-//   `needzero` at 100% does (every span ends up written whole), without the arena table.
+//   kept so its error against recorded residency can be shown. It makes resident exactly
+//   what `needzero` at 100% does (every span written whole), without the arena table.
 //
-// Invariants: zeroedBase only grows; a span is written whole, or (large and fresh) from its
-// base up to writtenPercent of its bytes rounded up to a heap page; no
+// Invariants: zeroedBase only grows; a span is written whole, or (fresh) from its base up
+// to writtenPercent of its bytes rounded up to a heap page; no
 // allocation per call (the arena table is a Map from arena index to offset, touched
 // once per arena the span crosses).
 
 import { DEFAULTS, type TouchMode } from '../options.js';
 import { HEAP_ARENA_BYTES } from '../heap/platform.js';
 import type { OsMemory } from './sim-os.js';
-
-/**
- * The most runtime pages a Go 1.19 small-object span has (class_to_allocnpages,
- * sizeclasses.go: 10, for the 27264-byte class). Larger spans hold one large object
- * (or a stack); spans of 5 to 10 pages may be either, and are treated as small.
- */
-export const SMALL_SPAN_MAX_PAGES = 10;
 
 export class TouchModel {
   /** Arena index -> offset of its zeroedBase within the arena (bytes). */
@@ -53,7 +47,7 @@ export class TouchModel {
 
   /**
    * @param mode `all`, or `needzero` (a fitted run passes `needzero` with its fitted share).
-   * @param writtenPercent under `needzero`, the share of a large fresh span the program writes.
+   * @param writtenPercent under `needzero`, the share of a fresh span the program writes.
    */
   constructor(
     private readonly os: OsMemory,
@@ -72,7 +66,7 @@ export class TouchModel {
       return;
     }
     // needsZero runs first: it must see every allocation to keep zeroedBase.
-    if (this.needsZero(base, bytes) || npages <= SMALL_SPAN_MAX_PAGES) {
+    if (this.needsZero(base, bytes)) {
       this.os.touch(base, bytes);
       return;
     }

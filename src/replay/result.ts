@@ -35,7 +35,7 @@ export interface RssMatch {
   peakRecordedHugeBytes: number | null;
   /** Every row: [trace time, recorded bytes, simulated bytes], for charts. */
   curve: [number, number, number][];
-  /** The touch model's share of each large fresh span written (1 under `all`): the assumption the simulated bytes rest on. */
+  /** The touch model's share of each fresh span written (1 under `all`): the assumption the simulated bytes rest on. */
   writtenShare: number;
   /** Whether these rows chose that share (touch `fit`): the errors are then in-sample. */
   inSample: boolean;
@@ -64,7 +64,7 @@ export interface ReplayResult {
     timing: boolean;
     thp: 'never' | 'madvise' | 'always';
     touch: 'all' | 'needzero' | 'fit';
-    /** The share of a large fresh span the program is taken to write (null under `all`). */
+    /** The share of a fresh span the program is taken to write (null under `all`). */
     writtenPercent: number | null;
     /** Under touch `fit`: the share the trace's rss rows chose, and how (in-sample). */
     touchFit: TouchFit | null;

@@ -1,5 +1,5 @@
 // Fitting the touch model to recorded residency (run option touch `fit`). A trace holds
-// spans, not stores: how much of a large object fresh from the OS a program writes is the
+// spans, not stores: how much of the memory fresh from the OS a program writes is the
 // one thing the needzero model (src/os/touch.ts) cannot read from it. A trace written by
 // `heapsim record` carries rss rows, the kernel's count of the heap's resident bytes, and
 // those decide: the trace is replayed as the recorded runtime ran it — the bitmap backend
@@ -35,7 +35,7 @@ export type FitOptions = Pick<RunOptions, 'physPageBytes' | 'thp' | 'madvise'>;
 
 /** What the fit found: result.options.touchFit. */
 export interface TouchFit {
-  /** The share of a large fresh span the program writes, in percent. */
+  /** The share of a fresh span the program writes, in percent. */
   writtenPercent: number;
   /** rss rows that decided it. */
   rows: number;

@@ -115,7 +115,7 @@ function rssMatchTable(s: TraceSection): string {
 function touchModelText(r: ReplayResult): string {
   const o = r.options;
   if (o.touch === 'all') return 'all (every page of every span written at allocation)';
-  const share = `${o.writtenPercent ?? 100}% of each large span fresh from the OS written`;
+  const share = `${o.writtenPercent ?? 100}% of each span fresh from the OS written`;
   const fit = o.touchFit;
   return fit === null
     ? `needzero, ${share}`

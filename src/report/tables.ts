@@ -155,11 +155,11 @@ function latencyTable(r: ReplayResult, c: ChalkInstance, cells: Cells): string {
   return lt.toString();
 }
 
-/** The touch model a run assumed, in a few words: `needzero 100%`, `fit 31% (8 rss rows)`, `all`. */
+/** The touch model a run assumed, in a few words: `needzero, 100% of fresh spans written`, `fit, 31% ... (chosen by 8 rss rows)`, `all`. */
 export function touchWords(r: ReplayResult): string {
   const o = r.options;
   if (o.touch === 'all') return 'all';
-  const share = `${o.writtenPercent ?? 100}% of large fresh spans written`;
+  const share = `${o.writtenPercent ?? 100}% of fresh spans written`;
   return o.touchFit === null ? `needzero, ${share}` : `fit, ${share} (chosen by ${o.touchFit.rows} rss rows)`;
 }
 
