@@ -55,12 +55,12 @@ describe('go1.19 against heapsim record traces (Go 1.19.8, GOMAXPROCS=2, THP mad
   test('freeos: figures held (each debug.FreeOSMemory is an empty scavenge row the policy honours)', async () => {
     const f = await fidelity(recorded('freeos'));
     expect(f.model.curve.timeNs[0]).toBe(f.real.curve.timeNs[0]);
-    // Measured x0.788, 21.6%, +3.2% mean RSS: under the memory limit the model's heap goals
-    // are 2-8 MB above Go's (the bitmap backend's non-heap memory is ~5 MiB short), so its
-    // background scavenger stops earlier (docs/policies.md).
-    expect(f.releasedRatio).toBeGreaterThanOrEqual(0.785);
-    expect(f.largestGapFraction).toBeLessThanOrEqual(0.22);
-    expect(Math.abs(f.meanRssDiff)).toBeLessThanOrEqual(0.035);
+    // Measured x0.926, 8.4%, +1.1% mean RSS (x0.788, 21.6%, +3.2% while the bitmap backend
+    // left out the 4 MiB of scavenge index Go 1.19 maps on its first growth, which the
+    // memory limit counts; docs/policies.md).
+    expect(f.releasedRatio).toBeGreaterThanOrEqual(0.92);
+    expect(f.largestGapFraction).toBeLessThanOrEqual(0.085);
+    expect(Math.abs(f.meanRssDiff)).toBeLessThanOrEqual(0.012);
     const t = await loadTrace(recorded('freeos'));
     const empty = t.batches.reduce((n, b) => n + b.op.filter((op, i) => op === OP_SCAVENGE && b.bytes[i] === NOT_GIVEN).length, 0);
     expect(empty).toBe(2);

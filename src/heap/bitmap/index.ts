@@ -28,7 +28,8 @@
 // - Metadata, charged to the OS layer as the runtime maps it: at start, the five summary
 //   levels and the scavenge index are reserved (PROT_NONE, ~593 MiB of address space)
 //   and the arena index (h.arenas' L2, 32 MiB) is mapped; each growth commits the
-//   summary and index pages it needs (sysGrow) and, per 32 GiB of address space, a
+//   summary and index pages it needs (sysGrow; the first growth commits the scavenge
+//   index from its start up to the heap, ~4 MiB, as Go 1.19 does) and, per 32 GiB of address space, a
 //   1 MiB chunk-bitmap array; each 64 MiB arena has a 2.07 MiB heapArena record. Metadata
 //   pages the allocator writes at growth become resident.
 //
@@ -242,20 +243,27 @@ export class BitmapHeap implements PageHeap {
       const last = Math.ceil((hi * SUM_BYTES) / phys) * phys;
       this.os.touch(this.summaryBase[l] + first, Math.max(phys, last - first));
     }
-    // scavengeIndex.grow: one bit per chunk, mapped in physical pages.
-    const needMin = Math.floor(chunkIndex(base) / 8 / phys) * phys;
-    const needMax = Math.ceil((chunkIndex(limit) + 7) / 8 / phys) * phys;
+    // scavengeIndex.grow: one bit per chunk, mapped (sysMap + sysUsed: Ready, counted in
+    // mappedReady) in physical pages. Go 1.19 extends the range it needs down to what it
+    // has when they do not overlap, and on the first growth it has [0, 0): the index is
+    // mapped from its start up to the heap's chunks, ~4 MiB for a heap at 0xc000000000
+    // (later releases track the range apart). Only the bytes of the heap's own chunks are
+    // written, so only their pages become resident.
+    let needMin = Math.floor(chunkIndex(base) / 8 / phys) * phys;
+    let needMax = Math.ceil((chunkIndex(limit) + 7) / 8 / phys) * phys;
     const haveMin = this.indexMin;
     const haveMax = this.indexMax;
-    let need: [number, number] = [Math.min(needMin, haveMax === 0 ? needMin : haveMax), Math.max(needMax, haveMin)];
-    if (haveMax > haveMin) need = subtract(need, [haveMin, haveMax]);
+    if (needMax < haveMin) needMax = haveMin;
+    if (needMin > haveMax) needMin = haveMax;
+    const need = subtract([needMin, needMax], [haveMin, haveMax]);
     if (need[1] > need[0]) {
       this.os.map(this.scavIndexBase + need[0], need[1] - need[0]);
-      this.os.touch(this.scavIndexBase + need[0], need[1] - need[0]);
       this.commit(need[1] - need[0], false);
       if (haveMin === 0 || needMin < haveMin) this.indexMin = needMin;
       if (haveMax === 0 || needMax > haveMax) this.indexMax = needMax;
     }
+    const written = Math.floor(chunkIndex(base) / 8 / phys) * phys;
+    this.os.touch(this.scavIndexBase + written, Math.max(phys, Math.ceil((chunkIndex(limit) + 7) / 8 / phys) * phys - written));
     this.pendingChunkTouch = [base, limit];
   }
 
