@@ -66,8 +66,9 @@
 // spans from the page heap), sweeps of varying length and sysmon's phase and backoff (the
 // wake-up delay is one measured constant; the runtime's logs give, from the sweep's end,
 // median 5.95 ms on spike and fragmenter, 0.12 ms on freeos, where world restarts keep
-// resetting sysmon's backoff to 20 us polls), the recorder's own rss samples holding the
-// scavenger after a batch (a wake-up then finds it running), a CPU shared with other
+// resetting sysmon's backoff to 20 us polls), the rss samples of recorders before
+// 2026-11-24 holding the scavenger after a batch (a wake-up then found it running; the
+// recorder now takes only mincore there), a CPU shared with other
 // processes (timers and scheduling late by tens of ms, sysmon not seeing the program
 // idle), timers
 // fired sooner by a busy P than by epoll_wait or later by a P busy with a goroutine,
