@@ -27,9 +27,9 @@ export const RECORDED_TRACES = ['spike-gogc100-768.csv.gz', 'compile-go-types.cs
 );
 /**
  * Traces `heapsim record` wrote (test/fixtures/recorded: Go 1.19.8 with heapsim's own
- * recorder, gc rows at mark termination, before the sweep), on the same machine's THP
- * `madvise` (RECORDING_THP); their `-thp-off` twins ran with THP disabled, which this
- * bench's single --thp does not fit.
+ * recorder, gc rows at mark termination, before the sweep), on the machine's THP
+ * `madvise`, as their `# thp=` says; their `-thp-off` twins, with THP disabled, repeat the
+ * same programs and are left out of the default set.
  */
 export const RECORDER_TRACES = ['spike', 'fragmenter', 'freeos', 'partial'].map((p) => join(ROOT, 'test', 'fixtures', 'recorded', `${p}-thp-madvise.csv.gz`));
 
@@ -38,7 +38,7 @@ export const RECORDER_TRACES = ['spike', 'fragmenter', 'freeos', 'partial'].map(
  * same programs, Go 1.19.8, THP `madvise`), each with the runtime's own log of its
  * scavenger's wake-ups and batches beside it.
  */
-export const SCAVENGER_TRACES = ['spike-1', 'spike-2', 'spike-3', 'fragmenter-1', 'fragmenter-2', 'freeos-1', 'freeos-2'].map((p) =>
+export const SCAVENGER_TRACES = ['spike-1', 'spike-2', 'spike-3', 'fragmenter-1', 'fragmenter-2', 'freeos-1', 'freeos-2', 'freeos-3'].map((p) =>
   join(ROOT, 'test', 'fixtures', 'scavenger', `${p}.csv.gz`),
 );
 
@@ -180,8 +180,10 @@ export interface Fidelity {
   model: PolicyRun;
 }
 
-export async function fidelity(path: string, policy = 'go1.19', thp: ThpMode = RECORDING_THP): Promise<Fidelity> {
+export async function fidelity(path: string, policy = 'go1.19', given?: ThpMode): Promise<Fidelity> {
   const trace = await loadTrace(path);
+  // The THP mode the trace says it was recorded under (heapsim record writes it), else RECORDING_THP.
+  const thp = given ?? trace.meta.thp ?? RECORDING_THP;
   const real = runPolicy(trace, 'trace', thp);
   const model = runPolicy(trace, policy, thp);
   const total = real.releasedBytes;
@@ -260,7 +262,7 @@ async function main(argv: string[]): Promise<void> {
   let policy = 'go1.19';
   let svg: string | undefined;
   let markdown = false;
-  let thp: ThpMode = RECORDING_THP;
+  let thp: ThpMode | undefined;
   const paths: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--policy') policy = argv[++i];

@@ -9,8 +9,9 @@
 // (bench/scavenger-debug/sites.json, calls in heapsim_debug.go); runs it with its
 // standard error going to OUT.csv.gz.log; writes the trace to OUT.csv.gz. --no-batch-rss
 // leaves out the recorder's rss sample after each background batch (taken on the
-// scavenger's goroutine, it holds the scavenger 3-6 ms when it reads AnonHugePages: a
-// wake-up meanwhile finds it running); the trace then has no rss row after a batch. The debug lines
+// scavenger's goroutine: mincore alone, 0.1-0.4 ms; until 2026-11-24 it also read
+// AnonHugePages, which held the scavenger 3-6 ms, and a wake-up meanwhile found it
+// running); the trace then has no rss row after a batch. The debug lines
 // share the trace's clock. They are, "SCV <ns> <event> <a> <b> <c> <d>":
 //   wake P          scavengerState.wake (P: it was parked or asleep)
 //   timer           the sleep's timer fired (wake follows)
@@ -42,6 +43,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { applySites, readSites, writeOverlay } from '../src/record/overlay.js';
 import { detectToolchain, type Toolchain } from '../src/record/toolchain.js';
+import { hostThpMode } from '../src/record/record.js';
 import { Recording } from '../src/record/decode.js';
 import { writeOutputFile } from '../src/io/outputs.js';
 import { loadTrace, replayLoaded, type Meter, type ReleaseRecord } from '../src/index.js';
@@ -100,6 +102,7 @@ function record(out: string, program: string, args: string[], batchRss: boolean)
     const recording = Recording.open(raw);
     try {
       const m = recording.meta;
+      const thp = hostThpMode();
       const head = [
         '# heapsim-trace v1',
         `# source=bench/scavenger-trace.ts (${tc.version} runtime recorder with scavenger debug output)`,
@@ -108,6 +111,7 @@ function record(out: string, program: string, args: string[], batchRss: boolean)
         `# gomaxprocs=${m.gomaxprocs}`,
         `# go_version=${tc.version}`,
         `# memory_limit=${m.memoryLimitBytes === null ? 'off' : m.memoryLimitBytes}`,
+        ...(thp === null ? [] : [`# thp=${thp}`]),
         `# program=${[program, ...args].join(' ')}${batchRss ? '' : ' (no rss sample after background batches)'}`,
         'time,op,id,pages,bytes,p,addr,huge',
       ];

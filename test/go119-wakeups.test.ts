@@ -70,6 +70,21 @@ describe('go1.19: a cycle started by an allocation wakes the scavenger', () => {
   });
 });
 
+describe('go1.19: a gc row with no start seen starts its cycle at the row', () => {
+  // As above: after the 10 s cycle's first batch the scavenger sleeps 1 s, with most of the
+  // freed 1 GiB still retained. A runtime.GC at 10.5 s (a gc row, no allocation crossing
+  // the trigger before it) starts a cycle whose sweep termination wakes the scavenger at
+  // the row, under the 10 s cycle's goal, which still asks for work: a batch at once, not
+  // 5.62 ms after the sweep.
+  const base = ['0,alloc,a,8192,', '0,alloc,b,131072,', `${S},gc,,,${64 * MIB}`, `${2 * S},free,b,,`, `${10 * S},gc,,,${64 * MIB}`];
+
+  test('the woken scavenger works at the row when the goal before it asks for work', async () => {
+    const rows = [...base, probe(10.499 * S), `${10.5 * S},gc,,,${64 * MIB}`, probe(10.503 * S)];
+    const [before, atRow] = await retainedAt(rows, [10.499 * S, 10.503 * S]);
+    expect(atRow).toBeLessThan(before - 4 * MIB);
+  });
+});
+
 describe("go1.19 against the real scavenger's own decisions (test/fixtures/scavenger, idle machine)", () => {
   const NAMES = ['spike-1', 'spike-2', 'spike-3', 'fragmenter-1', 'fragmenter-2', 'freeos-1', 'freeos-2'];
   const WITHIN_NS = 3e6;

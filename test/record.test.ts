@@ -18,12 +18,12 @@
 // The refusals (unsupported toolchain, a moved runtime) and the release-match meter, on a
 // hand-made trace, need no Go.
 
-import { hostThpMode } from '../src/record/record.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GO, goAvailable } from './oracle/harness.js';
+import { hostThpMode } from '../src/record/record.js';
 import { ROOT, cli } from './helpers.js';
 import {
   applySites,

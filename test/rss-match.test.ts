@@ -147,7 +147,7 @@ describe('touch model', () => {
     expect(os.residentBytesIn(ARENA + (6 << 20), 2 << 20)).toBe(0);
   });
 
-  test('needzero with a written share: a large fresh span is written from its start, rounded up to a heap page', () => {
+  test('needzero with a written share: a fresh span is written from its start, rounded up to a heap page', () => {
     const os = mapped();
     const t = new TouchModel(os, 'needzero', PAGE, 25);
     t.allocated(ARENA, 101);

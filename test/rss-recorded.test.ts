@@ -41,7 +41,10 @@ const RECORDINGS = readdirSync(DIR)
 const NOTHING = 0;
 
 async function replayed(file: string, touch: TouchMode, thp: ThpMode, meters: ((s: ReplayState) => Meter)[] = [], writtenPercent?: number) {
-  const r = await replayReader(await openTrace(join(DIR, file)), { backend: 'bitmap', timing: false, touch, thp, meters, writtenPercent });
+  const reader = await openTrace(join(DIR, file));
+  // The recording says the THP mode its name says (heapsim record's # thp=).
+  expect(reader.meta.thp).toBe(file.includes('-thp-off') ? 'never' : 'madvise');
+  const r = await replayReader(reader, { backend: 'bitmap', timing: false, touch, thp, meters, writtenPercent });
   expect(r.summary.addrMatch).toBe(1);
   if (r.summary.rssMatch === null) throw new Error(`${file} has no rss rows`);
   return { r, m: r.summary.rssMatch };

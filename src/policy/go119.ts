@@ -63,7 +63,8 @@
 // (the trace has neither), the memory limit's effect on when the GC runs (the trace's gc
 // rows say when it ran), the trigger's runway (a start is modelled at the latest trigger),
 // small-object spans reused from the mcentral lists in heapLive (the trace shows only
-// spans from the page heap), sweeps of varying length and sysmon's phase and backoff (the
+// spans from the page heap), and stack and other manual spans counted in it (the
+// recorder's rows do not say a span's kind; Go's heapLive leaves them out), sweeps of varying length and sysmon's phase and backoff (the
 // wake-up delay is one measured constant; the runtime's logs give, from the sweep's end,
 // median 5.95 ms on spike and fragmenter, 0.12 ms on freeos, where world restarts keep
 // resetting sysmon's backoff to 20 us polls), the rss samples of recorders before
@@ -190,6 +191,8 @@ export class Go119Policy extends PolicyBase {
   private heapLiveBytes = 0;
   /** Whether the next cycle has started (its gcStart woke the scavenger): false until heapLive crosses the trigger. */
   private cycleStarted = false;
+  /** heapTrigger() without a memory limit, which only a gc row or a limit row changes; NaN: not computed yet. */
+  private triggerNoLimit = NaN;
 
   constructor(ctx: PolicyContext, memoryLimitBytes = Infinity) {
     super(ctx);
@@ -286,6 +289,7 @@ export class Go119Policy extends PolicyBase {
     // resetLive: heapLive restarts from the marked heap; the next cycle has not started.
     this.heapLiveBytes = markedBytes;
     this.cycleStarted = false;
+    this.triggerNoLimit = NaN;
     // lastHeapInUse is the in-use heap at mark termination, before the sweep frees a span.
     // Where a trace's gc row comes after the sweep's first frees (the shared recordings
     // do: docs/policies.md), a run of frees right before the row, with no allocation
@@ -306,6 +310,7 @@ export class Go119Policy extends PolicyBase {
   override onLimit(t: number, limitBytes: number): void {
     this.advance(t);
     this.memoryLimit = limitBytes;
+    this.triggerNoLimit = NaN;
     this.pace();
   }
 
@@ -467,6 +472,13 @@ export class Go119Policy extends PolicyBase {
     if (bytes > 0) ctx.release(t, bytes, trigger);
     // mallocgc after the span: heapLive grew by it; crossing the trigger starts a cycle.
     this.heapLiveBytes += npages * ctx.pageBytes;
-    if (!this.cycleStarted && this.heapLiveBytes >= this.heapTrigger()) this.gcStart(t, false);
+    if (!this.cycleStarted && this.heapLiveBytes >= this.currentTrigger()) this.gcStart(t, false);
+  }
+
+  /** The trigger now: recomputed per allocation under a limit (its goal moves with mappedReady), else kept from the last gc or limit row. */
+  private currentTrigger(): number {
+    if (Number.isFinite(this.memoryLimit)) return this.heapTrigger();
+    if (Number.isNaN(this.triggerNoLimit)) this.triggerNoLimit = this.heapTrigger();
+    return this.triggerNoLimit;
   }
 }
