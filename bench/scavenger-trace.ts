@@ -43,7 +43,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { applySites, readSites, writeOverlay } from '../src/record/overlay.js';
 import { detectToolchain, type Toolchain } from '../src/record/toolchain.js';
-import { hostThpMode } from '../src/record/record.js';
+import { traceHead } from '../src/record/record.js';
 import { Recording } from '../src/record/decode.js';
 import { writeOutputFile } from '../src/io/outputs.js';
 import { loadTrace, replayLoaded, type Meter, type ReleaseRecord } from '../src/index.js';
@@ -101,22 +101,10 @@ function record(out: string, program: string, args: string[], batchRss: boolean)
     }
     const recording = Recording.open(raw);
     try {
-      const m = recording.meta;
-      const thp = hostThpMode();
-      const head = [
-        '# heapsim-trace v1',
-        `# source=bench/scavenger-trace.ts (${tc.version} runtime recorder with scavenger debug output)`,
-        `# page_size=${m.pageSize}`,
-        `# gogc=${m.gogc < 0 ? 'off' : m.gogc}`,
-        `# gomaxprocs=${m.gomaxprocs}`,
-        `# go_version=${tc.version}`,
-        `# memory_limit=${m.memoryLimitBytes === null ? 'off' : m.memoryLimitBytes}`,
-        ...(thp === null ? [] : [`# thp=${thp}`]),
-        `# program=${[program, ...args].join(' ')}${batchRss ? '' : ' (no rss sample after background batches)'}`,
-        'time,op,id,pages,bytes,p,addr,huge',
-      ];
+      const source = `bench/scavenger-trace.ts (${tc.version} runtime recorder with scavenger debug output)`;
+      const head = traceHead(tc, recording.meta, `${[program, ...args].join(' ')}${batchRss ? '' : ' (no rss sample after background batches)'}`, source);
       const summary = recording.newSummary();
-      const rows = [head.join('\n') + '\n', ...recording.chunks(summary)].join('');
+      const rows = [head, ...recording.chunks(summary)].join('');
       writeOutputFile(out, out.endsWith('.gz') ? gzipSync(rows) : rows);
       writeOutputFile(`${out}.log`, readFileSync(logPath));
       console.log(`wrote ${out} (${summary.events} events, ${(summary.releasedBytes / 2 ** 20).toFixed(1)} MiB released) and ${out}.log`);

@@ -187,12 +187,12 @@ export function hostThpMode(read: (path: string) => string = (path) => readFileS
   return system as 'never' | 'madvise' | 'always';
 }
 
-/** The trace's metadata block and header. */
-function traceHead(tc: Toolchain, meta: RecordingMeta, program: string): string {
+/** The trace's metadata block and header; `source` names what recorded it (default: heapsim record). */
+export function traceHead(tc: Toolchain, meta: RecordingMeta, program: string, source = `heapsim record (${tc.version} runtime recorder)`): string {
   const thp = hostThpMode();
   const lines = [
     '# heapsim-trace v1',
-    `# source=heapsim record (${tc.version} runtime recorder)`,
+    `# source=${source}`,
     `# page_size=${meta.pageSize}`,
     `# gogc=${meta.gogc < 0 ? 'off' : meta.gogc}`,
     `# gomaxprocs=${meta.gomaxprocs}`,
